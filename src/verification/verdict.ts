@@ -1,0 +1,89 @@
+import type { ReasonCode } from './reason-codes.js'
+
+/** What the signer's certificate looked like, for the signature log and the CLI. */
+export interface CertificateSummary {
+  subject: string
+  issuer: string
+  serialNumber: string
+  /** SHA-256 of the DER, lower-case hex without separators. */
+  fingerprintSha256: string
+  notBefore: string
+  notAfter: string
+  keyBits?: number
+}
+
+export interface AlgorithmsUsed {
+  canonicalization?: string
+  signature?: string
+  digest?: string
+  transforms?: string[]
+}
+
+/** Revocation facts established while validating the path (for the signature log). */
+export interface RevocationResult {
+  checked: boolean
+  /** CRL numbers consulted, keyed by issuer subject. */
+  crlNumbers: Record<string, string | null>
+}
+
+export interface AttachmentManifestEntry {
+  contentId: string
+  contentType?: string
+  attachmentName?: string
+  description?: string
+}
+
+export interface AgencyRef {
+  organId: string
+  organName?: string
+}
+
+/**
+ * The routing-relevant fields, read only from the signed content (see extract-envelope.ts).
+ * `kind` tells a document from a status message.
+ */
+export interface SignedEnvelope {
+  kind: 'document' | 'status'
+  from: AgencyRef
+  to: AgencyRef[]
+  documentId?: string
+  code?: { number?: string, notation?: string }
+  subject?: string
+  documentType?: { type?: string, typeName?: string }
+  promulgationDate?: string
+  businessDocType?: string
+  responseFor: { organId?: string, documentId?: string, code?: string }[]
+  statusCode?: string
+  attachments: AttachmentManifestEntry[]
+}
+
+export type VerificationFlag = 'weak'
+
+export interface Accepted {
+  verdict: 'accepted'
+  envelope: SignedEnvelope
+  signer: CertificateSummary
+  chain: CertificateSummary[]
+  agency: string
+  algorithms: AlgorithmsUsed
+  revocation: RevocationResult
+  flags: VerificationFlag[]
+  /** SHA-256 of the exact bytes received, hex. */
+  digestSha256: string
+}
+
+export interface Rejected {
+  verdict: 'rejected'
+  code: ReasonCode
+  /** One human sentence with the specifics of this document. */
+  detail: string
+  /** What was learned before the rejection, for the signature log. */
+  envelope?: SignedEnvelope
+  claimedSender?: string
+  signer?: CertificateSummary
+  algorithms?: AlgorithmsUsed
+  revocation?: RevocationResult
+  digestSha256: string
+}
+
+export type Verdict = Accepted | Rejected
