@@ -1,0 +1,169 @@
+import { readFileSync } from 'node:fs'
+import { compileGrammar, type ChildTable, type Entry, type Grammar, type MessageKind, type Rule, type TextRule } from './envelope-grammar.js'
+import { EDXML_NS } from './namespaces.js'
+
+export type EnvelopeCheck =
+  | { ok: true, kind: MessageKind }
+  | { ok: false, path: string, message: string }
+
+export type { MessageKind } from './envelope-grammar.js'
+
+/** The one definition of the envelope; dist/edxml sits at the same depth as src/edxml. */
+export const ENVELOPE_GRAMMAR_URL = new URL('../../schemas/edxml-envelope.json', import.meta.url)
+
+/**
+ * Text of a constrained leaf is read only up to this many characters: every constrained leaf
+ * (agency codes, codes 0-4, status codes) is short, so anything longer is refused unread.
+ */
+export const MAX_CHECKED_TEXT = 4096
+
+const GRAMMAR: Grammar = loadGrammar()
+
+function loadGrammar (): Grammar {
+  const grammar = compileGrammar(JSON.parse(readFileSync(ENVELOPE_GRAMMAR_URL, 'utf8')))
+  if (grammar.root.namespace !== EDXML_NS) {
+    throw new Error(`${ENVELOPE_GRAMMAR_URL.pathname}: the grammar's "" namespace must be ${EDXML_NS}`)
+  }
+  return grammar
+}
+
+/**
+ * Checks a parsed document against the edXML envelope grammar and tells a document from a
+ * status message. Child order is not enforced; unknown elements are tolerated and not looked
+ * into; only direct text of constrained leaves is read (never payloads, never `textContent`).
+ * Returns the first problem found, depth-first in document order.
+ */
+export function validateEdxmlEnvelope (doc: Document, grammar: Grammar = GRAMMAR): EnvelopeCheck {
+  const root = doc.documentElement
+  if (root == null) return { ok: false, path: '/', message: 'The document has no root element' }
+  const expected = grammar.root
+  if (keyOf(root) !== expected.key) {
+    return {
+      ok: false,
+      path: `/${root.localName ?? root.nodeName}`,
+      message: `The root element must be ${expected.name} in namespace ${expected.namespace}, found ${describe(root)}`
+    }
+  }
+  const walk: Walk = { kind: undefined }
+  try {
+    visit(root, expected.rule, `/${expected.name}`, expected.name, walk)
+  } catch (err) {
+    if (err instanceof Finding) return { ok: false, path: err.path, message: err.message }
+    throw err
+  }
+  if (walk.kind == null) return { ok: false, path: `/${expected.name}`, message: 'The message kind (document or status) could not be determined' }
+  return { ok: true, kind: walk.kind }
+}
+
+interface Walk { kind: MessageKind | undefined }
+
+class Finding extends Error {
+  constructor (readonly path: string, message: string) {
+    super(message)
+  }
+}
+
+// Recursion follows the grammar, not the document: only elements the grammar names are
+// entered, so the depth is that of the grammar (about 8), whatever the input.
+function visit (element: Element, rule: Rule, path: string, name: string, walk: Walk): void {
+  switch (rule.type) {
+    case 'count-only':
+      return
+    case 'text':
+      checkText(element, rule.text, path, name)
+      return
+    case 'children':
+      checkChildren(element, rule.children, path, name, undefined, walk)
+      return
+    case 'variants': {
+      const variant = rule.variants.find((v) => v.hasChild == null || hasChild(element, v.hasChild.key))
+      if (variant == null) {
+        const names = rule.variants.map((v) => v.hasChild?.name ?? '').join(' or ')
+        throw new Finding(path, `${name} must contain ${names}`)
+      }
+      walk.kind ??= variant.kind
+      checkChildren(element, variant.children, path, name, variant.kind, walk)
+    }
+  }
+}
+
+function checkChildren (element: Element, table: ChildTable, path: string, name: string, kind: MessageKind | undefined, walk: Walk): void {
+  const counts = new Map<Entry, number>()
+  for (let n = element.firstChild; n != null; n = n.nextSibling) {
+    if (n.nodeType !== 1) continue
+    const entry = table.byKey.get(keyOf(n as Element))
+    if (entry != null) counts.set(entry, (counts.get(entry) ?? 0) + 1)
+  }
+  const owner = kind == null ? name : `${name} of ${kind === 'status' ? 'a status message' : 'a document'}`
+  for (const entry of table.entries) {
+    const found = counts.get(entry) ?? 0
+    const { min, max } = entry.occurs
+    if (found < min || found > max) throw new Finding(path, `${owner} must contain ${expectation(min, max, entry.name)}, found ${found}`)
+  }
+  const seen = new Map<Entry, number>()
+  for (let n = element.firstChild; n != null; n = n.nextSibling) {
+    if (n.nodeType !== 1) continue
+    const entry = table.byKey.get(keyOf(n as Element))
+    if (entry == null || entry.rule.type === 'count-only') continue
+    const index = (seen.get(entry) ?? 0) + 1
+    seen.set(entry, index)
+    const segment = entry.occurs.max > 1 ? `${entry.name}[${index}]` : entry.name
+    visit(n as Element, entry.rule, `${path}/${segment}`, entry.name, walk)
+  }
+}
+
+function checkText (element: Element, rule: TextRule, path: string, name: string): void {
+  let raw = ''
+  for (let n = element.firstChild; n != null; n = n.nextSibling) {
+    if (n.nodeType === 1) throw new Finding(path, `${name} must contain only text, found element ${(n as Element).nodeName}`)
+    if (n.nodeType !== 3 && n.nodeType !== 4) continue
+    const piece = n.nodeValue ?? ''
+    if (raw.length + piece.length > MAX_CHECKED_TEXT) throw new Finding(path, `${name} is longer than ${MAX_CHECKED_TEXT} characters`)
+    raw += piece
+  }
+  const value = raw.trim()
+  if (value === '') {
+    if (rule.required) throw new Finding(path, `${name} must not be empty`)
+    return
+  }
+  if (rule.maxLength != null && value.length > rule.maxLength) {
+    throw new Finding(path, `${name} must be at most ${rule.maxLength} characters long, found ${value.length}`)
+  }
+  if (rule.pattern != null && !rule.pattern.test(value)) {
+    throw new Finding(path, `${name} must be ${rule.patternMeans ?? `text matching ${String(rule.pattern)}`}, found ${quote(value)}`)
+  }
+  if (rule.enum != null && !rule.enum.includes(value)) {
+    throw new Finding(path, `${name} must be one of ${rule.enum.join(', ')}, found ${quote(value)}`)
+  }
+}
+
+function hasChild (element: Element, key: string): boolean {
+  for (let n = element.firstChild; n != null; n = n.nextSibling) {
+    if (n.nodeType === 1 && keyOf(n as Element) === key) return true
+  }
+  return false
+}
+
+function keyOf (element: Element): string {
+  return `${element.namespaceURI ?? ''}|${element.localName ?? element.nodeName}`
+}
+
+function expectation (min: number, max: number, name: string): string {
+  if (min === max) return `exactly ${count(min)} ${name}`
+  if (max === Infinity) return min === 1 ? `at least one ${name}` : `at least ${count(min)} ${name}`
+  if (min === 0) return `at most ${count(max)} ${name}`
+  return `between ${min} and ${max} ${name}`
+}
+
+function count (n: number): string {
+  return ['no', 'one', 'two', 'three'][n] ?? String(n)
+}
+
+function describe (element: Element): string {
+  const ns = element.namespaceURI
+  return `${element.nodeName} ${ns == null || ns === '' ? 'with no namespace' : `in namespace ${ns}`}`
+}
+
+function quote (value: string): string {
+  return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)
+}

@@ -1,0 +1,101 @@
+import type { AgencyRef, AttachmentManifestEntry, SignedEnvelope } from '../verification/verdict.js'
+import { EDXML_NS } from './namespaces.js'
+
+/**
+ * Reads the routing fields from the verified DOM. Called only after the signature covered the
+ * whole document element, so every element read here is signed content.
+ *
+ * Text is read with `signedText`, which concatenates text and CDATA children and skips comments:
+ * exactly what C14N without comments feeds the digest. Reading only the first text node (the
+ * SAML comment-truncation trap) would let `<OrganId>A<!---->B</OrganId>` route as "A" while the
+ * signature covers "AB".
+ */
+export function readSignedEnvelope (doc: Document, kind: 'document' | 'status'): SignedEnvelope {
+  const root = doc.documentElement
+  const header = path(root, 'edXMLEnvelope', 'edXMLHeader')
+  const message = header != null ? child(header, 'MessageHeader') : undefined
+  const trace = header != null ? child(header, 'TraceHeaderList') : undefined
+  const business = trace != null ? child(trace, 'Bussiness') : undefined
+  const manifest = path(root, 'edXMLEnvelope', 'edXMLBody', 'edXMLManifest')
+
+  const envelope: SignedEnvelope = {
+    kind,
+    from: agency(message != null ? child(message, 'From') : undefined),
+    to: message != null ? children(message, 'To').map(agency) : [],
+    responseFor: message != null
+      ? children(message, 'ResponseFor').map((r) => compact({ organId: text(r, 'OrganId'), documentId: text(r, 'DocumentId'), code: text(r, 'Code') }))
+        .filter((r) => Object.keys(r).length > 0)
+      : [],
+    attachments: manifest != null ? children(manifest, 'Reference').map(attachment) : []
+  }
+  if (message == null) return envelope
+  const code = child(message, 'Code')
+  const type = child(message, 'DocumentType')
+  return compact({
+    ...envelope,
+    documentId: text(message, 'DocumentId'),
+    code: code != null ? compact({ number: text(code, 'CodeNumber'), notation: text(code, 'CodeNotation') }) : undefined,
+    subject: text(message, 'Subject'),
+    documentType: type != null ? compact({ type: text(type, 'Type'), typeName: text(type, 'TypeName') }) : undefined,
+    promulgationDate: textAt(message, 'PromulgationInfo', 'PromulgationDate'),
+    businessDocType: business != null ? text(business, 'BussinessDocType') : undefined,
+    statusCode: text(message, 'StatusCode')
+  }) as SignedEnvelope
+}
+
+export function signedText (element: Element): string {
+  let out = ''
+  for (let n = element.firstChild; n != null; n = n.nextSibling) {
+    if (n.nodeType === 3 || n.nodeType === 4) out += n.nodeValue ?? ''
+  }
+  return out.trim()
+}
+
+function agency (element: Element | undefined): AgencyRef {
+  if (element == null) return { organId: '' }
+  return compact({ organId: text(element, 'OrganId') ?? '', organName: text(element, 'OrganName') }) as AgencyRef
+}
+
+function attachment (reference: Element): AttachmentManifestEntry {
+  return compact({
+    contentId: text(reference, 'ContentId') ?? '',
+    contentType: text(reference, 'ContentType'),
+    attachmentName: text(reference, 'AttachmentName'),
+    description: text(reference, 'Description')
+  }) as AttachmentManifestEntry
+}
+
+function children (parent: Element, localName: string): Element[] {
+  const out: Element[] = []
+  for (let n = parent.firstChild; n != null; n = n.nextSibling) {
+    if (n.nodeType === 1 && (n as Element).localName === localName && (n as Element).namespaceURI === EDXML_NS) out.push(n as Element)
+  }
+  return out
+}
+
+function child (parent: Element, localName: string): Element | undefined {
+  return children(parent, localName)[0]
+}
+
+function path (start: Element, ...names: string[]): Element | undefined {
+  let current: Element | undefined = start
+  for (const name of names) current = current != null ? child(current, name) : undefined
+  return current
+}
+
+function text (parent: Element, localName: string): string | undefined {
+  const element = child(parent, localName)
+  if (element == null) return undefined
+  const value = signedText(element)
+  return value === '' ? undefined : value
+}
+
+function textAt (parent: Element, ...names: string[]): string | undefined {
+  const last = names.pop() as string
+  const holder = path(parent, ...names)
+  return holder != null ? text(holder, last) : undefined
+}
+
+function compact<T extends object> (value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T
+}

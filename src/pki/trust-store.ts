@@ -1,0 +1,134 @@
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { X509Certificate } from 'node:crypto'
+import * as pkijs from 'pkijs'
+import { readPemBlocks } from './pem.js'
+import './pkijs-engine.js'
+
+export class TrustStoreError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'TrustStoreError'
+  }
+}
+
+export interface LoadedCertificate {
+  pkijs: pkijs.Certificate
+  node: X509Certificate
+  file: string
+}
+
+export interface LoadedCrl {
+  pkijs: pkijs.CertificateRevocationList
+  issuer: string
+  thisUpdate: Date
+  nextUpdate: Date | undefined
+  crlNumber: string | null
+  file: string
+}
+
+export interface CrlFreshness {
+  issuer: string
+  file: string
+  crlNumber: string | null
+  thisUpdate: string
+  nextUpdate: string | null
+  fresh: boolean
+}
+
+/**
+ * The trust store: a directory of PEM files holding trust anchors (self-signed CA certificates),
+ * intermediate CA certificates and CRLs, in any mix and any file names (*.pem, *.crt, *.crl).
+ * Everything is classified by content, not by name. Loaded at start; `reload()` builds a new
+ * store that replaces the old one atomically (a verification in flight keeps its snapshot).
+ */
+export class TrustStore {
+  /** Increases with every load; part of the path-validation cache key. */
+  static generationCounter = 0
+  readonly generation = ++TrustStore.generationCounter
+
+  private constructor (
+    readonly dir: string,
+    readonly anchors: LoadedCertificate[],
+    readonly intermediates: LoadedCertificate[],
+    readonly crls: LoadedCrl[],
+    readonly loadedAt: Date
+  ) {}
+
+  static async load (dir: string): Promise<TrustStore> {
+    let names: string[]
+    try {
+      names = (await readdir(dir)).filter((n) => /\.(pem|crt|cer|crl)$/i.test(n)).sort()
+    } catch (err) {
+      throw new TrustStoreError(`cannot read trust store directory ${dir}: ${(err as Error).message}`)
+    }
+    const anchors: LoadedCertificate[] = []
+    const intermediates: LoadedCertificate[] = []
+    const crls: LoadedCrl[] = []
+    for (const name of names) {
+      const file = join(dir, name)
+      const blocks = readPemBlocks(await readFile(file, 'latin1'))
+      if (blocks.length === 0) throw new TrustStoreError(`${file}: no PEM block found`)
+      for (const block of blocks) {
+        try {
+          if (block.label === 'CERTIFICATE') {
+            const cert: LoadedCertificate = { pkijs: pkijs.Certificate.fromBER(block.der), node: new X509Certificate(block.der), file }
+            if (!cert.node.ca) throw new TrustStoreError(`${file}: ${cert.node.subject} is not a CA certificate; only CAs belong in the trust store`)
+            const selfSigned = cert.node.checkIssued(cert.node) && cert.node.verify(cert.node.publicKey)
+            ;(selfSigned ? anchors : intermediates).push(cert)
+          } else if (block.label === 'X509 CRL') {
+            crls.push(loadCrl(block.der, file))
+          } else {
+            throw new TrustStoreError(`${file}: unexpected PEM block "${block.label}" (private keys never belong in a trust store)`)
+          }
+        } catch (err) {
+          if (err instanceof TrustStoreError) throw err
+          throw new TrustStoreError(`${file}: cannot decode ${block.label}: ${(err as Error).message}`)
+        }
+      }
+    }
+    if (anchors.length === 0) throw new TrustStoreError(`trust store ${dir} holds no trust anchor (self-signed CA certificate)`)
+    return new TrustStore(dir, anchors, intermediates, crls, new Date())
+  }
+
+  reload (): Promise<TrustStore> {
+    return TrustStore.load(this.dir)
+  }
+
+  /** CRL freshness report, for the CLI, the readiness check and the signature log. */
+  crlFreshness (now = new Date()): CrlFreshness[] {
+    return this.crls.map((crl) => ({
+      issuer: crl.issuer,
+      file: crl.file,
+      crlNumber: crl.crlNumber,
+      thisUpdate: crl.thisUpdate.toISOString(),
+      nextUpdate: crl.nextUpdate?.toISOString() ?? null,
+      fresh: crl.thisUpdate <= now && (crl.nextUpdate == null || crl.nextUpdate > now)
+    }))
+  }
+}
+
+const CRL_NUMBER_OID = '2.5.29.20'
+
+function loadCrl (der: Uint8Array<ArrayBuffer>, file: string): LoadedCrl {
+  const crl = pkijs.CertificateRevocationList.fromBER(der)
+  const numberExt = crl.crlExtensions?.extensions.find((e) => e.extnID === CRL_NUMBER_OID)
+  let crlNumber: string | null = null
+  if (numberExt?.parsedValue != null) {
+    crlNumber = BigInt('0x' + Buffer.from((numberExt.parsedValue as { valueBlock: { valueHexView: Uint8Array } }).valueBlock.valueHexView).toString('hex')).toString()
+  }
+  return {
+    pkijs: crl,
+    issuer: distinguishedName(crl.issuer),
+    thisUpdate: crl.thisUpdate.value,
+    nextUpdate: crl.nextUpdate?.value,
+    crlNumber,
+    file
+  }
+}
+
+/** A readable DN for reports (RFC 4514-ish, most significant last like OpenSSL's one-line form). */
+export function distinguishedName (name: pkijs.RelativeDistinguishedNames): string {
+  const short: Record<string, string> = { '2.5.4.3': 'CN', '2.5.4.6': 'C', '2.5.4.7': 'L', '2.5.4.8': 'ST', '2.5.4.10': 'O', '2.5.4.11': 'OU', '0.9.2342.19200300.100.1.1': 'UID', '2.5.4.5': 'serialNumber' }
+  return name.typesAndValues.map((tv) => `${short[tv.type] ?? tv.type}=${String(tv.value.valueBlock.value)}`).join(', ')
+}

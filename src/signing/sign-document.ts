@@ -1,0 +1,90 @@
+import { SignedXml } from 'xml-crypto'
+import { C14N_ALGORITHMS, ENVELOPED_SIGNATURE, RSA_SHA1, RSA_SHA256, RSA_SHA512, SHA1, SHA256, SHA512 } from '../verification/algorithms.js'
+import { parseXmlStrict } from '../verification/parse-xml.js'
+import { DSIG_NS, EDXML_NS } from '../edxml/namespaces.js'
+
+export const SIGNATURE_ALGORITHMS = {
+  'rsa-sha256': { signature: RSA_SHA256, digest: SHA256 },
+  'rsa-sha512': { signature: RSA_SHA512, digest: SHA512 },
+  // Only for producing test documents for agencies still on SHA-1; the hub refuses these unless
+  // the agency's registry entry allows weak algorithms.
+  'rsa-sha1': { signature: RSA_SHA1, digest: SHA1 }
+} as const
+
+export type SigningAlgorithm = keyof typeof SIGNATURE_ALGORITHMS
+
+export const CANONICALIZATIONS = {
+  exc: 'http://www.w3.org/2001/10/xml-exc-c14n#',
+  c14n: 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315'
+} as const
+
+export type Canonicalization = keyof typeof CANONICALIZATIONS
+
+export interface SignOptions {
+  privateKeyPem: string
+  /** Signer certificate first, then any chain certificates; all go into KeyInfo/X509Data. */
+  certificatePem: string
+  algorithm?: SigningAlgorithm
+  canonicalization?: Canonicalization
+  /** Reference the root element by its Id attribute (URI="#id") instead of URI="". */
+  referenceById?: boolean
+}
+
+export class SigningError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'SigningError'
+  }
+}
+
+/**
+ * Produces an enveloped XML-DSig signature where QCVN 102:2016 puts it: inside edXMLHeader,
+ * right after TraceHeaderList (or after MessageHeader when there is no TraceHeaderList).
+ * Reference URI="" (whole document) with enveloped-signature + one C14N transform.
+ */
+export function signEdxml (xml: string, options: SignOptions): string {
+  const doc = parseXmlStrict(xml)
+  const root = doc.documentElement
+  if (root.namespaceURI !== EDXML_NS || root.localName !== 'edXML') throw new SigningError('the root element is not edXML')
+  if (doc.getElementsByTagNameNS(DSIG_NS, 'Signature').length > 0) throw new SigningError('the document is already signed')
+  const header = findChild(findChild(root, 'edXMLEnvelope'), 'edXMLHeader')
+  if (header == null) throw new SigningError('the document has no edXMLEnvelope/edXMLHeader')
+  const anchor = findChild(header, 'TraceHeaderList') ?? findChild(header, 'MessageHeader')
+  if (anchor == null) throw new SigningError('edXMLHeader has neither TraceHeaderList nor MessageHeader')
+
+  const algorithm = SIGNATURE_ALGORITHMS[options.algorithm ?? 'rsa-sha256']
+  const c14n = CANONICALIZATIONS[options.canonicalization ?? 'exc']
+  if (!C14N_ALGORITHMS.has(c14n)) throw new SigningError(`unsupported canonicalization ${c14n}`)
+  let uri = ''
+  if (options.referenceById === true) {
+    uri = root.getAttribute('Id') ?? ''
+    if (uri === '') throw new SigningError('referenceById needs an Id attribute on the root element')
+  }
+
+  const sig = new SignedXml({
+    privateKey: options.privateKeyPem,
+    publicCert: options.certificatePem,
+    signatureAlgorithm: algorithm.signature,
+    canonicalizationAlgorithm: c14n
+  })
+  sig.addReference({
+    xpath: '/*',
+    transforms: [ENVELOPED_SIGNATURE, c14n],
+    digestAlgorithm: algorithm.digest,
+    // Without isEmptyUri, xml-crypto references the root by its existing Id attribute.
+    isEmptyUri: uri === ''
+  })
+  // Address the anchor by position among edXMLHeader's children so the XPath works whatever
+  // prefix the document uses for the edXML namespace.
+  const anchorXPath = `/*/*[local-name()='edXMLEnvelope']/*[local-name()='edXMLHeader']/*[local-name()='${anchor.localName}' and namespace-uri()='${EDXML_NS}']`
+  sig.computeSignature(xml, { location: { reference: anchorXPath, action: 'after' } })
+  return sig.getSignedXml()
+}
+
+function findChild (parent: Element | undefined, localName: string): Element | undefined {
+  if (parent == null) return undefined
+  for (let n = parent.firstChild; n != null; n = n.nextSibling) {
+    if (n.nodeType === 1 && (n as Element).localName === localName && (n as Element).namespaceURI === EDXML_NS) return n as Element
+  }
+  return undefined
+}
