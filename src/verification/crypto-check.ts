@@ -1,6 +1,7 @@
 import { SignedXml } from 'xml-crypto'
 import type { SignatureShape } from './signature-structure.js'
 import { fail } from './verification-failure.js'
+import { C14N_ALGORITHMS, ENVELOPED_SIGNATURE } from './algorithms.js'
 
 /**
  * security.md step 6: the cryptographic check, with the *validated* certificate passed in.
@@ -19,7 +20,9 @@ export function checkSignatureCryptography (xml: string, shape: SignatureShape, 
   const sig = new SignedXml({ publicCert: signerPem, getCertFromKeyInfo: () => null })
   sig.SignatureAlgorithms = only(sig.SignatureAlgorithms, [shape.signatureMethod])
   sig.HashAlgorithms = only(sig.HashAlgorithms, [shape.digestMethod])
-  sig.CanonicalizationAlgorithms = only(sig.CanonicalizationAlgorithms, [shape.canonicalization, ...shape.transforms])
+  // loadSignature() itself canonicalizes SignedInfo with exclusive C14N when the document uses
+  // inclusive C14N, so the C14N table keeps the whole allow-list (already enforced per document).
+  sig.CanonicalizationAlgorithms = only(sig.CanonicalizationAlgorithms, [...C14N_ALGORITHMS, ENVELOPED_SIGNATURE])
   sig.loadSignature(shape.signature)
   let valid: boolean
   try {

@@ -111,7 +111,6 @@ function checkTransforms (reference: Element): string[] {
   const containers = dsigChildren(reference, 'Transforms')
   if (containers.length > 1) fail('TRANSFORM_FORBIDDEN', 'more than one Transforms element')
   const transforms = containers.length === 0 ? [] : elementChildren(containers[0] as Element)
-  if (transforms.length > MAX_TRANSFORMS) fail('TRANSFORM_FORBIDDEN', `${transforms.length} transforms; at most ${MAX_TRANSFORMS} are accepted`)
   const algorithms: string[] = []
   let c14nCount = 0
   let envelopedCount = 0
@@ -131,6 +130,7 @@ function checkTransforms (reference: Element): string[] {
     algorithms.push(algorithm)
   }
   if (envelopedCount > 1 || c14nCount > 1) fail('TRANSFORM_FORBIDDEN', 'a transform is repeated')
+  if (transforms.length > MAX_TRANSFORMS) fail('TRANSFORM_FORBIDDEN', `${transforms.length} transforms; at most ${MAX_TRANSFORMS} are accepted`)
   return algorithms
 }
 

@@ -79,8 +79,8 @@ t.test('differential: bare xml-crypto agrees on the crypto of the tampered and t
     ['invalid/DIGEST_MISMATCH.tampered-subject-in-header.edxml', false], ['invalid/DIGEST_MISMATCH.tampered-attachment-content.edxml', false],
     ['invalid/SIGNATURE_INVALID.tampered-signature-value.edxml', false]] as const) {
     const xml = readFileSync(join(FIXTURES, 'signatures', file), 'utf8')
-    const cert = (xml.match(/<X509Certificate>([^<]+)<\/X509Certificate>/) as RegExpMatchArray)[1] as string
-    const sig = new SignedXml({ publicCert: `-----BEGIN CERTIFICATE-----\n${cert}\n-----END CERTIFICATE-----\n`, getCertFromKeyInfo: () => null })
+    // All five are signed with G22's key (the tampered ones started as genuine G22 documents).
+    const sig = new SignedXml({ publicCert: readFileSync(join(PKI, 'agencies', '000.00.00.G22', 'cert.pem'), 'utf8'), getCertFromKeyInfo: () => null })
     const { DOMParser } = await import('@xmldom/xmldom')
     const doc = new DOMParser().parseFromString(xml, 'text/xml')
     sig.loadSignature(sig.findSignatures(doc)[0] as Node)
