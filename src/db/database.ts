@@ -1,0 +1,23 @@
+/**
+ * The one database interface the rest of the code uses, implemented by real PostgreSQL (`pg`)
+ * and by embedded PGlite (the zero-setup default). Same SQL, same migrations on both.
+ */
+export interface Queryable {
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<{ rows: T[] }>
+}
+
+export interface Database extends Queryable {
+  readonly kind: 'postgres' | 'pglite'
+  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>
+  /** Several statements at once, no parameters (migrations). */
+  exec(sql: string): Promise<void>
+  close(): Promise<void>
+}
+
+export class DatabaseUnavailableError extends Error {
+  constructor (message: string, readonly cause?: unknown) {
+    super(message)
+    this.name = 'DatabaseUnavailableError'
+  }
+}
