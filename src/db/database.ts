@@ -16,7 +16,7 @@ export interface Database extends Queryable {
 }
 
 export class DatabaseUnavailableError extends Error {
-  constructor (message: string, readonly cause?: unknown) {
+  constructor (message: string, override readonly cause?: unknown) {
     super(message)
     this.name = 'DatabaseUnavailableError'
   }
