@@ -1,6 +1,11 @@
 import { Command } from 'commander'
+import { ConfigError } from '../config/config.js'
+import { agencyCommand } from './agency-command.js'
+import { auditCommand } from './audit-command.js'
 import { pkiCommand } from './pki-command.js'
+import { receiptCommand } from './receipt-command.js'
 import { signCommand } from './sign-command.js'
+import { startCommands } from './start-command.js'
 import { verifyCommand } from './verify-command.js'
 
 // Each sub-command lives in its own file and only adds itself here.
@@ -9,14 +14,19 @@ const program = new Command()
   .description('Inter-agency edXML document exchange hub: verify, sign, run the hub')
   .showHelpAfterError()
 
+for (const command of startCommands()) program.addCommand(command)
 program.addCommand(verifyCommand())
 program.addCommand(signCommand())
 program.addCommand(pkiCommand())
+program.addCommand(agencyCommand())
+program.addCommand(auditCommand())
+program.addCommand(receiptCommand())
 
 try {
   await program.parseAsync(process.argv)
 } catch (err) {
-  // Operator mistakes (a missing file, a bad registry) get one line, not a stack trace.
-  process.stderr.write(`lienthong: ${(err as Error).message}\n`)
+  // Operator mistakes (a missing file, a bad registry, bad configuration) get a message, not a
+  // stack trace.
+  process.stderr.write(`lienthong: ${err instanceof ConfigError ? err.message : (err as Error).message}\n`)
   process.exitCode = 2
 }

@@ -39,7 +39,8 @@ export function readSignedEnvelope (doc: Document, kind: 'document' | 'status'):
     documentType: type != null ? compact({ type: text(type, 'Type'), typeName: text(type, 'TypeName') }) : undefined,
     promulgationDate: textAt(message, 'PromulgationInfo', 'PromulgationDate'),
     businessDocType: business != null ? text(business, 'BussinessDocType') : undefined,
-    statusCode: text(message, 'StatusCode')
+    statusCode: text(message, 'StatusCode'),
+    description: kind === 'status' ? text(message, 'Description') : undefined
   }) as SignedEnvelope
 }
 

@@ -98,7 +98,8 @@ async function validateUncached (store: TrustStore, keyInfoBase64: readonly stri
   let validUntil = Math.min(...nodes.map((n) => new Date(n.validTo).getTime()))
   for (const cert of path.slice(0, -1)) {
     const issuer = distinguishedName(cert.issuer)
-    const crl = store.crls.find((c) => c.issuer === issuer && c.thisUpdate <= options.now && (c.nextUpdate == null || c.nextUpdate > options.now))
+    // The same selection pkijs makes: a CRL of this issuer that is not past its nextUpdate.
+    const crl = store.crls.find((c) => c.issuer === issuer && (c.nextUpdate == null || c.nextUpdate > options.now))
     crlNumbers[issuer] = crl?.crlNumber ?? null
     if (crl?.nextUpdate != null) validUntil = Math.min(validUntil, crl.nextUpdate.getTime())
   }

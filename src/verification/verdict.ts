@@ -54,6 +54,8 @@ export interface SignedEnvelope {
   businessDocType?: string
   responseFor: { organId?: string, documentId?: string, code?: string }[]
   statusCode?: string
+  /** Status messages: the recipient's Description of the status. */
+  description?: string
   attachments: AttachmentManifestEntry[]
 }
 

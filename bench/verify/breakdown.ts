@@ -1,0 +1,111 @@
+/**
+ * Where the time goes: both variants re-run step by step from the same building blocks, each
+ * step timed on its own. The full-policy steps mirror verifyDocument() in
+ * src/verification/verify-document.ts (keep them in step with it); the totals are close to, not
+ * identical with, the throughput numbers (no await between steps, timer overhead).
+ */
+import { createHash } from 'node:crypto'
+import { DOMParser } from '@xmldom/xmldom'
+import { ExclusiveCanonicalization, SignedXml } from 'xml-crypto'
+import { validateEdxmlEnvelope } from '../../src/edxml/envelope-schema.js'
+import { DSIG_NS } from '../../src/edxml/namespaces.js'
+import { readSignedEnvelope } from '../../src/edxml/signed-envelope-fields.js'
+import { validateSigner } from '../../src/pki/path-validation.js'
+import { checkSignatureCryptography } from '../../src/verification/crypto-check.js'
+import { parseXmlStrict } from '../../src/verification/parse-xml.js'
+import { inspectSignature } from '../../src/verification/signature-structure.js'
+import type { VerificationPolicy } from '../../src/verification/verification-policy.js'
+import { G22 } from './fixtures.js'
+
+export type StepGroup = 'full' | 'bare' | 'inside checkSignature'
+
+export interface Step {
+  group: StepGroup
+  name: string
+  /** Mean milliseconds per document. */
+  ms: number
+}
+
+type Timer = <T>(name: string, f: () => T) => T
+type AsyncTimer = <T>(name: string, f: () => Promise<T>) => Promise<T>
+
+async function fullSteps (bytes: Buffer, policy: VerificationPolicy, time: Timer, timeAsync: AsyncTimer): Promise<void> {
+  time('sha256 of the bytes', () => createHash('sha256').update(bytes).digest('hex'))
+  const xml = time('UTF-8 decode (fatal)', () => new TextDecoder('utf-8', { fatal: true }).decode(bytes))
+  const doc = time('parseXmlStrict (DTD scan, xmldom, tree check)', () => parseXmlStrict(xml, { maxDepth: policy.maxDepth }))
+  const schema = time('validateEdxmlEnvelope', () => validateEdxmlEnvelope(doc))
+  if (!schema.ok) throw new Error(`breakdown: schema rejected the document: ${schema.message}`)
+  const envelope = time('readSignedEnvelope', () => readSignedEnvelope(doc, schema.kind))
+  const agency = policy.registry.get(envelope.from.organId)
+  if (agency == null) throw new Error('breakdown: the sender is not in the registry')
+  const shape = time('inspectSignature', () => inspectSignature(doc, agency.allowWeakAlgorithms))
+  const signer = await timeAsync('validateSigner (cached)', async () => await validateSigner(policy.trustStore, shape.certificates, {
+    now: policy.now?.() ?? new Date(),
+    requireRevocation: policy.requireRevocation
+  }))
+  const bound = time('registry.binds', () => policy.registry.binds(agency, { fingerprintSha256: signer.leaf.fingerprintSha256, subject: signer.subject }))
+  if (!bound) throw new Error('breakdown: sender binding failed')
+  time('checkSignatureCryptography (xml-crypto)', () => checkSignatureCryptography(xml, shape, signer.leafPem))
+}
+
+function bareSteps (bytes: Buffer, time: Timer): void {
+  const xml = time('Buffer.toString (utf8)', () => bytes.toString('utf8'))
+  const doc = time('xmldom parse', () => new DOMParser().parseFromString(xml, 'text/xml'))
+  const sig = new SignedXml({ publicCert: G22.certificatePem, getCertFromKeyInfo: () => null })
+  const signature = time('findSignatures (XPath)', () => sig.findSignatures(doc as unknown as Node)[0])
+  if (signature == null) throw new Error('breakdown: no signature')
+  time('loadSignature', () => sig.loadSignature(signature))
+  const valid = time('checkSignature (xml-crypto)', () => sig.checkSignature(xml))
+  if (!valid) throw new Error('breakdown: bare checkSignature() returned false')
+}
+
+/**
+ * What xml-crypto's checkSignature() spends its time on, for both variants alike: it parses its
+ * own copy of the document, deep-clones the referenced element, drops the signature (enveloped
+ * transform), canonicalizes and hashes; the rest is XPath look-ups and the RSA check.
+ */
+function insideCheckSignature (bytes: Buffer, time: Timer): void {
+  const xml = bytes.toString('utf8')
+  const doc = time('xmldom re-parse of the document', () => new DOMParser().parseFromString(xml, 'text/xml'))
+  const clone = time('deep clone of the document element', () => doc.documentElement.cloneNode(true) as Element)
+  const signature = clone.getElementsByTagNameNS(DSIG_NS, 'Signature').item(0)
+  signature?.parentNode?.removeChild(signature)
+  const canonical = time('exclusive C14N of the document', () => new ExclusiveCanonicalization().process(clone, {}))
+  time('SHA-256 of the canonical string', () => createHash('sha256').update(canonical, 'utf8').digest('base64'))
+}
+
+/** Runs `iterations` rounds (after `warmup` unrecorded ones), alternating the variants, and averages. */
+export async function breakdown (bytes: Buffer, policy: VerificationPolicy, iterations: number, warmup = 1): Promise<Step[]> {
+  const totals = new Map<string, Step>()
+  let record = false
+  const add = (group: StepGroup, name: string, ms: number): void => {
+    if (!record) return
+    const key = `${group}|${name}`
+    const step = totals.get(key) ?? { group, name, ms: 0 }
+    step.ms += ms
+    totals.set(key, step)
+  }
+  const timer = (group: StepGroup): Timer => (name, f) => {
+    const start = performance.now()
+    try {
+      return f()
+    } finally {
+      add(group, name, performance.now() - start)
+    }
+  }
+  const asyncTimer = (group: StepGroup): AsyncTimer => async (name, f) => {
+    const start = performance.now()
+    try {
+      return await f()
+    } finally {
+      add(group, name, performance.now() - start)
+    }
+  }
+  for (let round = 0; round < warmup + iterations; round++) {
+    record = round >= warmup
+    bareSteps(bytes, timer('bare'))
+    insideCheckSignature(bytes, timer('inside checkSignature'))
+    await fullSteps(bytes, policy, timer('full'), asyncTimer('full'))
+  }
+  return [...totals.values()].map((s) => ({ ...s, ms: s.ms / iterations }))
+}

@@ -1,0 +1,189 @@
+import { randomUUID } from 'node:crypto'
+import type { Database } from '../db/database.js'
+import { appendSignatureLog, entryFromVerdict, type SignatureLogEntryInput } from '../evidence/signature-log.js'
+import { issueReceipt } from '../evidence/receipts.js'
+import type { HubIdentity } from '../evidence/hub-identity.js'
+import type { DeliveryQueue } from '../queue/delivery-queue.js'
+import { markEnqueued } from '../queue/reconciler.js'
+import { findAgencies } from '../store/agencies.js'
+import type { AuthenticatedAgency } from '../store/credentials.js'
+import {
+  findAnsweredDocument, findDuplicate, insertDeliveries, insertDocument, insertReceipt, insertStatusEvent,
+  type NewDelivery
+} from '../store/documents.js'
+import { problemStatus, type ProblemCode } from '../gateway/problem.js'
+import type { Accepted, Verdict } from '../verification/verdict.js'
+
+export interface AcceptDependencies {
+  db: Database
+  verify: (bytes: Buffer) => Promise<Verdict>
+  queue: DeliveryQueue | undefined
+  hub: HubIdentity
+  onEnqueueError?: (err: unknown, deliveryIds: string[]) => void
+}
+
+export interface Submission {
+  bytes: Buffer
+  auth: AuthenticatedAgency
+  requestId?: string
+}
+
+export interface RecipientOutcome {
+  code: string
+  deliveryId?: string
+  mode?: 'push' | 'pull'
+  error?: 'RECIPIENT_UNKNOWN'
+}
+
+export type AcceptOutcome =
+  | { outcome: 'accepted', documentId: string, kind: 'document' | 'status', receipt: string, signatureLogId: number, recipients: RecipientOutcome[], enqueued: boolean }
+  | { outcome: 'duplicate', documentId: string, receipt: string, signatureLogId: number, originalSignatureLogId: number }
+  | { outcome: 'rejected', code: ProblemCode, status: number, detail: string, signatureLogId: number, recipients?: RecipientOutcome[] }
+
+const UNIQUE_VIOLATION = '23505'
+
+/**
+ * The accept path (architecture.md steps 3-6) without HTTP: verify, bind the authenticated
+ * agency, detect duplicates, then store document + deliveries + signature-log entry + signed
+ * acceptance receipt in ONE transaction, and only after commit enqueue the deliveries. Every
+ * attempt, accepted or not, leaves exactly one signature-log entry.
+ */
+export async function acceptSubmission (deps: AcceptDependencies, submission: Submission): Promise<AcceptOutcome> {
+  const { db } = deps
+  const verdict = await deps.verify(submission.bytes)
+  const context = { requestId: submission.requestId, authenticatedAgency: submission.auth.agencyCode, sizeBytes: submission.bytes.length }
+  const base = entryFromVerdict(verdict, context)
+
+  const reject = async (code: ProblemCode, detail: string, recipients?: RecipientOutcome[]): Promise<AcceptOutcome> => {
+    const entry: SignatureLogEntryInput = { ...base, verdict: 'rejected', reasonCode: code, detail }
+    const logged = await db.transaction(async (tx) => await appendSignatureLog(tx, entry))
+    return { outcome: 'rejected', code, status: problemStatus(code), detail, signatureLogId: logged.id, ...(recipients != null ? { recipients } : {}) }
+  }
+
+  if (verdict.verdict === 'rejected') return await reject(verdict.code, verdict.detail)
+
+  // The caller's credential, From/OrganId and the signer's agency must be one and the same.
+  if (submission.auth.agencyCode !== verdict.agency) {
+    return await reject('SENDER_MISMATCH', `authenticated as ${submission.auth.agencyCode}, but the document is from ${verdict.agency}`)
+  }
+
+  const duplicate = await findDuplicate(db, verdict.digestSha256, verdict.agency, verdict.envelope.documentId, verdict.envelope.kind)
+  if (duplicate != null) return await logDuplicate(db, base, duplicate)
+
+  const plan = await planDeliveries(db, verdict)
+  if ('problem' in plan) return await reject(plan.problem, plan.detail, plan.recipients)
+
+  const documentId = randomUUID()
+  const acceptedAt = new Date()
+  let result: { receipt: string, signatureLogId: number }
+  try {
+    result = await db.transaction(async (tx) => {
+      const logged = await appendSignatureLog(tx, { ...base, hubDocumentId: documentId })
+      await insertDocument(tx, { id: documentId, verdict, raw: submission.bytes, signatureLogId: logged.id, acceptedAt, responseForDocumentId: plan.answers })
+      await insertDeliveries(tx, documentId, plan.deliveries)
+      const receipt = issueReceipt({
+        kind: 'acceptance',
+        issuedAt: acceptedAt,
+        hubDocumentId: documentId,
+        edxmlDocumentId: verdict.envelope.documentId,
+        digestSha256: verdict.digestSha256,
+        sender: verdict.agency,
+        recipients: plan.deliveries.map((d) => d.recipientCode),
+        signatureLogEntry: logged.id
+      }, deps.hub)
+      await insertReceipt(tx, { id: randomUUID(), documentId, kind: 'acceptance', xml: receipt })
+      if (plan.answers != null) {
+        await insertStatusEvent(tx, {
+          id: randomUUID(),
+          documentId: plan.answers,
+          statusDocumentId: documentId,
+          fromCode: verdict.agency,
+          statusCode: verdict.envelope.statusCode ?? '',
+          ...(verdict.envelope.description != null ? { description: verdict.envelope.description } : {})
+        })
+      }
+      return { receipt, signatureLogId: logged.id }
+    })
+  } catch (err) {
+    // Two identical submissions raced past findDuplicate: the loser answers as a duplicate.
+    if ((err as { code?: string }).code === UNIQUE_VIOLATION) {
+      const original = await findDuplicate(db, verdict.digestSha256, verdict.agency, verdict.envelope.documentId, verdict.envelope.kind)
+      if (original != null) return await logDuplicate(db, base, original)
+    }
+    throw err
+  }
+
+  // After commit: the rows are the truth; Redis only gets ids. If Redis is down now, the
+  // reconciler enqueues these deliveries when it is back.
+  const ids = plan.deliveries.map((d) => d.id)
+  let enqueued = false
+  if (deps.queue != null) {
+    try {
+      await deps.queue.enqueue(ids)
+      await markEnqueued(db, ids)
+      enqueued = true
+    } catch (err) {
+      deps.onEnqueueError?.(err, ids)
+    }
+  }
+  return {
+    outcome: 'accepted',
+    documentId,
+    kind: verdict.envelope.kind,
+    receipt: result.receipt,
+    signatureLogId: result.signatureLogId,
+    recipients: plan.recipients,
+    enqueued
+  }
+}
+
+async function logDuplicate (db: Database, base: SignatureLogEntryInput, original: { id: string, acceptanceReceipt: string, signatureLogId: number }): Promise<AcceptOutcome> {
+  const logged = await db.transaction(async (tx) => await appendSignatureLog(tx, {
+    ...base, verdict: 'duplicate', hubDocumentId: original.id, detail: `duplicate of ${original.id}`
+  }))
+  return { outcome: 'duplicate', documentId: original.id, receipt: original.acceptanceReceipt, signatureLogId: logged.id, originalSignatureLogId: original.signatureLogId }
+}
+
+type DeliveryPlan =
+  | { deliveries: NewDelivery[], recipients: RecipientOutcome[], answers: string | undefined }
+  | { problem: ProblemCode, detail: string, recipients?: RecipientOutcome[] }
+
+/**
+ * Documents go to every known To/OrganId (one delivery each, duplicates collapsed); an unknown
+ * recipient is reported, never silently dropped, and a document with no known recipient is
+ * refused. A status message goes back to the sender of the document it answers, and only a
+ * recipient of that document may send one.
+ */
+async function planDeliveries (db: Database, verdict: Accepted): Promise<DeliveryPlan> {
+  const envelope = verdict.envelope
+  if (envelope.kind === 'status') {
+    const answered = envelope.responseFor.find((r) => r.organId != null && r.documentId != null)
+    if (answered?.organId == null || answered.documentId == null) {
+      return { problem: 'DOCUMENT_UNKNOWN', detail: 'the status message names no ResponseFor OrganId and DocumentId' }
+    }
+    const original = await findAnsweredDocument(db, answered.organId, answered.documentId)
+    if (original == null) return { problem: 'DOCUMENT_UNKNOWN', detail: `no document ${answered.documentId} from ${answered.organId} is known to the hub` }
+    const { rows } = await db.query('SELECT 1 FROM deliveries WHERE document_id = $1 AND recipient_code = $2', [original.id, verdict.agency])
+    if (rows.length === 0) return { problem: 'FORBIDDEN', detail: `${verdict.agency} is not a recipient of document ${answered.documentId}` }
+    const sender = (await findAgencies(db, [answered.organId])).get(answered.organId)
+    if (sender == null) return { problem: 'DOCUMENT_UNKNOWN', detail: `agency ${answered.organId} is not known` }
+    const delivery: NewDelivery = { id: randomUUID(), recipientCode: sender.code, mode: sender.delivery_mode }
+    return { deliveries: [delivery], recipients: [{ code: sender.code, deliveryId: delivery.id, mode: delivery.mode }], answers: original.id }
+  }
+  const codes = [...new Set(envelope.to.map((t) => t.organId).filter((c) => c !== ''))]
+  const known = await findAgencies(db, codes)
+  const deliveries: NewDelivery[] = []
+  const recipients: RecipientOutcome[] = []
+  for (const code of codes) {
+    const agency = known.get(code)
+    if (agency == null) {
+      recipients.push({ code, error: 'RECIPIENT_UNKNOWN' })
+      continue
+    }
+    const delivery: NewDelivery = { id: randomUUID(), recipientCode: code, mode: agency.delivery_mode }
+    deliveries.push(delivery)
+    recipients.push({ code, deliveryId: delivery.id, mode: delivery.mode })
+  }
+  if (deliveries.length === 0) return { problem: 'RECIPIENT_UNKNOWN', detail: `none of the recipients (${codes.join(', ')}) is known to the hub`, recipients }
+  return { deliveries, recipients, answers: undefined }
+}

@@ -1,0 +1,62 @@
+import { readFile } from 'node:fs/promises'
+import { X509Certificate } from 'node:crypto'
+import { Command } from 'commander'
+import { loadConfig } from '../config/config.js'
+import { openHubDatabase } from '../hub/open-database.js'
+import { createApiKey, registerClientCertificate, revokeCredential } from '../store/credentials.js'
+import { AgencyRegistry } from '../registry/agency-registry.js'
+import { syncAgencies } from '../store/agencies.js'
+import type { Database } from '../db/database.js'
+
+/** Operator commands for agency credentials (same configuration as the hub: DATABASE_URL etc.). */
+export function agencyCommand (): Command {
+  const agency = new Command('agency').description('agency credentials (API keys, TLS client certificates)')
+  const key = new Command('key').description('API keys')
+  key.command('create <agencyCode>')
+    .description('create an API key for an agency; the key is shown once')
+    .option('--label <text>', 'what the key is for', '')
+    .action(async (code: string, options: { label: string }) => {
+      await withDb(async (db) => {
+        await assertAgency(db, code)
+        const created = await createApiKey(db, code, options.label)
+        process.stdout.write(`${created.key}\n`)
+        process.stderr.write(`created API key ${created.id} for ${code}; store it now, it cannot be shown again\n`)
+      })
+    })
+  key.command('revoke <credentialId>')
+    .description('revoke an API key or client certificate by its id')
+    .action(async (id: string) => {
+      await withDb(async (db) => {
+        if (!(await revokeCredential(db, id))) throw new Error(`no active credential ${id}`)
+        process.stdout.write(`revoked ${id}\n`)
+      })
+    })
+  agency.addCommand(key)
+  agency.command('add-client-cert <agencyCode> <certPem>')
+    .description('register a TLS client certificate for an agency system')
+    .action(async (code: string, file: string) => {
+      await withDb(async (db) => {
+        await assertAgency(db, code)
+        const cert = new X509Certificate(await readFile(file))
+        const id = await registerClientCertificate(db, code, cert.fingerprint256, cert.subject.replaceAll('\n', ', '))
+        process.stdout.write(`registered client certificate ${id} (${cert.fingerprint256}) for ${code}\n`)
+      })
+    })
+  return agency
+}
+
+async function withDb (fn: (db: Database) => Promise<void>): Promise<void> {
+  const config = loadConfig()
+  const db = await openHubDatabase(config.databaseUrl, config.dataDir)
+  try {
+    await syncAgencies(db, await AgencyRegistry.load(config.registryFile))
+    await fn(db)
+  } finally {
+    await db.close()
+  }
+}
+
+async function assertAgency (db: Database, code: string): Promise<void> {
+  const { rows } = await db.query('SELECT 1 FROM agencies WHERE code = $1', [code])
+  if (rows.length === 0) throw new Error(`agency ${code} is not in the registry`)
+}

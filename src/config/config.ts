@@ -1,0 +1,102 @@
+import { isAbsolute, join, resolve } from 'node:path'
+import { PACKAGE_ROOT } from '../cli/defaults.js'
+
+/**
+ * The hub's configuration, read from the environment once, validated, with one clear message per
+ * wrong key. This is the only module that reads process.env for the hub; every key is listed in
+ * .env.example with its default and meaning.
+ */
+export interface HubConfig {
+  host: string
+  port: number
+  /** PostgreSQL connection string; without it the hub uses embedded PGlite under dataDir. */
+  databaseUrl: string | undefined
+  dataDir: string
+  redisUrl: string
+  queuePrefix: string
+  trustDir: string
+  registryFile: string
+  hubKeyFile: string
+  hubCertFile: string
+  hubChainFile: string | undefined
+  maxBytes: number
+  verifyThreads: number | undefined
+  verifyQueue: number | undefined
+  requireRevocation: boolean
+  tls: { keyFile: string, certFile: string, clientCaFile: string | undefined } | undefined
+  rateLimitPerMinute: number
+  logLevel: string
+  reconcileIntervalMs: number
+}
+
+export class ConfigError extends Error {
+  constructor (readonly problems: string[]) {
+    super(`configuration is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+const demo = (...parts: string[]): string => join(PACKAGE_ROOT, 'certs-example', ...parts)
+
+export function loadConfig (env: NodeJS.ProcessEnv = process.env): HubConfig {
+  const problems: string[] = []
+  const str = (key: string, fallback: string): string => {
+    const value = env[key]
+    return value == null || value === '' ? fallback : value
+  }
+  const optional = (key: string): string | undefined => {
+    const value = env[key]
+    return value == null || value === '' ? undefined : value
+  }
+  const int = (key: string, fallback: number, min: number, max: number): number => {
+    const raw = env[key]
+    if (raw == null || raw === '') return fallback
+    const value = Number(raw)
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${key}=${raw}: must be an integer between ${min} and ${max}`)
+      return fallback
+    }
+    return value
+  }
+  const optionalInt = (key: string, min: number, max: number): number | undefined =>
+    env[key] == null || env[key] === '' ? undefined : int(key, min, min, max)
+  const path = (value: string): string => (isAbsolute(value) ? value : resolve(value))
+
+  const revocation = str('LIENTHONG_REVOCATION', 'require')
+  if (revocation !== 'require' && revocation !== 'best-effort') problems.push(`LIENTHONG_REVOCATION=${revocation}: must be "require" or "best-effort"`)
+  const databaseUrl = optional('DATABASE_URL')
+  if (databaseUrl != null && !/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push('DATABASE_URL: must start with postgres:// or postgresql://')
+  const redisUrl = str('REDIS_URL', 'redis://127.0.0.1:6379')
+  if (!/^rediss?:\/\//.test(redisUrl)) problems.push(`REDIS_URL=${redisUrl}: must start with redis:// or rediss://`)
+  const tlsKey = optional('LIENTHONG_TLS_KEY')
+  const tlsCert = optional('LIENTHONG_TLS_CERT')
+  if ((tlsKey == null) !== (tlsCert == null)) problems.push('LIENTHONG_TLS_KEY and LIENTHONG_TLS_CERT must be set together (HTTPS) or both left empty (HTTP)')
+  const logLevel = str('LIENTHONG_LOG_LEVEL', 'info')
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) problems.push(`LIENTHONG_LOG_LEVEL=${logLevel}: must be one of fatal, error, warn, info, debug, trace, silent`)
+
+  const config: HubConfig = {
+    host: str('LIENTHONG_HOST', '127.0.0.1'),
+    port: int('LIENTHONG_PORT', 8080, 0, 65535),
+    databaseUrl,
+    dataDir: path(str('LIENTHONG_DATA_DIR', 'data')),
+    redisUrl,
+    queuePrefix: str('LIENTHONG_QUEUE_PREFIX', '{lienthong}'),
+    trustDir: path(str('LIENTHONG_TRUST_DIR', demo('trust'))),
+    registryFile: path(str('LIENTHONG_REGISTRY', demo('registry.json'))),
+    hubKeyFile: path(str('LIENTHONG_HUB_KEY', demo('hub', 'signing-key.pem'))),
+    hubCertFile: path(str('LIENTHONG_HUB_CERT', demo('hub', 'signing-cert.pem'))),
+    hubChainFile: env.LIENTHONG_HUB_CHAIN === '' ? undefined : path(str('LIENTHONG_HUB_CHAIN', demo('trust', 'issuing-ca.pem'))),
+    maxBytes: int('LIENTHONG_MAX_BYTES', 50 * 1024 * 1024, 1024, 2 * 1024 * 1024 * 1024),
+    verifyThreads: optionalInt('LIENTHONG_VERIFY_THREADS', 1, 256),
+    verifyQueue: optionalInt('LIENTHONG_VERIFY_QUEUE', 1, 100000),
+    requireRevocation: revocation !== 'best-effort',
+    tls: tlsKey != null && tlsCert != null
+      ? { keyFile: path(tlsKey), certFile: path(tlsCert), clientCaFile: optional('LIENTHONG_TLS_CLIENT_CA') }
+      : undefined,
+    rateLimitPerMinute: int('LIENTHONG_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
+    logLevel,
+    reconcileIntervalMs: int('LIENTHONG_RECONCILE_INTERVAL_MS', 5000, 100, 3_600_000)
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  return config
+}

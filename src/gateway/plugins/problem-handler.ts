@@ -1,0 +1,42 @@
+import fp from 'fastify-plugin'
+import type { FastifyError, FastifyInstance } from 'fastify'
+import { HubProblem, problemBody, type ProblemCode } from '../problem.js'
+
+/**
+ * One global handler: domain errors (HubProblem) keep their code; Fastify's own errors are mapped
+ * to stable codes; anything else is a 500 whose internals stay in the log, not in the answer.
+ */
+export default fp(async function problemHandler (app: FastifyInstance) {
+  app.setErrorHandler((error: FastifyError | HubProblem, request, reply) => {
+    let code: ProblemCode
+    let detail: string
+    let extra: Record<string, unknown> = {}
+    if (error instanceof HubProblem) {
+      code = error.code
+      detail = error.detail
+      extra = error.extra
+    } else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || error.statusCode === 413) {
+      code = 'PAYLOAD_TOO_LARGE'
+      detail = 'the document is larger than the configured size cap'
+    } else if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || error.statusCode === 415) {
+      code = 'UNSUPPORTED_MEDIA_TYPE'
+      detail = 'send the edXML bytes as application/xml or application/octet-stream'
+    } else if (error.validation != null || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error.statusCode === 400) {
+      code = 'BAD_REQUEST'
+      detail = error.message
+    } else if (error.statusCode === 429) {
+      code = 'RATE_LIMITED'
+      detail = error.message
+    } else {
+      request.log.error({ err: error }, 'unhandled error')
+      code = 'INTERNAL'
+      detail = 'an internal error occurred; the request id identifies it in the hub log'
+    }
+    const body = problemBody(code, detail, { ...extra, requestId: request.id }, request.url)
+    if (code === 'BUSY' && typeof extra.retryAfterSeconds === 'number') reply.header('retry-after', String(extra.retryAfterSeconds))
+    reply.code(body.status).type('application/problem+json').send(body)
+  })
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).type('application/problem+json').send(problemBody('NOT_FOUND', `no route ${request.method} ${request.url}`, { requestId: request.id }, request.url))
+  })
+}, { name: 'problem-handler' })

@@ -1,0 +1,61 @@
+import { REASON_CODES, type ReasonCode } from '../verification/reason-codes.js'
+
+/**
+ * The one error catalogue of the HTTP API: every verification reason code plus the codes of the
+ * gateway itself. Answers are RFC 9457 problem+json with a stable `code`.
+ */
+export const GATEWAY_CODES = {
+  UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
+  FORBIDDEN: { status: 403, title: 'Not allowed' },
+  NOT_FOUND: { status: 404, title: 'Not found' },
+  DOCUMENT_UNKNOWN: { status: 404, title: 'Answered document unknown' },
+  RECIPIENT_UNKNOWN: { status: 422, title: 'No known recipient' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  BAD_REQUEST: { status: 400, title: 'Bad request' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  BUSY: { status: 503, title: 'Verification capacity exhausted, retry later' },
+  INTERNAL: { status: 500, title: 'Internal error' }
+} as const
+
+export type GatewayCode = keyof typeof GATEWAY_CODES
+export type ProblemCode = GatewayCode | ReasonCode
+
+export function problemStatus (code: ProblemCode): number {
+  return code in GATEWAY_CODES ? GATEWAY_CODES[code as GatewayCode].status : REASON_CODES[code as ReasonCode].status
+}
+
+export function problemTitle (code: ProblemCode): string {
+  return code in GATEWAY_CODES ? GATEWAY_CODES[code as GatewayCode].title : REASON_CODES[code as ReasonCode].title
+}
+
+/** A domain error carrying its stable code; the global handler turns it into problem+json. */
+export class HubProblem extends Error {
+  readonly status: number
+  constructor (readonly code: ProblemCode, readonly detail: string, readonly extra: Record<string, unknown> = {}) {
+    super(detail)
+    this.name = 'HubProblem'
+    this.status = problemStatus(code)
+  }
+}
+
+export interface ProblemBody {
+  type: string
+  title: string
+  status: number
+  code: string
+  detail: string
+  instance?: string
+  [extra: string]: unknown
+}
+
+export function problemBody (code: ProblemCode, detail: string, extra: Record<string, unknown> = {}, instance?: string): ProblemBody {
+  return {
+    type: `https://lienthong.dev/problems/${code.toLowerCase().replaceAll('_', '-')}`,
+    title: problemTitle(code),
+    status: problemStatus(code),
+    code,
+    detail,
+    ...(instance != null ? { instance } : {}),
+    ...extra
+  }
+}

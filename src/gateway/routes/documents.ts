@@ -1,0 +1,115 @@
+import type { FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { acceptSubmission } from '../../accept/accept-submission.js'
+import { canRead, getDocumentView, getRaw, getReceipt } from '../../store/documents.js'
+import { PoolSaturatedError } from '../../verification/verification-pool.js'
+import { HubProblem } from '../problem.js'
+import { commonErrors } from '../schemas/problem.js'
+import { DocumentAccepted, DocumentIdParams, DocumentView, ReceiptParams } from '../schemas/documents.js'
+import type { HubContext } from '../hub-context.js'
+
+export default async function documentRoutes (fastify: FastifyInstance, options: { context: HubContext }): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const ctx = options.context
+
+  app.post('/v1/documents', {
+    schema: {
+      summary: 'Submit a signed edXML document or status message',
+      description: 'Body: the signed edXML bytes (application/xml or application/octet-stream). 202 when accepted, ' +
+        '200 with the original answer for a duplicate; rejections are problem+json with a stable code and the signature-log entry id.',
+      tags: ['documents'],
+      response: {
+        200: DocumentAccepted,
+        202: DocumentAccepted,
+        ...commonErrors,
+        413: Type.Ref('Problem'),
+        415: Type.Ref('Problem'),
+        422: Type.Ref('Problem'),
+        503: Type.Ref('Problem')
+      }
+    }
+  }, async (request, reply) => {
+    const auth = await app.requireAgency(request)
+    const bytes = request.body
+    if (!Buffer.isBuffer(bytes)) throw new HubProblem('UNSUPPORTED_MEDIA_TYPE', 'send the edXML bytes as application/xml or application/octet-stream')
+    let outcome
+    try {
+      outcome = await acceptSubmission({
+        db: ctx.db,
+        verify: ctx.verify,
+        queue: ctx.queue,
+        hub: ctx.hub,
+        onEnqueueError: (err: unknown, ids: string[]) => request.log.warn({ err, deliveries: ids.length }, 'enqueue failed; the reconciler will retry')
+      }, { bytes, auth, requestId: request.id })
+    } catch (err) {
+      if (err instanceof PoolSaturatedError) {
+        throw new HubProblem('BUSY', 'all verification workers are busy and the waiting line is full', { retryAfterSeconds: err.retryAfterSeconds })
+      }
+      throw err
+    }
+    if (outcome.outcome === 'rejected') {
+      request.log.info({ code: outcome.code, signatureLogEntry: outcome.signatureLogId }, 'document rejected')
+      throw new HubProblem(outcome.code, outcome.detail, {
+        signatureLogEntry: outcome.signatureLogId,
+        ...(outcome.recipients != null ? { recipients: outcome.recipients } : {})
+      })
+    }
+    reply.header('location', `/v1/documents/${outcome.documentId}`)
+    if (outcome.outcome === 'duplicate') {
+      const view = await getDocumentView(ctx.db, outcome.documentId)
+      return await reply.code(200).send({
+        id: outcome.documentId,
+        kind: (view?.kind ?? 'document') as 'document' | 'status',
+        duplicate: true,
+        signatureLogEntry: outcome.originalSignatureLogId,
+        receipt: outcome.receipt,
+        recipients: (view?.deliveries ?? []).map((d) => ({ code: d.recipient, deliveryId: d.id, mode: d.mode }))
+      })
+    }
+    request.log.info({ document: outcome.documentId, signatureLogEntry: outcome.signatureLogId, enqueued: outcome.enqueued }, 'document accepted')
+    return await reply.code(202).send({
+      id: outcome.documentId,
+      kind: outcome.kind,
+      duplicate: false,
+      signatureLogEntry: outcome.signatureLogId,
+      receipt: outcome.receipt,
+      recipients: outcome.recipients
+    })
+  })
+
+  const readable = async (id: string, agency: string): Promise<void> => {
+    // Same answer for "does not exist" and "not yours": existence is not disclosed.
+    if (!(await canRead(ctx.db, id, agency))) throw new HubProblem('NOT_FOUND', `no document ${id} visible to ${agency}`)
+  }
+
+  app.get('/v1/documents/:id', {
+    schema: { summary: 'Document metadata and per-recipient delivery state', tags: ['documents'], params: DocumentIdParams, response: { 200: DocumentView, ...commonErrors } }
+  }, async (request) => {
+    const auth = await app.requireAgency(request)
+    await readable(request.params.id, auth.agencyCode)
+    const view = await getDocumentView(ctx.db, request.params.id)
+    if (view == null) throw new HubProblem('NOT_FOUND', `no document ${request.params.id}`)
+    return view
+  })
+
+  app.get('/v1/documents/:id/receipts/:kind', {
+    schema: { summary: 'A hub-signed receipt (XML-DSig) for the document', tags: ['documents'], params: ReceiptParams, response: { 200: Type.String(), ...commonErrors } }
+  }, async (request, reply) => {
+    const auth = await app.requireAgency(request)
+    await readable(request.params.id, auth.agencyCode)
+    const xml = await getReceipt(ctx.db, request.params.id, request.params.kind)
+    if (xml == null) throw new HubProblem('NOT_FOUND', `no ${request.params.kind} receipt for document ${request.params.id}`)
+    return await reply.type('application/xml; charset=utf-8').send(xml)
+  })
+
+  app.get('/v1/documents/:id/raw', {
+    schema: { summary: 'The stored signed bytes, exactly as received', tags: ['documents'], params: DocumentIdParams, response: { 200: Type.Any(), ...commonErrors } }
+  }, async (request, reply) => {
+    const auth = await app.requireAgency(request)
+    await readable(request.params.id, auth.agencyCode)
+    const raw = await getRaw(ctx.db, request.params.id)
+    if (raw == null) throw new HubProblem('NOT_FOUND', `the bytes of document ${request.params.id} are no longer kept`)
+    return await reply.type('application/xml').header('content-disposition', `attachment; filename="${request.params.id}.edxml"`).send(raw)
+  })
+}

@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify'
+import type { HubContext } from '../hub-context.js'
+
+interface CheckResult { status: 'ok' | 'fail', detail?: string, durationMs: number }
+
+/**
+ * Liveness (the process answers) and readiness (each dependency, with its own status and time,
+ * X-Road style). Never authenticated, never rate limited, never touches the verification pool.
+ */
+export default async function healthRoutes (app: FastifyInstance, options: { context: HubContext }): Promise<void> {
+  const ctx = options.context
+  app.get('/health/live', { config: { rateLimit: false }, schema: { hide: true } }, async () => ({ status: 'ok' }))
+  app.get('/health/ready', { config: { rateLimit: false }, schema: { hide: true } }, async (_request, reply) => {
+    const checks: Record<string, () => Promise<{ ok: boolean, detail?: string }>> = {
+      database: async () => { await ctx.db.query('SELECT 1'); return { ok: true } },
+      redis: async () => (ctx.queue == null ? { ok: false, detail: 'no queue configured' } : { ok: await ctx.queue.ping() }),
+      hubCertificate: async () => {
+        const left = ctx.hub.notAfter.getTime() - Date.now()
+        return { ok: left > 0, detail: `expires ${ctx.hub.notAfter.toISOString()}` }
+      },
+      ...ctx.readiness
+    }
+    const results: Record<string, CheckResult> = {}
+    await Promise.all(Object.entries(checks).map(async ([name, check]) => {
+      const started = performance.now()
+      try {
+        const r = await Promise.race([check(), new Promise<{ ok: boolean, detail: string }>((resolve) => setTimeout(() => resolve({ ok: false, detail: 'timed out' }), 2000).unref())])
+        results[name] = { status: r.ok ? 'ok' : 'fail', ...(r.detail != null ? { detail: r.detail } : {}), durationMs: Math.round(performance.now() - started) }
+      } catch (err) {
+        results[name] = { status: 'fail', detail: (err as Error).message, durationMs: Math.round(performance.now() - started) }
+      }
+    }))
+    const ready = Object.values(results).every((r) => r.status === 'ok')
+    return await reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', checks: results })
+  })
+}

@@ -1,0 +1,54 @@
+import { Type } from '@sinclair/typebox'
+
+export const DocumentIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) })
+
+export const ReceiptParams = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  kind: Type.Union([Type.Literal('acceptance'), Type.Literal('delivery'), Type.Literal('failure')])
+})
+
+const RecipientOutcome = Type.Object({
+  code: Type.String(),
+  deliveryId: Type.Optional(Type.String()),
+  mode: Type.Optional(Type.String()),
+  error: Type.Optional(Type.String())
+})
+
+export const DocumentAccepted = Type.Object({
+  id: Type.String({ description: 'the hub document id' }),
+  kind: Type.Union([Type.Literal('document'), Type.Literal('status')]),
+  duplicate: Type.Boolean({ description: 'true when this is the original answer to a repeated submission' }),
+  signatureLogEntry: Type.Integer(),
+  receipt: Type.String({ description: 'hub-signed acceptance receipt (XML-DSig)' }),
+  recipients: Type.Array(RecipientOutcome)
+})
+
+export const DocumentView = Type.Object({
+  id: Type.String(),
+  kind: Type.String(),
+  sender: Type.String(),
+  edxmlDocumentId: Type.Union([Type.String(), Type.Null()]),
+  digestSha256: Type.String(),
+  sizeBytes: Type.Integer(),
+  acceptedAt: Type.String(),
+  envelope: Type.Object({}, { additionalProperties: true }),
+  flags: Type.Array(Type.String()),
+  responseForDocumentId: Type.Union([Type.String(), Type.Null()]),
+  deliveries: Type.Array(Type.Object({
+    id: Type.String(),
+    recipient: Type.String(),
+    mode: Type.String(),
+    state: Type.String(),
+    attempts: Type.Integer(),
+    lastError: Type.Union([Type.String(), Type.Null()]),
+    updatedAt: Type.String()
+  })),
+  statusEvents: Type.Array(Type.Object({
+    recipient: Type.String(),
+    statusCode: Type.String(),
+    description: Type.Union([Type.String(), Type.Null()]),
+    recordedAt: Type.String(),
+    statusDocumentId: Type.String()
+  })),
+  receipts: Type.Array(Type.Object({ kind: Type.String(), deliveryId: Type.Union([Type.String(), Type.Null()]), createdAt: Type.String() }))
+})

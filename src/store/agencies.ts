@@ -1,0 +1,34 @@
+import type { AgencyRegistry } from '../registry/agency-registry.js'
+import type { Queryable } from '../db/database.js'
+
+/**
+ * The registry file is the source of truth for agencies; at start it is seeded into the
+ * database (insert or update, never delete: documents reference agencies that may leave).
+ */
+export async function syncAgencies (db: Queryable, registry: AgencyRegistry): Promise<number> {
+  let count = 0
+  for (const agency of registry.all()) {
+    await db.query(
+      `INSERT INTO agencies (code, name, delivery_mode, push_url, allow_weak_algorithms, updated_at)
+       VALUES ($1, $2, $3, $4, $5, now())
+       ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, delivery_mode = EXCLUDED.delivery_mode,
+         push_url = EXCLUDED.push_url, allow_weak_algorithms = EXCLUDED.allow_weak_algorithms, updated_at = now()`,
+      [agency.code, agency.name, agency.delivery.mode, agency.delivery.mode === 'push' ? agency.delivery.url : null, agency.allowWeakAlgorithms]
+    )
+    count++
+  }
+  return count
+}
+
+export interface AgencyRow {
+  code: string
+  name: string
+  delivery_mode: 'push' | 'pull'
+  push_url: string | null
+}
+
+export async function findAgencies (db: Queryable, codes: readonly string[]): Promise<Map<string, AgencyRow>> {
+  if (codes.length === 0) return new Map()
+  const { rows } = await db.query<AgencyRow>('SELECT code, name, delivery_mode, push_url FROM agencies WHERE code = ANY($1)', [codes])
+  return new Map(rows.map((r) => [r.code, r]))
+}

@@ -1,0 +1,156 @@
+import type { Queryable } from '../db/database.js'
+import type { Accepted } from '../verification/verdict.js'
+
+export interface StoredDocumentRef {
+  id: string
+  acceptanceReceipt: string
+  signatureLogId: number
+}
+
+/** Domibus/AS4 duplicate rule: same digest, or same sender + edXML DocumentId. */
+export async function findDuplicate (db: Queryable, digest: string, sender: string, edxmlDocumentId: string | undefined, kind: 'document' | 'status'): Promise<StoredDocumentRef | undefined> {
+  const { rows } = await db.query<{ id: string, xml: string, signature_log_id: number }>(
+    `SELECT d.id, r.xml, d.signature_log_id FROM documents d JOIN receipts r ON r.document_id = d.id AND r.kind = 'acceptance'
+     WHERE d.digest_sha256 = $1 OR ($4 = 'document' AND d.kind = 'document' AND d.sender_code = $2 AND d.edxml_document_id = $3)
+     ORDER BY d.accepted_at LIMIT 1`,
+    [digest, sender, edxmlDocumentId ?? null, kind]
+  )
+  const row = rows[0]
+  return row != null ? { id: row.id, acceptanceReceipt: row.xml, signatureLogId: row.signature_log_id } : undefined
+}
+
+/** The document a status message answers: ResponseFor/OrganId is its sender, DocumentId its id. */
+export async function findAnsweredDocument (db: Queryable, senderCode: string, edxmlDocumentId: string): Promise<{ id: string } | undefined> {
+  const { rows } = await db.query<{ id: string }>(
+    'SELECT id FROM documents WHERE kind = \'document\' AND sender_code = $1 AND edxml_document_id = $2 ORDER BY accepted_at DESC LIMIT 1',
+    [senderCode, edxmlDocumentId]
+  )
+  return rows[0]
+}
+
+export interface NewDocument {
+  id: string
+  verdict: Accepted
+  raw: Buffer
+  signatureLogId: number
+  acceptedAt: Date
+  responseForDocumentId: string | undefined
+}
+
+export async function insertDocument (tx: Queryable, doc: NewDocument): Promise<void> {
+  const v = doc.verdict
+  await tx.query(
+    `INSERT INTO documents (id, kind, sender_code, edxml_document_id, digest_sha256, size_bytes, raw, envelope, signer,
+       algorithms, flags, status_code, response_for_document_id, signature_log_id, accepted_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+    [doc.id, v.envelope.kind, v.agency, v.envelope.documentId ?? null, v.digestSha256, doc.raw.length, doc.raw,
+      JSON.stringify(v.envelope), JSON.stringify({ ...v.signer, chain: v.chain }), JSON.stringify(v.algorithms), v.flags,
+      v.envelope.statusCode ?? null, doc.responseForDocumentId ?? null, doc.signatureLogId, doc.acceptedAt]
+  )
+}
+
+export interface NewDelivery {
+  id: string
+  recipientCode: string
+  mode: 'push' | 'pull'
+}
+
+export async function insertDeliveries (tx: Queryable, documentId: string, deliveries: readonly NewDelivery[]): Promise<void> {
+  for (const d of deliveries) {
+    await tx.query(
+      'INSERT INTO deliveries (id, document_id, recipient_code, mode, state) VALUES ($1, $2, $3, $4, \'queued\')',
+      [d.id, documentId, d.recipientCode, d.mode]
+    )
+  }
+}
+
+export async function insertReceipt (tx: Queryable, receipt: { id: string, documentId: string, deliveryId?: string, kind: 'acceptance' | 'delivery' | 'failure', xml: string }): Promise<void> {
+  await tx.query('INSERT INTO receipts (id, document_id, delivery_id, kind, xml) VALUES ($1, $2, $3, $4, $5)',
+    [receipt.id, receipt.documentId, receipt.deliveryId ?? null, receipt.kind, receipt.xml])
+}
+
+export async function insertStatusEvent (tx: Queryable, event: { id: string, documentId: string, statusDocumentId: string, fromCode: string, statusCode: string, description?: string }): Promise<void> {
+  await tx.query('INSERT INTO status_events (id, document_id, status_document_id, from_code, status_code, description) VALUES ($1, $2, $3, $4, $5, $6)',
+    [event.id, event.documentId, event.statusDocumentId, event.fromCode, event.statusCode, event.description ?? null])
+}
+
+export interface DocumentView {
+  id: string
+  kind: 'document' | 'status'
+  sender: string
+  edxmlDocumentId: string | null
+  digestSha256: string
+  sizeBytes: number
+  acceptedAt: string
+  envelope: Record<string, unknown>
+  flags: string[]
+  responseForDocumentId: string | null
+  deliveries: { id: string, recipient: string, mode: string, state: string, attempts: number, lastError: string | null, updatedAt: string }[]
+  statusEvents: { recipient: string, statusCode: string, description: string | null, recordedAt: string, statusDocumentId: string }[]
+  receipts: { kind: string, deliveryId: string | null, createdAt: string }[]
+}
+
+export async function getDocumentView (db: Queryable, id: string): Promise<DocumentView | undefined> {
+  const { rows } = await db.query<Record<string, unknown>>(
+    `SELECT id, kind, sender_code, edxml_document_id, digest_sha256, size_bytes, accepted_at, envelope, flags, response_for_document_id
+     FROM documents WHERE id = $1`, [id])
+  const d = rows[0]
+  if (d == null) return undefined
+  const deliveries = await db.query<Record<string, unknown>>(
+    'SELECT id, recipient_code, mode, state, attempts, last_error, updated_at FROM deliveries WHERE document_id = $1 ORDER BY recipient_code', [id])
+  const events = await db.query<Record<string, unknown>>(
+    'SELECT from_code, status_code, description, recorded_at, status_document_id FROM status_events WHERE document_id = $1 ORDER BY recorded_at, id', [id])
+  const receipts = await db.query<Record<string, unknown>>('SELECT kind, delivery_id, created_at FROM receipts WHERE document_id = $1 ORDER BY created_at', [id])
+  return {
+    id: d.id as string,
+    kind: d.kind as 'document' | 'status',
+    sender: d.sender_code as string,
+    edxmlDocumentId: d.edxml_document_id as string | null,
+    digestSha256: d.digest_sha256 as string,
+    sizeBytes: Number(d.size_bytes),
+    acceptedAt: iso(d.accepted_at),
+    envelope: d.envelope as Record<string, unknown>,
+    flags: d.flags as string[],
+    responseForDocumentId: d.response_for_document_id as string | null,
+    deliveries: deliveries.rows.map((r) => ({
+      id: r.id as string,
+      recipient: r.recipient_code as string,
+      mode: r.mode as string,
+      state: r.state as string,
+      attempts: Number(r.attempts),
+      lastError: r.last_error as string | null,
+      updatedAt: iso(r.updated_at)
+    })),
+    statusEvents: events.rows.map((r) => ({
+      recipient: r.from_code as string,
+      statusCode: r.status_code as string,
+      description: r.description as string | null,
+      recordedAt: iso(r.recorded_at),
+      statusDocumentId: r.status_document_id as string
+    })),
+    receipts: receipts.rows.map((r) => ({ kind: r.kind as string, deliveryId: r.delivery_id as string | null, createdAt: iso(r.created_at) }))
+  }
+}
+
+/** Who may read a document: its sender and its recipients. */
+export async function canRead (db: Queryable, id: string, agency: string): Promise<boolean> {
+  const { rows } = await db.query(
+    `SELECT 1 FROM documents d WHERE d.id = $1 AND (d.sender_code = $2 OR EXISTS (
+       SELECT 1 FROM deliveries x WHERE x.document_id = d.id AND x.recipient_code = $2))`, [id, agency])
+  return rows.length > 0
+}
+
+export async function getRaw (db: Queryable, id: string): Promise<Buffer | undefined> {
+  const { rows } = await db.query<{ raw: Uint8Array | null }>('SELECT raw FROM documents WHERE id = $1', [id])
+  const raw = rows[0]?.raw
+  return raw != null ? Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength) : undefined
+}
+
+export async function getReceipt (db: Queryable, documentId: string, kind: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ xml: string }>('SELECT xml FROM receipts WHERE document_id = $1 AND kind = $2 ORDER BY created_at LIMIT 1', [documentId, kind])
+  return rows[0]?.xml
+}
+
+function iso (value: unknown): string {
+  return value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString()
+}
