@@ -78,9 +78,11 @@ export async function acceptSubmission (deps: AcceptDependencies, submission: Su
   let result: { receipt: string, signatureLogId: number }
   try {
     result = await db.transaction(async (tx) => {
-      const logged = await appendSignatureLog(tx, { ...base, hubDocumentId: documentId })
-      await insertDocument(tx, { id: documentId, verdict, raw: submission.bytes, signatureLogId: logged.id, acceptedAt, responseForDocumentId: plan.answers })
+      // Big writes first; the signature-log append takes a global lock held until commit.
+      await insertDocument(tx, { id: documentId, verdict, raw: submission.bytes, acceptedAt, responseForDocumentId: plan.answers })
       await insertDeliveries(tx, documentId, plan.deliveries)
+      const logged = await appendSignatureLog(tx, { ...base, hubDocumentId: documentId })
+      await tx.query('UPDATE documents SET signature_log_id = $1 WHERE id = $2', [logged.id, documentId])
       const receipt = issueReceipt({
         kind: 'acceptance',
         issuedAt: acceptedAt,

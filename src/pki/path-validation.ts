@@ -74,7 +74,16 @@ interface Decoded { der: Uint8Array<ArrayBuffer>, node: X509Certificate, pkijs: 
 async function validateUncached (store: TrustStore, keyInfoBase64: readonly string[], options: PathValidationOptions): Promise<{ signer: ValidatedSigner, validUntil: number }> {
   const decoded: Decoded[] = keyInfoBase64.map(decodeCertificate)
   const leaf = findLeaf(decoded)
-  const others = decoded.filter((d) => d !== leaf)
+  try {
+    return await validatePath(store, leaf, decoded.filter((d) => d !== leaf), options)
+  } catch (err) {
+    // The log must say which certificate was refused (revoked, expired, not fit...).
+    if (err instanceof VerificationFailure) err.signer ??= summarizeCertificate(leaf.node)
+    throw err
+  }
+}
+
+async function validatePath (store: TrustStore, leaf: Decoded, others: Decoded[], options: PathValidationOptions): Promise<{ signer: ValidatedSigner, validUntil: number }> {
 
   const crls = store.crls.map((c) => c.pkijs)
   if (options.requireRevocation && crls.length === 0) {

@@ -32,7 +32,6 @@ export interface NewDocument {
   id: string
   verdict: Accepted
   raw: Buffer
-  signatureLogId: number
   acceptedAt: Date
   responseForDocumentId: string | undefined
 }
@@ -41,11 +40,11 @@ export async function insertDocument (tx: Queryable, doc: NewDocument): Promise<
   const v = doc.verdict
   await tx.query(
     `INSERT INTO documents (id, kind, sender_code, edxml_document_id, digest_sha256, size_bytes, raw, envelope, signer,
-       algorithms, flags, status_code, response_for_document_id, signature_log_id, accepted_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+       algorithms, flags, status_code, response_for_document_id, accepted_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
     [doc.id, v.envelope.kind, v.agency, v.envelope.documentId ?? null, v.digestSha256, doc.raw.length, doc.raw,
       JSON.stringify(v.envelope), JSON.stringify({ ...v.signer, chain: v.chain }), JSON.stringify(v.algorithms), v.flags,
-      v.envelope.statusCode ?? null, doc.responseForDocumentId ?? null, doc.signatureLogId, doc.acceptedAt]
+      v.envelope.statusCode ?? null, doc.responseForDocumentId ?? null, doc.acceptedAt]
   )
 }
 

@@ -1,7 +1,11 @@
 import type { ReasonCode } from './reason-codes.js'
+import type { CertificateSummary } from './verdict.js'
 
 /** Thrown by a pipeline step to end verification with a stable reason code. */
 export class VerificationFailure extends Error {
+  /** What was learned before the failure (e.g. the signer of a revoked certificate), for the log. */
+  signer?: CertificateSummary
+
   constructor (readonly code: ReasonCode, detail: string) {
     super(detail)
     this.name = 'VerificationFailure'

@@ -74,6 +74,7 @@ export async function verifyDocument (bytes: Buffer, policy: VerificationPolicy)
     }
   } catch (err) {
     if (err instanceof VerificationFailure) {
+      if (err.signer != null) facts.signer ??= err.signer
       return { verdict: 'rejected', code: err.code, detail: err.message, digestSha256, ...facts }
     }
     throw err

@@ -81,7 +81,9 @@ CREATE TABLE documents (
   flags text[] NOT NULL DEFAULT '{}',
   status_code text,
   response_for_document_id uuid REFERENCES documents (id),
-  signature_log_id bigint NOT NULL REFERENCES signature_log (id),
+  -- Set in the accepting transaction after the document row is written, so that the global
+  -- signature-log lock is not held while large documents are inserted.
+  signature_log_id bigint REFERENCES signature_log (id),
   accepted_at timestamptz NOT NULL
 );
 CREATE UNIQUE INDEX documents_sender_edxml_id ON documents (sender_code, edxml_document_id)
