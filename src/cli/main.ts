@@ -28,5 +28,6 @@ try {
   // Operator mistakes (a missing file, a bad registry, bad configuration) get a message, not a
   // stack trace.
   process.stderr.write(`lienthong: ${err instanceof ConfigError ? err.message : (err as Error).message}\n`)
-  process.exitCode = 2
+  // Exit now: a half-started hub may hold worker threads or connections open.
+  process.exit(2)
 }
