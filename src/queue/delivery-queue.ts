@@ -31,14 +31,38 @@ export class DeliveryQueue {
     this.queue.on('error', () => {})
   }
 
-  async enqueue (deliveryIds: readonly string[]): Promise<void> {
-    if (deliveryIds.length === 0) return
+  /**
+   * Adds one job per delivery (jobId = delivery id; BullMQ ignores an id it already holds).
+   * `delayUntil` keeps a waiting_retry delivery's schedule when the reconciler re-adds it.
+   */
+  async enqueue (deliveries: ReadonlyArray<string | { id: string, delayUntil?: Date | null }>): Promise<void> {
+    if (deliveries.length === 0) return
     if (this.connection.status !== 'ready') throw new Error(`Redis is not connected (${this.connection.status})`)
-    await this.queue.addBulk(deliveryIds.map((id) => ({
-      name: 'deliver',
-      data: { deliveryId: id },
-      opts: { jobId: id, removeOnComplete: 1000, removeOnFail: 5000 }
-    })))
+    const now = Date.now()
+    await this.queue.addBulk(deliveries.map((d) => {
+      const id = typeof d === 'string' ? d : d.id
+      const delay = typeof d === 'string' || d.delayUntil == null ? 0 : Math.max(0, d.delayUntil.getTime() - now)
+      return {
+        name: 'deliver',
+        data: { deliveryId: id },
+        opts: {
+          jobId: id,
+          delay,
+          // Infrastructure errors inside the processor (database down...) retry the job; the
+          // recipient's own failures are scheduled by the processor itself (retry-policy.ts).
+          attempts: 50,
+          backoff: { type: 'exponential', delay: 1000 },
+          removeOnComplete: { age: 3600, count: 10000 },
+          removeOnFail: { age: 7 * 24 * 3600 }
+        }
+      }
+    }))
+  }
+
+  /** Job ids among `ids` that Redis does not hold (flushed, lost, never added). */
+  async missing (ids: readonly string[]): Promise<string[]> {
+    const jobs = await Promise.all(ids.map(async (id) => await this.queue.getJob(id)))
+    return ids.filter((_id, i) => jobs[i] == null)
   }
 
   async ping (): Promise<boolean> {

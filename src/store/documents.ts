@@ -56,9 +56,11 @@ export interface NewDelivery {
 
 export async function insertDeliveries (tx: Queryable, documentId: string, deliveries: readonly NewDelivery[]): Promise<void> {
   for (const d of deliveries) {
+    // A pull delivery is available to the recipient's inbox at once; a push delivery waits for
+    // a worker (and is marked enqueued once its job exists in Redis).
     await tx.query(
-      'INSERT INTO deliveries (id, document_id, recipient_code, mode, state) VALUES ($1, $2, $3, $4, \'queued\')',
-      [d.id, documentId, d.recipientCode, d.mode]
+      'INSERT INTO deliveries (id, document_id, recipient_code, mode, state, enqueued) VALUES ($1, $2, $3, $4, $5, $6)',
+      [d.id, documentId, d.recipientCode, d.mode, d.mode === 'pull' ? 'available' : 'queued', d.mode === 'pull']
     )
   }
 }

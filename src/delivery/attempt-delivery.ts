@@ -1,0 +1,107 @@
+import type { Database } from '../db/database.js'
+import type { HubIdentity } from '../evidence/hub-identity.js'
+import { issueDeliveryReceipt, issueFailureNotice } from './delivery-receipts.js'
+import { loadDelivery, loadRaw, recordEvent, TERMINAL_STATES } from './delivery-store.js'
+import { push, type PushResponse, type PushTls } from './push-client.js'
+import { classifyResponse, nextAttemptAt, parseRetryAfter, type RetryPolicy } from './retry-policy.js'
+
+export interface DeliveryDependencies {
+  db: Database
+  hub: HubIdentity
+  retry: RetryPolicy
+  timeoutMs: number
+  tls?: PushTls
+  /** Who acts, for the delivery trail (e.g. worker host:pid). */
+  actor: string
+  now?: () => number
+}
+
+export type AttemptResult =
+  | { state: 'delivered' | 'failed' | 'cancelled' | 'acknowledged' | 'available' | 'downloaded', changed: boolean }
+  | { state: 'waiting_retry', retryAt: Date }
+
+/**
+ * One delivery attempt of a push delivery; safe to run twice for the same delivery (duplicate
+ * job, worker killed mid-POST and the job re-run): terminal rows are left alone, and a repeated
+ * POST carries the same Idempotency-Key (= delivery id) so a recipient that honours it applies the
+ * document once. The PostgreSQL row is the truth, the BullMQ job only a reminder.
+ */
+export async function attemptDelivery (deps: DeliveryDependencies, deliveryId: string): Promise<AttemptResult> {
+  const { db } = deps
+  const now = deps.now ?? Date.now
+  const claimed = await db.transaction(async (tx): Promise<{ done: AttemptResult } | { row: NonNullable<Awaited<ReturnType<typeof loadDelivery>>> }> => {
+    const row = await loadDelivery(tx, deliveryId, true)
+    if (row == null) return { done: { state: 'cancelled', changed: false } }
+    if (TERMINAL_STATES.has(row.state) || row.mode === 'pull' || row.state === 'available' || row.state === 'downloaded') {
+      return { done: { state: row.state, changed: false } as AttemptResult }
+    }
+    if (row.next_attempt_at != null && row.next_attempt_at.getTime() > now() + 1000) {
+      return { done: { state: 'waiting_retry', retryAt: row.next_attempt_at } as AttemptResult }
+    }
+    await tx.query('UPDATE deliveries SET state = \'sending\', attempts = attempts + 1, updated_at = now() WHERE id = $1', [deliveryId])
+    return { row: { ...row, attempts: row.attempts + 1 } }
+  })
+  if ('done' in claimed) return claimed.done
+  const row = claimed.row
+
+  let response: PushResponse | undefined
+  let networkError: string | undefined
+  if (row.push_url == null) {
+    networkError = 'the recipient has no push URL'
+  } else {
+    try {
+      response = await push({
+        url: row.push_url,
+        body: await loadRaw(db, row.document_id),
+        headers: {
+          'content-type': 'application/xml',
+          'idempotency-key': row.id,
+          'x-lienthong-delivery-id': row.id,
+          'x-lienthong-document-id': row.document_id,
+          'x-lienthong-kind': row.kind,
+          'x-lienthong-sender': row.sender_code,
+          'x-lienthong-digest-sha256': row.digest_sha256,
+          ...(row.edxml_document_id != null ? { 'x-lienthong-edxml-document-id': encodeURIComponent(row.edxml_document_id) } : {})
+        },
+        timeoutMs: deps.timeoutMs,
+        ...(deps.tls != null ? { tls: deps.tls } : {})
+      })
+    } catch (err) {
+      networkError = (err as Error).message
+    }
+  }
+
+  const outcome = row.push_url == null ? { kind: 'permanent' as const, reason: networkError as string } : classifyResponse(response?.status, networkError)
+  const answer = response != null ? `HTTP ${response.status} ${response.body.toString('utf8', 0, 2000)}` : networkError ?? null
+  const at = new Date(now())
+  return await db.transaction(async (tx) => {
+    const current = await loadDelivery(tx, deliveryId, true)
+    // Cancelled (or resolved elsewhere) while we were sending: keep what the operator decided.
+    if (current == null || current.state !== 'sending') return { state: (current?.state ?? 'cancelled') as 'cancelled', changed: false }
+    const bookkeeping = [response?.status ?? null, answer, deliveryId]
+    if (outcome.kind === 'delivered') {
+      await tx.query('UPDATE deliveries SET state = \'delivered\', delivered_at = now(), next_attempt_at = NULL, last_status = $1, last_response = $2, last_error = NULL, updated_at = now() WHERE id = $3', bookkeeping)
+      await issueDeliveryReceipt(tx, deps.hub, row, 'push', at)
+      await recordEvent(tx, deliveryId, 'delivered', deps.actor, `attempt ${row.attempts}: HTTP ${response?.status ?? ''}`)
+      return { state: 'delivered', changed: true }
+    }
+    const retryAt = outcome.kind === 'retry'
+      ? nextAttemptAt(deps.retry, row.attempts, row.created_at, now(), parseRetryAfter(header(response, 'retry-after'), now()))
+      : undefined
+    if (retryAt == null) {
+      const reason = outcome.kind === 'retry' ? `retry window exhausted after ${row.attempts} attempts; last: ${outcome.reason}` : `refused by the recipient: ${outcome.reason}`
+      await tx.query('UPDATE deliveries SET state = \'failed\', next_attempt_at = NULL, last_status = $1, last_response = $2, last_error = $4, updated_at = now() WHERE id = $3', [...bookkeeping, reason])
+      await issueFailureNotice(tx, deps.hub, row, reason, at)
+      await recordEvent(tx, deliveryId, 'failed', deps.actor, reason)
+      return { state: 'failed', changed: true }
+    }
+    await tx.query('UPDATE deliveries SET state = \'waiting_retry\', next_attempt_at = $4, last_status = $1, last_response = $2, last_error = $5, updated_at = now() WHERE id = $3', [...bookkeeping, retryAt, outcome.reason])
+    await recordEvent(tx, deliveryId, 'retry-scheduled', deps.actor, `attempt ${row.attempts}: ${outcome.reason}; next at ${retryAt.toISOString()}`)
+    return { state: 'waiting_retry', retryAt }
+  })
+}
+
+function header (response: PushResponse | undefined, name: string): string | undefined {
+  const value = response?.headers[name]
+  return Array.isArray(value) ? value[0] : value
+}

@@ -1,0 +1,40 @@
+import { randomUUID } from 'node:crypto'
+import type { Queryable } from '../db/database.js'
+import type { HubIdentity } from '../evidence/hub-identity.js'
+import { issueReceipt } from '../evidence/receipts.js'
+import { insertReceipt } from '../store/documents.js'
+import type { DeliveryRow } from './delivery-store.js'
+
+/**
+ * Proof for the sender: a hub-signed delivery receipt when a recipient got the document (push
+ * answered 2xx, or pull acknowledged), a signed failure notice when delivery was given up.
+ */
+export async function issueDeliveryReceipt (tx: Queryable, hub: HubIdentity, delivery: DeliveryRow, method: 'push' | 'pull', at: Date): Promise<void> {
+  const xml = issueReceipt({
+    kind: 'delivery',
+    issuedAt: at,
+    hubDocumentId: delivery.document_id,
+    deliveryId: delivery.id,
+    ...(delivery.edxml_document_id != null ? { edxmlDocumentId: delivery.edxml_document_id } : {}),
+    digestSha256: delivery.digest_sha256,
+    sender: delivery.sender_code,
+    recipient: delivery.recipient_code,
+    method
+  }, hub)
+  await insertReceipt(tx, { id: randomUUID(), documentId: delivery.document_id, deliveryId: delivery.id, kind: 'delivery', xml })
+}
+
+export async function issueFailureNotice (tx: Queryable, hub: HubIdentity, delivery: DeliveryRow, reason: string, at: Date): Promise<void> {
+  const xml = issueReceipt({
+    kind: 'failure',
+    issuedAt: at,
+    hubDocumentId: delivery.document_id,
+    deliveryId: delivery.id,
+    ...(delivery.edxml_document_id != null ? { edxmlDocumentId: delivery.edxml_document_id } : {}),
+    digestSha256: delivery.digest_sha256,
+    sender: delivery.sender_code,
+    recipient: delivery.recipient_code,
+    reason: reason.slice(0, 1000)
+  }, hub)
+  await insertReceipt(tx, { id: randomUUID(), documentId: delivery.document_id, deliveryId: delivery.id, kind: 'failure', xml })
+}

@@ -1,0 +1,51 @@
+import type { Database } from '../db/database.js'
+import type { DeliveryQueue } from '../queue/delivery-queue.js'
+import { markEnqueued } from '../queue/reconciler.js'
+import { loadDelivery, recordEvent } from './delivery-store.js'
+
+export type ControlResult = { ok: true, state: string } | { ok: false, reason: 'not-found' | 'conflict', detail: string }
+
+/**
+ * Clerk/operator controls, both recorded in the delivery trail with who did it.
+ * Resend: a failed (or cancelled) push delivery starts over with a fresh retry window; a failed
+ * pull delivery becomes available again. Cancel: a push delivery not yet delivered stops.
+ */
+export async function resendDelivery (db: Database, queue: DeliveryQueue | undefined, deliveryId: string, actor: string, onlyForSender?: string): Promise<ControlResult> {
+  const result = await db.transaction(async (tx): Promise<ControlResult> => {
+    const row = await loadDelivery(tx, deliveryId, true)
+    if (row == null || (onlyForSender != null && row.sender_code !== onlyForSender)) return { ok: false, reason: 'not-found', detail: `no delivery ${deliveryId}` }
+    if (row.state !== 'failed' && row.state !== 'cancelled') return { ok: false, reason: 'conflict', detail: `only a failed or cancelled delivery can be resent; this one is ${row.state}` }
+    const state = row.mode === 'pull' ? 'available' : 'queued'
+    // created_at restarts the retry window; enqueued=false hands it to the outbox reconciler.
+    await tx.query(`UPDATE deliveries SET state = $2, enqueued = $3, attempts = 0, next_attempt_at = NULL, last_error = NULL,
+      created_at = now(), updated_at = now() WHERE id = $1`, [deliveryId, state, row.mode === 'pull'])
+    await recordEvent(tx, deliveryId, 'resent', actor)
+    return { ok: true, state }
+  })
+  if (result.ok && result.state === 'queued' && queue != null) {
+    try {
+      // A finished job with this id would make the add a no-op: remove it first.
+      await (await queue.queue.getJob(deliveryId))?.remove()
+      await queue.enqueue([deliveryId])
+      await markEnqueued(db, [deliveryId])
+    } catch {
+      // Redis unavailable: the reconciler enqueues it later.
+    }
+  }
+  return result
+}
+
+export async function cancelDelivery (db: Database, queue: DeliveryQueue | undefined, deliveryId: string, actor: string, onlyForSender?: string): Promise<ControlResult> {
+  const result = await db.transaction(async (tx): Promise<ControlResult> => {
+    const row = await loadDelivery(tx, deliveryId, true)
+    if (row == null || (onlyForSender != null && row.sender_code !== onlyForSender)) return { ok: false, reason: 'not-found', detail: `no delivery ${deliveryId}` }
+    if (!['queued', 'waiting_retry', 'sending', 'available'].includes(row.state)) {
+      return { ok: false, reason: 'conflict', detail: `a ${row.state} delivery cannot be cancelled` }
+    }
+    await tx.query('UPDATE deliveries SET state = \'cancelled\', next_attempt_at = NULL, updated_at = now() WHERE id = $1', [deliveryId])
+    await recordEvent(tx, deliveryId, 'cancelled', actor)
+    return { ok: true, state: 'cancelled' }
+  })
+  if (result.ok && queue != null) await (await queue.queue.getJob(deliveryId).catch(() => undefined))?.remove().catch(() => {})
+  return result
+}
