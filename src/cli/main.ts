@@ -7,6 +7,8 @@ import { receiptCommand } from './receipt-command.js'
 import { signCommand } from './sign-command.js'
 import { startCommands } from './start-command.js'
 import { verifyCommand } from './verify-command.js'
+import { workerCommand } from './worker-command.js'
+import { deliveryCommand } from './delivery-command.js'
 
 // Each sub-command lives in its own file and only adds itself here.
 const program = new Command()
@@ -15,6 +17,8 @@ const program = new Command()
   .showHelpAfterError()
 
 for (const command of startCommands()) program.addCommand(command)
+program.addCommand(workerCommand())
+program.addCommand(deliveryCommand())
 program.addCommand(verifyCommand())
 program.addCommand(signCommand())
 program.addCommand(pkiCommand())

@@ -27,6 +27,17 @@ export interface HubConfig {
   rateLimitPerMinute: number
   logLevel: string
   reconcileIntervalMs: number
+  delivery: {
+    concurrency: number
+    perRecipient: number
+    timeoutMs: number
+    retryBaseMs: number
+    retryWindowMs: number
+    /** The hub's TLS client certificate towards push recipients, and the CAs their servers chain to. */
+    clientCertFile: string
+    clientKeyFile: string
+    serverCaFile: string | undefined
+  }
 }
 
 export class ConfigError extends Error {
@@ -95,7 +106,17 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): HubConfig {
       : undefined,
     rateLimitPerMinute: int('LIENTHONG_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
     logLevel,
-    reconcileIntervalMs: int('LIENTHONG_RECONCILE_INTERVAL_MS', 5000, 100, 3_600_000)
+    reconcileIntervalMs: int('LIENTHONG_RECONCILE_INTERVAL_MS', 5000, 100, 3_600_000),
+    delivery: {
+      concurrency: int('LIENTHONG_DELIVERY_CONCURRENCY', 16, 1, 1000),
+      perRecipient: int('LIENTHONG_DELIVERY_PER_RECIPIENT', 2, 1, 100),
+      timeoutMs: int('LIENTHONG_PUSH_TIMEOUT_MS', 30_000, 100, 600_000),
+      retryBaseMs: int('LIENTHONG_RETRY_BASE_MS', 2000, 10, 3_600_000),
+      retryWindowMs: int('LIENTHONG_RETRY_WINDOW_MS', 24 * 3600 * 1000, 1000, 30 * 24 * 3600 * 1000),
+      clientCertFile: path(str('LIENTHONG_PUSH_CLIENT_CERT', demo('hub', 'tls-cert.pem'))),
+      clientKeyFile: path(str('LIENTHONG_PUSH_CLIENT_KEY', demo('hub', 'tls-key.pem'))),
+      serverCaFile: env.LIENTHONG_PUSH_SERVER_CA === '' ? undefined : path(str('LIENTHONG_PUSH_SERVER_CA', demo('trust', 'root-ca.pem')))
+    }
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return config

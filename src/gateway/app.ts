@@ -8,6 +8,7 @@ import rawBody from './plugins/raw-body.js'
 import authenticate from './plugins/authenticate.js'
 import documentRoutes from './routes/documents.js'
 import healthRoutes from './routes/health.js'
+import inboxRoutes from './routes/inbox.js'
 import { Problem } from './schemas/problem.js'
 import type { HubContext } from './hub-context.js'
 
@@ -61,6 +62,7 @@ export async function buildGateway (context: HubContext, options: GatewayOptions
   await app.register(authenticate, { context })
   await app.register(healthRoutes, { context })
   await app.register(documentRoutes, { context })
+  await app.register(inboxRoutes, { context })
   app.get('/openapi.json', { schema: { hide: true }, config: { rateLimit: false } }, async () => app.swagger())
   return app
 }

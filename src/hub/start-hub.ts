@@ -11,6 +11,8 @@ import { AgencyRegistry } from '../registry/agency-registry.js'
 import { syncAgencies } from '../store/agencies.js'
 import { createVerificationPool, type VerificationPool } from '../verification/verification-pool.js'
 import { openHubDatabase, safeUrl } from './open-database.js'
+import { startConfiguredWorker } from './start-worker.js'
+import type { DeliveryWorker } from '../delivery/delivery-worker.js'
 
 export interface RunningHub {
   app: FastifyInstance
@@ -61,6 +63,8 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
     ...(config.tls != null ? { https: await httpsOptions(config.tls) } : {})
   })
   const address = await app.listen({ host: config.host, port: config.port })
+  // `start` is the single-node shape: the delivery worker runs in the same process.
+  const worker: DeliveryWorker | undefined = options.role === 'start' ? await startConfiguredWorker(config, db, hub, logger) : undefined
   let closed = false
   return {
     app,
@@ -72,7 +76,9 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
       if (closed) return
       closed = true
       stopReconciler()
+      // Stop taking requests, let in-flight ones finish, then finish (or release) current jobs.
       await app.close()
+      await worker?.close()
       await pool.close()
       await queue.close()
       await db.close()

@@ -31,13 +31,18 @@ t.test('accepted document: stored, deliveries queued in BullMQ, signed receipt, 
   t.ok(Buffer.from(docs[0]!.raw).equals(bytes), 'the exact bytes are stored')
   const { rows: deliveries } = await db.query<{ id: string, state: string, enqueued: boolean, mode: string, recipient_code: string }>('SELECT id, state, enqueued, mode, recipient_code FROM deliveries WHERE document_id = $1 ORDER BY recipient_code', [body.id])
   t.equal(deliveries.length, 3)
+  t.same(deliveries.map((d) => d.mode), ['pull', 'push', 'pull'], 'delivery mode from the registry')
   for (const d of deliveries) {
-    t.equal(d.state, 'queued')
     t.equal(d.enqueued, true)
     const job = await queue!.queue.getJob(d.id)
-    t.same(job?.data, { deliveryId: d.id }, `job ${d.recipient_code} holds only the delivery id`)
+    if (d.mode === 'push') {
+      t.equal(d.state, 'queued', 'a push delivery waits for a worker')
+      t.same(job?.data, { deliveryId: d.id }, `job ${d.recipient_code} holds only the delivery id`)
+    } else {
+      t.equal(d.state, 'available', 'a pull delivery is in the inbox at once')
+      t.equal(job, undefined, 'nothing to queue for a pull delivery')
+    }
   }
-  t.same(deliveries.map((d) => d.mode), ['pull', 'push', 'pull'], 'delivery mode from the registry')
 
   const { rows: log } = await db.query<{ id: number, verdict: string, hub_document_id: string, cert_fingerprint: string, authenticated_agency: string }>('SELECT id, verdict, hub_document_id, cert_fingerprint, authenticated_agency FROM signature_log')
   t.equal(log.length, 1)
@@ -131,7 +136,7 @@ t.test('read endpoints: sender and recipients only; raw bytes as stored', async 
   const asSender = await get(`/v1/documents/${id}`, G22)
   t.equal(asSender.statusCode, 200)
   t.equal(asSender.json().sender, G22)
-  t.same(asSender.json().deliveries.map((d: { recipient: string, state: string }) => [d.recipient, d.state]), [[G12, 'queued']])
+  t.same(asSender.json().deliveries.map((d: { recipient: string, state: string }) => [d.recipient, d.state]), [[G12, 'available']])
   t.equal((await get(`/v1/documents/${id}`, G12)).statusCode, 200, 'the recipient may read')
   const stranger = await get(`/v1/documents/${id}`, H41)
   t.equal(stranger.statusCode, 404, 'another agency cannot read it')

@@ -20,7 +20,7 @@ t.test('the accept path runs on embedded PGlite (the zero-setup default)', async
   const rejected = await post('invalid/CERT_REVOKED.revoked-certificate.edxml', '000.00.00.H41')
   t.equal(rejected.json().code, 'CERT_REVOKED')
   const view = await app.inject({ url: `/v1/documents/${accepted.json().id}`, headers: { authorization: `Bearer ${keys['000.00.00.G12']}` } })
-  t.equal(view.json().deliveries[0].state, 'queued')
+  t.equal(view.json().deliveries[0].state, 'available')
   const { rows } = await db.query<{ reason_code: string | null, cert_serial: string | null }>('SELECT reason_code, cert_serial FROM signature_log ORDER BY id')
   t.equal(rows.length, 2)
   t.ok(rows[1]?.cert_serial, 'the revoked certificate is named in the log')
