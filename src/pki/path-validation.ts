@@ -84,7 +84,6 @@ async function validateUncached (store: TrustStore, keyInfoBase64: readonly stri
 }
 
 async function validatePath (store: TrustStore, leaf: Decoded, others: Decoded[], options: PathValidationOptions): Promise<{ signer: ValidatedSigner, validUntil: number }> {
-
   const crls = store.crls.map((c) => c.pkijs)
   if (options.requireRevocation && crls.length === 0) {
     fail('REVOCATION_UNAVAILABLE', 'the trust store holds no CRL, so revocation cannot be checked')
