@@ -1,0 +1,176 @@
+/**
+ * Does a big document stall the hub for everyone else? One large signed document is POSTed and
+ * verified while this process asks `GET /health/live` every 10 ms (one keep-alive connection; the
+ * next probe leaves 10 ms after the previous one was sent, or at once if that answer came later)
+ * and, on another connection, submits small distinct documents one after the other. Every
+ * probe's latency is recorded with the phase it was sent in: before the upload, while the body
+ * is being sent, while the hub verifies and stores it, after the answer. This process's own
+ * event-loop delay is recorded too: a probe can only be as punctual as the client sending it.
+ */
+import { Agent, request } from 'node:http'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+
+export type Phase = 'before' | 'upload' | 'processing' | 'after'
+export const PHASES: Phase[] = ['before', 'upload', 'processing', 'after']
+
+export interface Probe {
+  /** Milliseconds since the large POST started (negative: before it). */
+  sentAt: number
+  latencyMs: number
+  phase: Phase
+}
+
+export interface LatencySummary {
+  count: number
+  p50: number
+  p99: number
+  max: number
+}
+
+export interface StallResult {
+  documentBytes: number
+  status: number
+  /** From the start of the POST until the request body was handed to the kernel. */
+  uploadMs: number
+  /** From the start of the POST until the answer. */
+  totalMs: number
+  probes: Probe[]
+  health: LatencySummary
+  healthByPhase: Record<Phase, LatencySummary>
+  /** The slowest probe: when it was sent (ms after the POST started) and in which phase. */
+  worst?: Probe
+  /** Small documents submitted one at a time during the large one (only those sent before its answer). */
+  smallDuring: LatencySummary & { accepted: number, errors: number }
+  /** The same small submissions with nothing else going on, just before. */
+  smallIdle: LatencySummary & { accepted: number, errors: number }
+  /** Event-loop delay of this (client) process during the test, ms. */
+  clientLoopDelayMaxMs: number
+}
+
+export function summarize (values: number[]): LatencySummary {
+  const sorted = [...values].sort((a, b) => a - b)
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? 0
+  return { count: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? 0 }
+}
+
+interface Answer { status: number, body: string }
+
+function send (agent: Agent, url: URL, method: 'GET' | 'POST', headers: Record<string, string>, body?: Buffer, onUploaded?: () => void): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, agent, headers: body != null ? { ...headers, 'content-length': String(body.length) } : headers }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    if (onUploaded != null) req.on('finish', onUploaded)
+    req.end(body)
+  })
+}
+
+const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
+
+const acceptedAnswer = (a: Answer): boolean => {
+  if (a.status !== 202) return false
+  try {
+    return (JSON.parse(a.body) as { duplicate?: unknown }).duplicate === false
+  } catch {
+    return false
+  }
+}
+
+/** Small documents one at a time until `stop()` says so or they run out; latency of each. */
+function smallStream (agent: Agent, url: URL, headers: Record<string, string>, documents: Buffer[], stop: () => boolean): Promise<{ latencies: number[], accepted: number, errors: number }> {
+  return (async () => {
+    const latencies: number[] = []
+    let accepted = 0
+    let errors = 0
+    while (!stop()) {
+      const body = documents.shift()
+      if (body == null) break
+      const started = performance.now()
+      const answer = await send(agent, url, 'POST', headers, body).catch((err: Error) => ({ status: 0, body: err.message }))
+      if (stop()) break // answered after the large document: not "during"
+      latencies.push(performance.now() - started)
+      if (acceptedAnswer(answer)) accepted++
+      else errors++
+    }
+    return { latencies, accepted, errors }
+  })()
+}
+
+export async function measureStall (options: {
+  url: string
+  apiKey: string
+  large: Buffer
+  /** Distinct small documents: `idleCount` are sent before, the rest during the large one. */
+  small: Buffer[]
+  idleCount: number
+  intervalMs: number
+  /** Probing before the POST and after its answer. */
+  marginMs: number
+}): Promise<StallResult> {
+  const base = new URL(options.url)
+  const documentsUrl = new URL('/v1/documents', base)
+  const healthUrl = new URL('/health/live', base)
+  const headers = { 'content-type': 'application/xml', authorization: `Bearer ${options.apiKey}` }
+  const probeAgent = new Agent({ keepAlive: true, maxSockets: 1 })
+  const smallAgent = new Agent({ keepAlive: true, maxSockets: 1 })
+  const largeAgent = new Agent({ keepAlive: false, maxSockets: 1 })
+  const small = [...options.small]
+  try {
+    // Small documents alone first: their latency with nothing else going on.
+    const idle = await smallStream(smallAgent, documentsUrl, headers, small.splice(0, options.idleCount), () => false)
+
+    const loop = monitorEventLoopDelay({ resolution: 1 })
+    loop.enable()
+    let postStarted = Number.POSITIVE_INFINITY
+    let uploadedAt = Number.POSITIVE_INFINITY
+    let answeredAt = Number.POSITIVE_INFINITY
+    let stopProbing = false
+    const phaseAt = (t: number): Phase => t < postStarted ? 'before' : t < uploadedAt ? 'upload' : t < answeredAt ? 'processing' : 'after'
+    const probes: Array<{ sent: number, latencyMs: number }> = []
+    const prober = (async () => {
+      while (!stopProbing) {
+        const sent = performance.now()
+        const answer = await send(probeAgent, healthUrl, 'GET', {})
+        if (answer.status !== 200) throw new Error(`GET /health/live answered ${answer.status}`)
+        probes.push({ sent, latencyMs: performance.now() - sent })
+        await sleep(Math.max(0, options.intervalMs - (performance.now() - sent)))
+      }
+    })()
+
+    await sleep(options.marginMs)
+    postStarted = performance.now()
+    const during = smallStream(smallAgent, documentsUrl, headers, small, () => answeredAt !== Number.POSITIVE_INFINITY)
+    const answer = await send(largeAgent, documentsUrl, 'POST', headers, options.large, () => { uploadedAt = performance.now() })
+    answeredAt = performance.now()
+    if (!acceptedAnswer(answer)) throw new Error(`the ${options.large.length}-byte document was not accepted: ${answer.status} ${answer.body.slice(0, 500)}`)
+    const smallDuring = await during
+    await sleep(options.marginMs)
+    stopProbing = true
+    await prober
+    loop.disable()
+
+    const all = probes.map((p) => ({ sentAt: p.sent - postStarted, latencyMs: p.latencyMs, phase: phaseAt(p.sent) }))
+    const worst = all.reduce<Probe | undefined>((w, p) => (w == null || p.latencyMs > w.latencyMs ? p : w), undefined)
+    return {
+      documentBytes: options.large.length,
+      status: answer.status,
+      uploadMs: uploadedAt - postStarted,
+      totalMs: answeredAt - postStarted,
+      probes: all,
+      health: summarize(all.map((p) => p.latencyMs)),
+      healthByPhase: Object.fromEntries(PHASES.map((phase) => [phase, summarize(all.filter((p) => p.phase === phase).map((p) => p.latencyMs))])) as Record<Phase, LatencySummary>,
+      ...(worst != null ? { worst } : {}),
+      smallDuring: { ...summarize(smallDuring.latencies), accepted: smallDuring.accepted, errors: smallDuring.errors },
+      smallIdle: { ...summarize(idle.latencies), accepted: idle.accepted, errors: idle.errors },
+      clientLoopDelayMaxMs: loop.max / 1e6
+    }
+  } finally {
+    probeAgent.destroy()
+    smallAgent.destroy()
+    largeAgent.destroy()
+  }
+}
