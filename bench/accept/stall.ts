@@ -80,24 +80,26 @@ const acceptedAnswer = (a: Answer): boolean => {
   }
 }
 
-/** Small documents one at a time until `stop()` says so or they run out; latency of each. */
-function smallStream (agent: Agent, url: URL, headers: Record<string, string>, documents: Buffer[], stop: () => boolean): Promise<{ latencies: number[], accepted: number, errors: number }> {
-  return (async () => {
-    const latencies: number[] = []
-    let accepted = 0
-    let errors = 0
-    while (!stop()) {
-      const body = documents.shift()
-      if (body == null) break
-      const started = performance.now()
-      const answer = await send(agent, url, 'POST', headers, body).catch((err: Error) => ({ status: 0, body: err.message }))
-      if (stop()) break // answered after the large document: not "during"
-      latencies.push(performance.now() - started)
-      if (acceptedAnswer(answer)) accepted++
-      else errors++
-    }
-    return { latencies, accepted, errors }
-  })()
+/**
+ * Small documents one at a time, one every `intervalMs` at most, until `stop()` says so or they
+ * run out; latency of each.
+ */
+async function smallStream (agent: Agent, url: URL, headers: Record<string, string>, documents: Buffer[], intervalMs: number, stop: () => boolean): Promise<{ latencies: number[], accepted: number, errors: number }> {
+  const latencies: number[] = []
+  let accepted = 0
+  let errors = 0
+  while (!stop()) {
+    const body = documents.shift()
+    if (body == null) break
+    const started = performance.now()
+    const answer = await send(agent, url, 'POST', headers, body).catch((err: Error) => ({ status: 0, body: err.message }))
+    if (stop()) break // answered after the large document: not "during"
+    latencies.push(performance.now() - started)
+    if (acceptedAnswer(answer)) accepted++
+    else errors++
+    await sleep(Math.max(0, intervalMs - (performance.now() - started)))
+  }
+  return { latencies, accepted, errors }
 }
 
 export async function measureStall (options: {
@@ -107,7 +109,10 @@ export async function measureStall (options: {
   /** Distinct small documents: `idleCount` are sent before, the rest during the large one. */
   small: Buffer[]
   idleCount: number
+  /** Between two health probes. */
   intervalMs: number
+  /** Between two small documents (at most one in flight). */
+  smallIntervalMs: number
   /** Probing before the POST and after its answer. */
   marginMs: number
 }): Promise<StallResult> {
@@ -121,7 +126,7 @@ export async function measureStall (options: {
   const small = [...options.small]
   try {
     // Small documents alone first: their latency with nothing else going on.
-    const idle = await smallStream(smallAgent, documentsUrl, headers, small.splice(0, options.idleCount), () => false)
+    const idle = await smallStream(smallAgent, documentsUrl, headers, small.splice(0, options.idleCount), options.smallIntervalMs, () => false)
 
     const loop = monitorEventLoopDelay({ resolution: 1 })
     loop.enable()
@@ -131,26 +136,33 @@ export async function measureStall (options: {
     let stopProbing = false
     const phaseAt = (t: number): Phase => t < postStarted ? 'before' : t < uploadedAt ? 'upload' : t < answeredAt ? 'processing' : 'after'
     const probes: Array<{ sent: number, latencyMs: number }> = []
-    const prober = (async () => {
-      while (!stopProbing) {
-        const sent = performance.now()
-        const answer = await send(probeAgent, healthUrl, 'GET', {})
-        if (answer.status !== 200) throw new Error(`GET /health/live answered ${answer.status}`)
-        probes.push({ sent, latencyMs: performance.now() - sent })
-        await sleep(Math.max(0, options.intervalMs - (performance.now() - sent)))
+    // Never rejects (its failure is rethrown once it is awaited).
+    const prober = (async (): Promise<Error | undefined> => {
+      try {
+        while (!stopProbing) {
+          const sent = performance.now()
+          const answer = await send(probeAgent, healthUrl, 'GET', {})
+          if (answer.status !== 200) throw new Error(`GET /health/live answered ${answer.status}`)
+          probes.push({ sent, latencyMs: performance.now() - sent })
+          await sleep(Math.max(0, options.intervalMs - (performance.now() - sent)))
+        }
+        return undefined
+      } catch (err) {
+        return err as Error
       }
     })()
 
     await sleep(options.marginMs)
     postStarted = performance.now()
-    const during = smallStream(smallAgent, documentsUrl, headers, small, () => answeredAt !== Number.POSITIVE_INFINITY)
+    const during = smallStream(smallAgent, documentsUrl, headers, small, options.smallIntervalMs, () => answeredAt !== Number.POSITIVE_INFINITY)
     const answer = await send(largeAgent, documentsUrl, 'POST', headers, options.large, () => { uploadedAt = performance.now() })
     answeredAt = performance.now()
     if (!acceptedAnswer(answer)) throw new Error(`the ${options.large.length}-byte document was not accepted: ${answer.status} ${answer.body.slice(0, 500)}`)
     const smallDuring = await during
     await sleep(options.marginMs)
     stopProbing = true
-    await prober
+    const probeError = await prober
+    if (probeError != null) throw probeError
     loop.disable()
 
     const all = probes.map((p) => ({ sentAt: p.sent - postStarted, latencyMs: p.latencyMs, phase: phaseAt(p.sent) }))

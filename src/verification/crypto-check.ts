@@ -37,6 +37,8 @@ export function checkSignatureCryptography (xml: string, shape: SignatureShape, 
   try {
     valid = sig.checkSignature(xml)
   } catch (err) {
+    // Resource exhaustion is not a verdict about the signature: let it surface as an error.
+    if (err instanceof RangeError) throw err
     fail('SIGNATURE_INVALID', `the signature value does not verify with the signer certificate (${firstLine(err)})`)
   }
   if (!valid) fail('DIGEST_MISMATCH', 'the digest of the signed content does not match: the document was changed after it was signed')

@@ -99,7 +99,7 @@ t.test('--json, a valid and an invalid file: exit 1, one JSON object per line wi
     const { file, verdict, code, sender, recipients, signer, algorithms } = o ?? {}
     return { file, verdict, code, sender, recipients, signer, algorithms }
   }
-  t.same(pick(accepted), {
+  t.strictSame(pick(accepted), {
     file: ONE_RECIPIENT,
     verdict: 'accepted',
     code: null,
@@ -111,7 +111,7 @@ t.test('--json, a valid and an invalid file: exit 1, one JSON object per line wi
   t.strictSame(accepted?.flags, [])
   t.match(accepted?.digestSha256, /^[0-9a-f]{64}$/)
   // The claimed sender is G22, the (valid, trusted) signer is G12's certificate.
-  t.same(pick(rejected), {
+  t.strictSame(pick(rejected), {
     file: SENDER_MISMATCH,
     verdict: 'rejected',
     code: 'SENDER_MISMATCH',
