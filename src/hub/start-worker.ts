@@ -18,7 +18,8 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
     timeoutMs: d.timeoutMs,
     retry: { baseDelayMs: d.retryBaseMs, maxDelayMs: Math.max(d.retryBaseMs, 15 * 60 * 1000), windowMs: d.retryWindowMs },
     tls: {
-      cert: await readFile(d.clientCertFile),
+      // Present the chain with the leaf, so a recipient that trusts only the root can verify it.
+      cert: Buffer.concat([await readFile(d.clientCertFile), ...(config.hubChainFile != null ? [await readFile(config.hubChainFile)] : [])]),
       key: await readFile(d.clientKeyFile),
       ...(d.serverCaFile != null ? { ca: await readFile(d.serverCaFile) } : {})
     },
