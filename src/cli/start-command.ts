@@ -75,4 +75,12 @@ function installShutdown (hub: RunningHub): void {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+  // SIGHUP: reload the trust store (new CRLs, anchors) and the agency registry without a restart.
+  // A failed reload keeps the running configuration.
+  process.on('SIGHUP', () => {
+    hub.reload().then(
+      () => process.stdout.write('lienthong: trust store and registry reloaded\n'),
+      (err: unknown) => process.stderr.write(`lienthong: reload failed, keeping the current configuration: ${(err as Error).message}\n`)
+    )
+  })
 }

@@ -20,6 +20,8 @@ export interface RunningHub {
   pool: VerificationPool
   queue: DeliveryQueue
   url: string
+  /** Reloads the trust store (in every verification worker) and re-seeds the agency registry. */
+  reload: () => Promise<void>
   close: () => Promise<void>
 }
 
@@ -72,6 +74,11 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
     pool,
     queue,
     url: address,
+    reload: async () => {
+      const fresh = await AgencyRegistry.load(config.registryFile)
+      await pool.reload()
+      await syncAgencies(db, fresh)
+    },
     close: async () => {
       if (closed) return
       closed = true
