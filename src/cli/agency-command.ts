@@ -2,10 +2,6 @@ import { readFile } from 'node:fs/promises'
 import { X509Certificate } from 'node:crypto'
 import { Command } from 'commander'
 import { loadConfig } from '../config/config.js'
-import { openHubDatabase } from '../hub/open-database.js'
-import { createApiKey, registerClientCertificate, revokeCredential } from '../store/credentials.js'
-import { AgencyRegistry } from '../registry/agency-registry.js'
-import { syncAgencies } from '../store/agencies.js'
 import type { Database } from '../db/database.js'
 
 /** Operator commands for agency credentials (same configuration as the hub: DATABASE_URL etc.). */
@@ -18,6 +14,7 @@ export function agencyCommand (): Command {
     .action(async (code: string, options: { label: string }) => {
       await withDb(async (db) => {
         await assertAgency(db, code)
+        const { createApiKey } = await import('../store/credentials.js')
         const created = await createApiKey(db, code, options.label)
         process.stdout.write(`${created.key}\n`)
         process.stderr.write(`created API key ${created.id} for ${code}; store it now, it cannot be shown again\n`)
@@ -27,6 +24,7 @@ export function agencyCommand (): Command {
     .description('revoke an API key or client certificate by its id')
     .action(async (id: string) => {
       await withDb(async (db) => {
+        const { revokeCredential } = await import('../store/credentials.js')
         if (!(await revokeCredential(db, id))) throw new Error(`no active credential ${id}`)
         process.stdout.write(`revoked ${id}\n`)
       })
@@ -37,6 +35,7 @@ export function agencyCommand (): Command {
     .action(async (code: string, file: string) => {
       await withDb(async (db) => {
         await assertAgency(db, code)
+        const { registerClientCertificate } = await import('../store/credentials.js')
         const cert = new X509Certificate(await readFile(file))
         const id = await registerClientCertificate(db, code, cert.fingerprint256, cert.subject.replaceAll('\n', ', '))
         process.stdout.write(`registered client certificate ${id} (${cert.fingerprint256}) for ${code}\n`)
@@ -46,6 +45,10 @@ export function agencyCommand (): Command {
 }
 
 async function withDb (fn: (db: Database) => Promise<void>): Promise<void> {
+  // Loaded here, not at the top: the CLI starts fast for every other command.
+  const { openHubDatabase } = await import('../hub/open-database.js')
+  const { AgencyRegistry } = await import('../registry/agency-registry.js')
+  const { syncAgencies } = await import('../store/agencies.js')
   const config = loadConfig()
   const db = await openHubDatabase(config.databaseUrl, config.dataDir)
   try {

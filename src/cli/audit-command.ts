@@ -2,8 +2,6 @@ import { access } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { Command } from 'commander'
 import type { Database } from '../db/database.js'
-import { openPglite } from '../db/pglite-database.js'
-import { openPostgres } from '../db/postgres-database.js'
 import { safeUrl } from '../hub/open-database.js'
 import { verifySignatureLogChain, type ChainReport } from '../evidence/signature-log-chain.js'
 
@@ -74,7 +72,7 @@ async function openAuditDatabase (options: AuditVerifyOptions): Promise<Database
       connectionString = url.toString()
     }
     try {
-      return await openPostgres({ connectionString, max: 1 })
+      return await (await import('../db/postgres-database.js')).openPostgres({ connectionString, max: 1 })
     } catch (err) {
       throw new Error(`cannot reach PostgreSQL at ${safeUrl(options.databaseUrl)}: ${(err as Error).message}`)
     }
@@ -88,7 +86,7 @@ async function openAuditDatabase (options: AuditVerifyOptions): Promise<Database
   if (dir == null) {
     throw new Error(`no embedded database in ${join(dataDir, 'pglite')}; give --data-dir, or --database-url / DATABASE_URL for PostgreSQL`)
   }
-  return await openPglite(dir)
+  return await (await import('../db/pglite-database.js')).openPglite(dir)
 }
 
 async function isPgliteDir (dir: string): Promise<boolean> {

@@ -1,9 +1,6 @@
 import { userInfo } from 'node:os'
 import { Command } from 'commander'
 import { loadConfig } from '../config/config.js'
-import { cancelDelivery, resendDelivery } from '../delivery/operator-controls.js'
-import { openHubDatabase } from '../hub/open-database.js'
-import { DeliveryQueue } from '../queue/delivery-queue.js'
 
 /** Operator controls over deliveries; recorded in the delivery trail as `operator:<user>`. */
 export function deliveryCommand (): Command {
@@ -12,6 +9,9 @@ export function deliveryCommand (): Command {
     delivery.command(`${action} <deliveryId>`)
       .description(action === 'resend' ? 'resend a failed or cancelled delivery' : 'cancel a delivery not yet made')
       .action(async (id: string) => {
+        const { cancelDelivery, resendDelivery } = await import('../delivery/operator-controls.js')
+        const { openHubDatabase } = await import('../hub/open-database.js')
+        const { DeliveryQueue } = await import('../queue/delivery-queue.js')
         const config = loadConfig()
         const db = await openHubDatabase(config.databaseUrl, config.dataDir)
         const queue = new DeliveryQueue(config.redisUrl, config.queuePrefix)

@@ -1,4 +1,4 @@
-import { Command } from 'commander'
+import { Command, CommanderError } from 'commander'
 import { ConfigError } from '../config/config.js'
 import { agencyCommand } from './agency-command.js'
 import { auditCommand } from './audit-command.js'
@@ -26,9 +26,21 @@ program.addCommand(agencyCommand())
 program.addCommand(auditCommand())
 program.addCommand(receiptCommand())
 
+// Usage mistakes exit 2 like every operator error; 1 means "a document was rejected".
+// exitOverride is not inherited by commands added with addCommand, so set it on each.
+const overrideExits = (command: Command): void => {
+  command.exitOverride()
+  for (const sub of command.commands) overrideExits(sub)
+}
+overrideExits(program)
+
 try {
   await program.parseAsync(process.argv)
 } catch (err) {
+  if (err instanceof CommanderError) {
+    // commander has already printed its message (and help, for help and version: exit 0).
+    process.exit(err.exitCode === 0 ? 0 : 2)
+  }
   // Operator mistakes (a missing file, a bad registry, bad configuration) get a message, not a
   // stack trace.
   process.stderr.write(`lienthong: ${err instanceof ConfigError ? err.message : (err as Error).message}\n`)

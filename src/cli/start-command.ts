@@ -1,14 +1,11 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import { Command } from 'commander'
-import { loadConfig } from '../config/config.js'
-import { startHub, type RunningHub } from '../hub/start-hub.js'
-import { createApiKey } from '../store/credentials.js'
-import type { Database } from '../db/database.js'
-import { DEMO_REGISTRY } from './defaults.js'
 
-/** `lienthong start` (gateway + worker, one process) and `lienthong serve` (gateway only). */
+/**
+ * `lienthong start` (gateway + worker, one process) and `lienthong serve` (gateway only). The hub
+ * modules are loaded only when one of these runs, so other commands start quickly.
+ */
 export function startCommands (): Command[] {
+  const run = async (role: 'start' | 'serve'): Promise<void> => { await (await import('../hub/run-hub.js')).runHub(role) }
   const start = new Command('start')
     .description('run the whole hub in one process (gateway and delivery worker); embedded database unless DATABASE_URL is set')
     .action(async () => { await run('start') })
@@ -16,71 +13,4 @@ export function startCommands (): Command[] {
     .description('run the gateway only (HTTP API); scale out by running several')
     .action(async () => { await run('serve') })
   return [start, serve]
-}
-
-async function run (role: 'start' | 'serve'): Promise<void> {
-  const config = loadConfig()
-  const hub = await startHub(config, { role })
-  const out = (line: string): void => { process.stdout.write(line + '\n') }
-  out(`lienthong ${role}: listening on ${hub.url}`)
-  out(`  API:      ${hub.url}/v1/documents`)
-  out(`  OpenAPI:  ${hub.url}/openapi.json`)
-  out(`  health:   ${hub.url}/health/ready`)
-  out(`  database: ${config.databaseUrl != null ? 'PostgreSQL' : `embedded PGlite in ${join(config.dataDir, 'pglite')}`}`)
-  if (config.registryFile === DEMO_REGISTRY) {
-    const keys = await demoApiKeys(hub.db, config.dataDir)
-    out('  demo registry and PKI from certs-example/ (NOT FOR PRODUCTION); demo API keys:')
-    for (const [agency, key] of Object.entries(keys)) out(`    ${agency}  ${key}`)
-    out(`  (also in ${join(config.dataDir, 'demo-api-keys.json')})`)
-  }
-  installShutdown(hub)
-}
-
-/**
- * With the demo registry, each demo agency gets one API key on first start, kept in
- * data/demo-api-keys.json so that the README's curl line keeps working across restarts.
- */
-async function demoApiKeys (db: Database, dataDir: string): Promise<Record<string, string>> {
-  const file = join(dataDir, 'demo-api-keys.json')
-  let keys: Record<string, string> = {}
-  try {
-    keys = JSON.parse(await readFile(file, 'utf8')) as Record<string, string>
-  } catch {}
-  const { rows } = await db.query<{ code: string }>('SELECT code FROM agencies ORDER BY code')
-  let changed = false
-  for (const { code } of rows) {
-    const existing = keys[code]
-    const live = existing != null && (await db.query('SELECT 1 FROM agency_credentials WHERE key_prefix = $1 AND revoked_at IS NULL', [existing.split('_')[1]])).rows.length > 0
-    if (!live) {
-      keys[code] = (await createApiKey(db, code, 'demo')).key
-      changed = true
-    }
-  }
-  if (changed) {
-    await mkdir(dataDir, { recursive: true })
-    await writeFile(file, JSON.stringify(keys, null, 2) + '\n', { mode: 0o600 })
-  }
-  return keys
-}
-
-function installShutdown (hub: RunningHub): void {
-  let stopping = false
-  const stop = (signal: string): void => {
-    if (stopping) return
-    stopping = true
-    process.stdout.write(`lienthong: ${signal}, stopping\n`)
-    const deadline = setTimeout(() => process.exit(1), 30_000)
-    deadline.unref()
-    hub.close().then(() => process.exit(0), () => process.exit(1))
-  }
-  process.on('SIGTERM', () => stop('SIGTERM'))
-  process.on('SIGINT', () => stop('SIGINT'))
-  // SIGHUP: reload the trust store (new CRLs, anchors) and the agency registry without a restart.
-  // A failed reload keeps the running configuration.
-  process.on('SIGHUP', () => {
-    hub.reload().then(
-      () => process.stdout.write('lienthong: trust store and registry reloaded\n'),
-      (err: unknown) => process.stderr.write(`lienthong: reload failed, keeping the current configuration: ${(err as Error).message}\n`)
-    )
-  })
 }

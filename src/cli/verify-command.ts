@@ -28,16 +28,19 @@ export function verifyCommand (): Command {
     .option('--at <iso-time>', 'verify as of this time instead of now')
     .addOption(new Option('--revocation <mode>', 'fail closed without fresh CRLs (require), or only check what is there').choices(['require', 'best-effort']).default('require'))
     .action(async (files: string[], options: VerifyOptions, command: Command) => {
+      // A size cap that does not parse must stop the command: NaN would switch the cap off.
+      const maxBytes = Number(options.maxBytes)
+      if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) command.error(`--max-bytes: "${options.maxBytes}" is not a positive whole number of bytes`, { exitCode: 2 })
       const policy: VerificationPolicy = {
         trustStore: await TrustStore.load(options.trust),
         registry: await AgencyRegistry.load(options.registry),
-        maxBytes: Number(options.maxBytes),
+        maxBytes,
         maxDepth: 64,
         requireRevocation: options.revocation === 'require'
       }
       if (options.at != null) {
         const at = new Date(options.at)
-        if (Number.isNaN(at.getTime())) command.error(`--at: "${options.at}" is not a date`)
+        if (Number.isNaN(at.getTime())) command.error(`--at: "${options.at}" is not a date`, { exitCode: 2 })
         policy.now = () => at
       }
       let rejected = 0

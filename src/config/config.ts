@@ -37,6 +37,13 @@ export interface HubConfig {
     clientCertFile: string
     clientKeyFile: string
     serverCaFile: string | undefined
+    /**
+     * BullMQ job lock of a delivery worker (default: max(30 s, 2 x push timeout)) and how often it
+     * looks for jobs whose worker died (default 15 s): together they bound how long a killed
+     * worker's deliveries wait before another worker takes them over.
+     */
+    workerLockMs: number | undefined
+    workerStalledMs: number
   }
 }
 
@@ -115,7 +122,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): HubConfig {
       retryWindowMs: int('LIENTHONG_RETRY_WINDOW_MS', 24 * 3600 * 1000, 1000, 30 * 24 * 3600 * 1000),
       clientCertFile: path(str('LIENTHONG_PUSH_CLIENT_CERT', demo('hub', 'tls-cert.pem'))),
       clientKeyFile: path(str('LIENTHONG_PUSH_CLIENT_KEY', demo('hub', 'tls-key.pem'))),
-      serverCaFile: env.LIENTHONG_PUSH_SERVER_CA === '' ? undefined : path(str('LIENTHONG_PUSH_SERVER_CA', demo('trust', 'root-ca.pem')))
+      serverCaFile: env.LIENTHONG_PUSH_SERVER_CA === '' ? undefined : path(str('LIENTHONG_PUSH_SERVER_CA', demo('trust', 'root-ca.pem'))),
+      workerLockMs: optionalInt('LIENTHONG_WORKER_LOCK_MS', 1000, 3_600_000),
+      workerStalledMs: int('LIENTHONG_WORKER_STALLED_MS', 15_000, 500, 3_600_000)
     }
   }
   if (problems.length > 0) throw new ConfigError(problems)

@@ -12,6 +12,10 @@ export interface DeliveryWorkerOptions extends Omit<DeliveryDependencies, 'actor
   concurrency: number
   /** At most this many at once to one recipient, so a slow or dead one never starves the others. */
   perRecipient: number
+  /** BullMQ job lock (renewed while a delivery runs); default max(30 s, 2 x push timeout). */
+  lockDurationMs?: number
+  /** How often to look for jobs whose worker died (their lock expired); default 15 s. */
+  stalledIntervalMs?: number
   onError?: (err: unknown) => void
 }
 
@@ -66,8 +70,8 @@ export function startDeliveryWorker (options: DeliveryWorkerOptions): DeliveryWo
     concurrency: options.concurrency,
     // A job whose worker died is taken over after the lock expires; its row is still `sending`
     // and the re-run POSTs again with the same Idempotency-Key.
-    lockDuration: Math.max(30_000, options.timeoutMs * 2),
-    stalledInterval: 15_000,
+    lockDuration: options.lockDurationMs ?? Math.max(30_000, options.timeoutMs * 2),
+    stalledInterval: options.stalledIntervalMs ?? 15_000,
     maxStalledCount: 100
   })
   worker.on('error', (err) => options.onError?.(err))

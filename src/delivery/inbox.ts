@@ -31,7 +31,10 @@ export async function listInbox (db: Queryable, agency: string, after: string | 
   const position = after != null ? decodeCursor(after) : undefined
   if (after != null && position == null) return 'bad-cursor'
   const { rows } = await db.query<Record<string, unknown>>(
-    `SELECT x.id, x.document_id, x.state, x.created_at, d.kind, d.sender_code, d.edxml_document_id, d.size_bytes,
+    // The cursor keeps created_at to the microsecond: a JS Date (milliseconds) would make the last
+    // row of a page compare greater than its own truncated cursor and come back on the next page.
+    `SELECT x.id, x.document_id, x.state, x.created_at,
+            to_char(x.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at, d.kind, d.sender_code, d.edxml_document_id, d.size_bytes,
             d.envelope->>'subject' AS subject, d.status_code
      FROM deliveries x JOIN documents d ON d.id = x.document_id
      WHERE x.recipient_code = $1 AND x.state IN ('available', 'downloaded')
@@ -52,7 +55,7 @@ export async function listInbox (db: Queryable, agency: string, after: string | 
     availableAt: (r.created_at as Date).toISOString()
   }))
   const last = page[page.length - 1]
-  const next = rows.length > limit && last != null ? encodeCursor((last.created_at as Date).toISOString(), last.id as string) : null
+  const next = rows.length > limit && last != null ? encodeCursor(last.cursor_at as string, last.id as string) : null
   return { items, next }
 }
 

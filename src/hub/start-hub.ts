@@ -12,6 +12,7 @@ import { syncAgencies } from '../store/agencies.js'
 import { createVerificationPool, type VerificationPool } from '../verification/verification-pool.js'
 import { openHubDatabase, safeUrl } from './open-database.js'
 import { startConfiguredWorker } from './start-worker.js'
+import { logRedaction } from './log-redaction.js'
 import type { DeliveryWorker } from '../delivery/delivery-worker.js'
 
 export interface RunningHub {
@@ -24,8 +25,6 @@ export interface RunningHub {
   reload: () => Promise<void>
   close: () => Promise<void>
 }
-
-export const logRedaction = ['req.headers.authorization', 'req.headers.cookie', '*.key', '*.secret', '*.password']
 
 /** Builds and starts the gateway (and, in `start`, the in-process parts around it). */
 export async function startHub (config: HubConfig, options: { role: 'start' | 'serve' }): Promise<RunningHub> {

@@ -16,6 +16,8 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
     concurrency: d.concurrency,
     perRecipient: d.perRecipient,
     timeoutMs: d.timeoutMs,
+    ...(d.workerLockMs != null ? { lockDurationMs: d.workerLockMs } : {}),
+    stalledIntervalMs: d.workerStalledMs,
     retry: { baseDelayMs: d.retryBaseMs, maxDelayMs: Math.max(d.retryBaseMs, 15 * 60 * 1000), windowMs: d.retryWindowMs },
     tls: {
       // Present the chain with the leaf, so a recipient that trusts only the root can verify it.

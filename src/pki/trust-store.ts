@@ -73,7 +73,7 @@ export class TrustStore {
         try {
           if (block.label === 'CERTIFICATE') {
             const cert: LoadedCertificate = { pkijs: pkijs.Certificate.fromBER(block.der), node: new X509Certificate(block.der), file }
-            if (!cert.node.ca) throw new TrustStoreError(`${file}: ${cert.node.subject} is not a CA certificate; only CAs belong in the trust store`)
+            if (!cert.node.ca) throw new TrustStoreError(`${file}: ${distinguishedName(cert.pkijs.subject)} is not a CA certificate; only CAs belong in the trust store`)
             const selfSigned = cert.node.checkIssued(cert.node) && cert.node.verify(cert.node.publicKey)
             ;(selfSigned ? anchors : intermediates).push(cert)
           } else if (block.label === 'X509 CRL') {

@@ -20,18 +20,19 @@ export interface SignerIdentity {
 export class AgencyRegistry {
   private readonly byCode: Map<string, AgencyEntry>
 
-  constructor (entries: readonly AgencyEntry[]) {
+  constructor (entries: readonly AgencyEntry[], source = 'registry') {
     this.byCode = new Map()
-    for (const entry of entries) {
-      if (this.byCode.has(entry.code)) throw new RegistryError(`agency ${entry.code} is listed twice`)
+    entries.forEach((entry, i) => {
+      const at = `${source}: /agencies/${i}`
+      if (this.byCode.has(entry.code)) throw new RegistryError(`${at}/code agency ${entry.code} is listed twice`)
       for (const key of Object.keys(entry.subjectRule ?? {})) {
-        if (subjectAttributeOid(key) == null) throw new RegistryError(`agency ${entry.code}: unknown subject attribute "${key}" in subjectRule`)
+        if (subjectAttributeOid(key) == null) throw new RegistryError(`${at}/subjectRule/${key} unknown subject attribute "${key}" (agency ${entry.code})`)
       }
       if (entry.certificates.length === 0 && entry.subjectRule == null) {
-        throw new RegistryError(`agency ${entry.code} has neither certificates nor a subjectRule: nothing could ever sign for it`)
+        throw new RegistryError(`${at} agency ${entry.code} has neither certificates nor a subjectRule: nothing could ever sign for it`)
       }
       this.byCode.set(entry.code, { ...entry, certificates: entry.certificates.map(normaliseFingerprint) })
-    }
+    })
   }
 
   static async load (file: string): Promise<AgencyRegistry> {
@@ -50,7 +51,7 @@ export class AgencyRegistry {
     if (firstError != null) {
       throw new RegistryError(`${source}: ${firstError.path || '/'} ${firstError.message}`)
     }
-    return new AgencyRegistry((withDefaults as RegistryFile).agencies)
+    return new AgencyRegistry((withDefaults as RegistryFile).agencies, source)
   }
 
   get (code: string): AgencyEntry | undefined {

@@ -1,3 +1,4 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { SignedXml } from 'xml-crypto'
 import { C14N_ALGORITHMS, ENVELOPED_SIGNATURE, RSA_SHA1, RSA_SHA256, RSA_SHA512, SHA1, SHA256, SHA512 } from '../verification/algorithms.js'
 import { parseXmlStrict } from '../verification/parse-xml.js'
@@ -52,6 +53,7 @@ export function signEdxml (xml: string, options: SignOptions): string {
   const anchor = findChild(header, 'TraceHeaderList') ?? findChild(header, 'MessageHeader')
   if (anchor == null) throw new SigningError('edXMLHeader has neither TraceHeaderList nor MessageHeader')
 
+  assertKeyMatchesCertificate(options.privateKeyPem, options.certificatePem)
   const algorithm = SIGNATURE_ALGORITHMS[options.algorithm ?? 'rsa-sha256']
   const c14n = CANONICALIZATIONS[options.canonicalization ?? 'exc']
   if (!C14N_ALGORITHMS.has(c14n)) throw new SigningError(`unsupported canonicalization ${c14n}`)
@@ -87,4 +89,15 @@ function findChild (parent: Element | undefined, localName: string): Element | u
     if (n.nodeType === 1 && (n as Element).localName === localName && (n as Element).namespaceURI === EDXML_NS) return n as Element
   }
   return undefined
+}
+
+/** A signature the recipient can never verify is better refused here than discovered there. */
+function assertKeyMatchesCertificate (keyPem: string, certificatePem: string): void {
+  let matches: boolean
+  try {
+    matches = new X509Certificate(certificatePem).checkPrivateKey(createPrivateKey(keyPem))
+  } catch (err) {
+    throw new SigningError(`cannot read the key or the certificate: ${(err as Error).message}`)
+  }
+  if (!matches) throw new SigningError('the private key does not belong to the (first) certificate')
 }

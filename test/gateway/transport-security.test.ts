@@ -15,9 +15,13 @@ const doc = (): Buffer => readFileSync(join(FIXTURES, 'signatures', 'valid', 'ow
 function post (port: number, body: Buffer, client?: { cert: Buffer, key: Buffer }): Promise<{ status: number, body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({
-      host: '127.0.0.1', port, path: '/v1/documents', method: 'POST',
+      host: '127.0.0.1',
+      port,
+      path: '/v1/documents',
+      method: 'POST',
       headers: { 'content-type': 'application/xml', 'content-length': String(body.length) },
-      ca: pem('trust', 'root-ca.pem'), servername: 'localhost',
+      ca: pem('trust', 'root-ca.pem'),
+      servername: 'localhost',
       ...(client ?? {})
     }, (res) => {
       let text = ''
