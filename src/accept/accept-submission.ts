@@ -75,11 +75,15 @@ export async function acceptSubmission (deps: AcceptDependencies, submission: Su
 
   const documentId = randomUUID()
   const acceptedAt = new Date()
+  // Recall/update/replace (BussinessDocType 1-3) name the sender's earlier document they change.
+  const changes = ['1', '2', '3'].includes(verdict.envelope.businessDocType ?? '') && verdict.envelope.businessDocumentId != null
+    ? await findAnsweredDocument(db, verdict.agency, verdict.envelope.businessDocumentId)
+    : undefined
   let result: { receipt: string, signatureLogId: number }
   try {
     result = await db.transaction(async (tx) => {
       // Big writes first; the signature-log append takes a global lock held until commit.
-      await insertDocument(tx, { id: documentId, verdict, raw: submission.bytes, acceptedAt, responseForDocumentId: plan.answers })
+      await insertDocument(tx, { id: documentId, verdict, raw: submission.bytes, acceptedAt, responseForDocumentId: plan.answers, changesDocumentId: changes?.id })
       await insertDeliveries(tx, documentId, plan.deliveries)
       const logged = await appendSignatureLog(tx, { ...base, hubDocumentId: documentId })
       await tx.query('UPDATE documents SET signature_log_id = $1 WHERE id = $2', [logged.id, documentId])

@@ -39,6 +39,7 @@ export function readSignedEnvelope (doc: Document, kind: 'document' | 'status'):
     documentType: type != null ? compact({ type: text(type, 'Type'), typeName: text(type, 'TypeName') }) : undefined,
     promulgationDate: textAt(message, 'PromulgationInfo', 'PromulgationDate'),
     businessDocType: business != null ? text(business, 'BussinessDocType') : undefined,
+    businessDocumentId: business != null ? text(business, 'DocumentId') : undefined,
     statusCode: text(message, 'StatusCode'),
     description: kind === 'status' ? text(message, 'Description') : undefined
   }) as SignedEnvelope

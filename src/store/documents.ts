@@ -34,17 +34,20 @@ export interface NewDocument {
   raw: Buffer
   acceptedAt: Date
   responseForDocumentId: string | undefined
+  /** For recall/update/replace: the sender's earlier document this one changes, when known. */
+  changesDocumentId?: string | undefined
 }
 
 export async function insertDocument (tx: Queryable, doc: NewDocument): Promise<void> {
   const v = doc.verdict
   await tx.query(
     `INSERT INTO documents (id, kind, sender_code, edxml_document_id, digest_sha256, size_bytes, raw, envelope, signer,
-       algorithms, flags, status_code, response_for_document_id, accepted_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+       algorithms, flags, status_code, response_for_document_id, accepted_at, business_doc_type, changes_document_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
     [doc.id, v.envelope.kind, v.agency, v.envelope.documentId ?? null, v.digestSha256, doc.raw.length, doc.raw,
       JSON.stringify(v.envelope), JSON.stringify({ ...v.signer, chain: v.chain }), JSON.stringify(v.algorithms), v.flags,
-      v.envelope.statusCode ?? null, doc.responseForDocumentId ?? null, doc.acceptedAt]
+      v.envelope.statusCode ?? null, doc.responseForDocumentId ?? null, doc.acceptedAt,
+      v.envelope.businessDocType ?? null, doc.changesDocumentId ?? null]
   )
 }
 
@@ -86,6 +89,8 @@ export interface DocumentView {
   envelope: Record<string, unknown>
   flags: string[]
   responseForDocumentId: string | null
+  businessDocType: string | null
+  changesDocumentId: string | null
   deliveries: { id: string, recipient: string, mode: string, state: string, attempts: number, lastError: string | null, updatedAt: string }[]
   statusEvents: { recipient: string, statusCode: string, description: string | null, recordedAt: string, statusDocumentId: string }[]
   receipts: { kind: string, deliveryId: string | null, createdAt: string }[]
@@ -93,7 +98,8 @@ export interface DocumentView {
 
 export async function getDocumentView (db: Queryable, id: string): Promise<DocumentView | undefined> {
   const { rows } = await db.query<Record<string, unknown>>(
-    `SELECT id, kind, sender_code, edxml_document_id, digest_sha256, size_bytes, accepted_at, envelope, flags, response_for_document_id
+    `SELECT id, kind, sender_code, edxml_document_id, digest_sha256, size_bytes, accepted_at, envelope, flags, response_for_document_id,
+            business_doc_type, changes_document_id
      FROM documents WHERE id = $1`, [id])
   const d = rows[0]
   if (d == null) return undefined
@@ -113,6 +119,8 @@ export async function getDocumentView (db: Queryable, id: string): Promise<Docum
     envelope: d.envelope as Record<string, unknown>,
     flags: d.flags as string[],
     responseForDocumentId: d.response_for_document_id as string | null,
+    businessDocType: d.business_doc_type as string | null,
+    changesDocumentId: d.changes_document_id as string | null,
     deliveries: deliveries.rows.map((r) => ({
       id: r.id as string,
       recipient: r.recipient_code as string,

@@ -52,6 +52,8 @@ export interface SignedEnvelope {
   documentType?: { type?: string, typeName?: string }
   promulgationDate?: string
   businessDocType?: string
+  /** Bussiness/DocumentId: for recall/update/replace (types 1-3), the document being changed. */
+  businessDocumentId?: string
   responseFor: { organId?: string, documentId?: string, code?: string }[]
   statusCode?: string
   /** Status messages: the recipient's Description of the status. */

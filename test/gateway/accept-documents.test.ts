@@ -188,3 +188,24 @@ t.test('OpenAPI document is generated from the route schemas', async (t) => {
   t.ok(spec.paths['/v1/documents'].post.responses['422'], 'rejection documented')
   t.ok(spec.paths['/v1/documents/{id}'].get, 'read endpoint documented')
 })
+
+t.test('an update document (BussinessDocType 2) is routed like a new one and linked to the document it changes', async (t) => {
+  const { signEdxml } = await import('../../src/signing/sign-document.js')
+  const { app, keys } = await testHub(t, { redisUrl: null })
+  const original = (await post(app, keys[G22], fixture('valid/own-exc-rsa-sha256-one-recipient.edxml'))).json().id as string
+  const template = readFileSync(join(FIXTURES, 'templates', 'document-one-recipient.edxml'), 'utf8')
+  const update = template
+    .replace('<edXML:DocumentId>000.00.00.G22,2026/11/20,1234/VPCP-KSTT</edXML:DocumentId>', '<edXML:DocumentId>000.00.00.G22,2026/11/21,1240/VPCP-KSTT</edXML:DocumentId>')
+    .replace('<edXML:BussinessDocType>0</edXML:BussinessDocType>', '<edXML:DocumentId>000.00.00.G22,2026/11/20,1234/VPCP-KSTT</edXML:DocumentId>\n          <edXML:BussinessDocType>2</edXML:BussinessDocType>')
+  t.not(update, template)
+  const signed = signEdxml(update, {
+    privateKeyPem: readFileSync(join(PKI, 'agencies', G22, 'key.pem'), 'utf8'),
+    certificatePem: readFileSync(join(PKI, 'agencies', G22, 'cert.pem'), 'utf8') + readFileSync(join(PKI, 'agencies', G22, 'chain.pem'), 'utf8')
+  })
+  const res = await post(app, keys[G22], Buffer.from(signed))
+  t.equal(res.statusCode, 202)
+  const view = (await app.inject({ url: `/v1/documents/${res.json().id}`, headers: { authorization: `Bearer ${keys[G22]}` } })).json()
+  t.equal(view.businessDocType, '2')
+  t.equal(view.changesDocumentId, original, 'linked to the document it updates')
+  t.same(view.deliveries.map((d: { recipient: string }) => d.recipient), [G12], 'routed to its recipients')
+})

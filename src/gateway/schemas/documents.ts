@@ -34,6 +34,8 @@ export const DocumentView = Type.Object({
   envelope: Type.Object({}, { additionalProperties: true }),
   flags: Type.Array(Type.String()),
   responseForDocumentId: Type.Union([Type.String(), Type.Null()]),
+  businessDocType: Type.Union([Type.String(), Type.Null()], { description: '0 new, 1 recall, 2 update, 3 replace' }),
+  changesDocumentId: Type.Union([Type.String(), Type.Null()], { description: 'for 1-3: the earlier document this one changes' }),
   deliveries: Type.Array(Type.Object({
     id: Type.String(),
     recipient: Type.String(),
