@@ -8,6 +8,7 @@ import { buildGateway } from '../gateway/app.js'
 import { DeliveryQueue } from '../queue/delivery-queue.js'
 import { enqueuePending, startReconciler } from '../queue/reconciler.js'
 import { AgencyRegistry } from '../registry/agency-registry.js'
+import { TrustStore } from '../pki/trust-store.js'
 import { syncAgencies } from '../store/agencies.js'
 import { createVerificationPool, type VerificationPool } from '../verification/verification-pool.js'
 import { openHubDatabase, safeUrl } from './open-database.js'
@@ -41,6 +42,8 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
     ...(config.verifyThreads != null ? { threads: config.verifyThreads } : {}),
     ...(config.verifyQueue != null ? { maxQueue: config.verifyQueue } : {})
   })
+  // The main thread's own view of the trust store, for readiness (the workers verify with theirs).
+  const trust = { current: await TrustStore.load(config.trustDir) }
   const queue = new DeliveryQueue(config.redisUrl, config.queuePrefix)
   if (!(await waitForRedis(queue, 3000))) {
     logger.warn(`Redis is not reachable at ${safeUrl(config.redisUrl)}: documents are still accepted and stored, and queued ` +
@@ -57,7 +60,15 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
     maxBytes: config.maxBytes,
     rateLimitPerMinute: config.rateLimitPerMinute,
     readiness: {
-      trustStore: async () => ({ ok: true, detail: config.trustDir })
+      // Revocation data must be fresh, or every document fails closed: say so before it happens.
+      revocationData: async () => {
+        const report = trust.current.crlFreshness()
+        const stale = report.filter((c) => !c.fresh)
+        const next = report.map((c) => c.nextUpdate).filter((n): n is string => n != null).sort()[0]
+        return stale.length === 0
+          ? { ok: true, detail: `${report.length} CRLs fresh; earliest nextUpdate ${next ?? 'none'}` }
+          : { ok: false, detail: `stale CRL from ${stale.map((c) => c.issuer).join('; ')}` }
+      }
     }
   }, {
     logger: { level: config.logLevel, redact: logRedaction },
@@ -75,7 +86,9 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
     url: address,
     reload: async () => {
       const fresh = await AgencyRegistry.load(config.registryFile)
+      const store = await TrustStore.load(config.trustDir)
       await pool.reload()
+      trust.current = store
       await syncAgencies(db, fresh)
     },
     close: async () => {

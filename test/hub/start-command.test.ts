@@ -51,6 +51,8 @@ t.test('lienthong start: a newcomer submits a signed document to a running hub',
   const readiness = await ready.json() as { status: string, checks: Record<string, { status: string }> }
   t.equal(ready.status, 200, JSON.stringify(readiness))
   t.equal(readiness.checks.database?.status, 'ok')
+  t.equal(readiness.checks.revocationData?.status, 'ok', 'CRLs fresh')
+  t.equal(readiness.checks.hubCertificate?.status, 'ok')
   t.equal(readiness.checks.redis?.status, 'ok')
 
   const bad = await fetch(`${url}/v1/documents`, { method: 'POST', headers: { 'content-type': 'application/xml', authorization: `Bearer ${key}` }, body: 'not xml' })
