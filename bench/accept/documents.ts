@@ -13,7 +13,8 @@ import { randomBytes } from 'node:crypto'
 import { statSync, writeFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
-import { Worker } from 'node:worker_threads'
+import { fileURLToPath } from 'node:url'
+import { Piscina } from 'piscina'
 import { signEdxml } from '../../src/signing/sign-document.js'
 import { FIXTURES } from '../../test/helpers/example-pki.js'
 import { G22, readText } from '../verify/fixtures.js'
@@ -92,35 +93,36 @@ export interface SignWorkerTask {
   numbers: number[]
 }
 
-const SIGN_WORKER = new URL('./sign-worker.ts', import.meta.url)
+const SIGN_WORKER = fileURLToPath(new URL('./sign-worker.ts', import.meta.url))
 
-/** Signs every batch, spread over one worker thread per core (the workers inherit `--import tsx`). */
+/**
+ * Signs every batch, spread over one worker thread per core: a piscina pool, which loads the
+ * TypeScript module through tsx's require hook (a plain worker thread on Node 20 does not get
+ * tsx's ESM hooks).
+ */
 export async function makeBatches (dir: string, requests: BatchRequest[], threads = availableParallelism()): Promise<DocumentBatch[]> {
-  const tasks: Array<SignWorkerTask & { batch: number }> = []
-  for (const [batch, r] of requests.entries()) {
-    const numbers = Array.from({ length: r.count }, (_, i) => r.firstNumber + i)
-    const perTask = Math.max(1, Math.ceil(numbers.length / threads))
-    for (let i = 0; i < numbers.length; i += perTask) tasks.push({ batch, dir, label: r.label, targetBytes: r.targetBytes, numbers: numbers.slice(i, i + perTask) })
-  }
-  const results: string[][] = requests.map(() => [])
-  let next = 0
-  const runWorker = async (): Promise<void> => {
-    while (next < tasks.length) {
-      const task = tasks[next++] as SignWorkerTask & { batch: number }
-      const paths = await new Promise<string[]>((resolve, reject) => {
-        const worker = new Worker(SIGN_WORKER, { workerData: { dir: task.dir, label: task.label, targetBytes: task.targetBytes, numbers: task.numbers } satisfies SignWorkerTask })
-        worker.once('message', resolve)
-        worker.once('error', reject)
-        worker.once('exit', (code) => { if (code !== 0) reject(new Error(`sign worker exited with ${code}`)) })
-      })
-      results[task.batch]?.push(...paths)
+  const pool = new Piscina<SignWorkerTask, string[]>({ filename: SIGN_WORKER, minThreads: threads, maxThreads: threads })
+  try {
+    // Slices small enough to keep every thread busy until the end.
+    const tasks: Array<{ batch: number, task: SignWorkerTask }> = []
+    for (const [batch, r] of requests.entries()) {
+      const perTask = Math.max(1, Math.min(Math.ceil(r.count / threads), Math.ceil(4 * 1024 * 1024 / r.targetBytes)))
+      for (let i = 0; i < r.count; i += perTask) {
+        const numbers = Array.from({ length: Math.min(perTask, r.count - i) }, (_, k) => r.firstNumber + i + k)
+        tasks.push({ batch, task: { dir, label: r.label, targetBytes: r.targetBytes, numbers } })
+      }
     }
+    // Largest first, so that the big document does not start last.
+    tasks.sort((x, y) => y.task.targetBytes * y.task.numbers.length - x.task.targetBytes * x.task.numbers.length)
+    const results: string[][] = requests.map(() => [])
+    await Promise.all(tasks.map(async ({ batch, task }) => { results[batch]?.push(...await pool.run(task)) }))
+    return requests.map((r, batch) => {
+      const paths = (results[batch] ?? []).sort()
+      const sizes = new Set(paths.map((p) => statSync(p).size))
+      if (paths.length !== r.count || sizes.size !== 1) throw new Error(`${r.label}: expected ${r.count} documents of one size, got ${paths.length} of sizes ${[...sizes].join(', ')}`)
+      return { label: r.label, targetBytes: r.targetBytes, paths, bytes: [...sizes][0] as number }
+    })
+  } finally {
+    await pool.destroy()
   }
-  await Promise.all(Array.from({ length: Math.min(threads, tasks.length) }, runWorker))
-  return requests.map((r, batch) => {
-    const paths = (results[batch] ?? []).sort()
-    const sizes = new Set(paths.map((p) => statSync(p).size))
-    if (paths.length !== r.count || sizes.size !== 1) throw new Error(`${r.label}: expected ${r.count} documents of one size, got ${paths.length} of sizes ${[...sizes].join(', ')}`)
-    return { label: r.label, targetBytes: r.targetBytes, paths, bytes: [...sizes][0] as number }
-  })
 }

@@ -10,7 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Database } from '../../src/db/database.js'
@@ -168,9 +168,4 @@ export async function startHub (options: HubOptions): Promise<HubProcess> {
       return { exitCode, output }
     }
   }
-}
-
-/** The hub's threads: the number of entries under /proc/<pid>/task (for the report). */
-export function threadCount (pid: number): number {
-  return readdirSync(`/proc/${pid}/task`).length
 }

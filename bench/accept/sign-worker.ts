@@ -1,6 +1,6 @@
-/** One signing task of documents.ts `makeBatches`, in a worker thread: signs, posts back the paths. */
-import { parentPort, workerData } from 'node:worker_threads'
+/** A piscina task of documents.ts `makeBatches`: signs one slice of a batch, returns the paths. */
 import { signBatch, type SignWorkerTask } from './documents.js'
 
-const task = workerData as SignWorkerTask
-parentPort?.postMessage(signBatch(task.dir, task.label, task.targetBytes, task.numbers))
+export default function signTask (task: SignWorkerTask): string[] {
+  return signBatch(task.dir, task.label, task.targetBytes, task.numbers)
+}
