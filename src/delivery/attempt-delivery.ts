@@ -17,7 +17,7 @@ export interface DeliveryDependencies {
 }
 
 export type AttemptResult =
-  | { state: 'delivered' | 'failed' | 'cancelled' | 'acknowledged' | 'available' | 'downloaded', changed: boolean }
+  | { state: 'delivered' | 'failed' | 'cancelled' | 'acknowledged' | 'available' | 'downloaded' | 'queued', changed: boolean }
   | { state: 'waiting_retry', retryAt: Date }
 
 /**
@@ -76,8 +76,9 @@ export async function attemptDelivery (deps: DeliveryDependencies, deliveryId: s
   const at = new Date(now())
   return await db.transaction(async (tx) => {
     const current = await loadDelivery(tx, deliveryId, true)
-    // Cancelled (or resolved elsewhere) while we were sending: keep what the operator decided.
-    if (current == null || current.state !== 'sending') return { state: (current?.state ?? 'cancelled') as 'cancelled', changed: false }
+    // Cancelled, or cancelled and resent (queued again), while we were sending: keep what the
+    // operator decided; a resent delivery is attempted again by the same job.
+    if (current == null || current.state !== 'sending') return { state: (current?.state ?? 'cancelled') as 'cancelled' | 'queued', changed: false }
     const bookkeeping = [response?.status ?? null, answer, deliveryId]
     if (outcome.kind === 'delivered') {
       await tx.query('UPDATE deliveries SET state = \'delivered\', delivered_at = now(), next_attempt_at = NULL, last_status = $1, last_response = $2, last_error = NULL, updated_at = now() WHERE id = $3', bookkeeping)

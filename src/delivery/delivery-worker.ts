@@ -56,6 +56,11 @@ export function startDeliveryWorker (options: DeliveryWorkerOptions): DeliveryWo
         await job.moveToDelayed(result.retryAt.getTime(), token)
         throw new DelayedError()
       }
+      if (result.state === 'queued') {
+        // Resent by an operator while this attempt was in flight: the same job goes again.
+        await job.moveToDelayed(Date.now(), token)
+        throw new DelayedError()
+      }
       return result.state
     } finally {
       const left = (inFlight.get(recipient) ?? 1) - 1

@@ -24,12 +24,19 @@ export async function resendDelivery (db: Database, queue: DeliveryQueue | undef
   })
   if (result.ok && result.state === 'queued' && queue != null) {
     try {
-      // A finished job with this id would make the add a no-op: remove it first.
-      await (await queue.queue.getJob(deliveryId))?.remove()
-      await queue.enqueue([deliveryId])
-      await markEnqueued(db, [deliveryId])
+      const job = await queue.queue.getJob(deliveryId)
+      // A job still running (the cancelled attempt in flight) sees the row queued again when it
+      // ends and runs once more (delivery-worker.ts); any other job with this id would make the
+      // add a no-op, so it is removed first.
+      if (job != null && (await job.getState()) === 'active') {
+        await markEnqueued(db, [deliveryId])
+      } else {
+        await job?.remove()
+        await queue.enqueue([deliveryId])
+        await markEnqueued(db, [deliveryId])
+      }
     } catch {
-      // Redis unavailable: the reconciler enqueues it later.
+      // Redis unavailable: the reconciler enqueues it later (the row says enqueued = false).
     }
   }
   return result

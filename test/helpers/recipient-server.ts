@@ -18,8 +18,12 @@ export const HUB_TLS = {
   issuingCa: pem('trust/issuing-ca.pem')
 }
 
-/** What the worker is given: the hub's client certificate and the CA recipients' servers chain to. */
-export const WORKER_TLS = { cert: HUB_TLS.cert, key: HUB_TLS.key, ca: HUB_TLS.rootCa }
+/**
+ * What the worker is given: the hub's client certificate followed by its chain (as
+ * src/hub/start-worker.ts builds it from LIENTHONG_PUSH_CLIENT_CERT + LIENTHONG_HUB_CHAIN), and the
+ * CA recipients' servers chain to.
+ */
+export const WORKER_TLS = { cert: Buffer.concat([HUB_TLS.cert, HUB_TLS.issuingCa]), key: HUB_TLS.key, ca: HUB_TLS.rootCa }
 
 /** SHA-256 fingerprint (upper-case hex with colons, as node prints it) of the hub's TLS certificate. */
 export const HUB_TLS_FINGERPRINT = new X509Certificate(HUB_TLS.cert).fingerprint256
