@@ -144,6 +144,8 @@ export interface RatePhaseResult {
   toVerified: Percentiles
   /** documents.accepted_at to the recipient having the body: store + receipt + enqueue + worker + claim + TLS + POST. */
   verifiedToArrival: Percentiles
+  /** The 202 answer to the recipient having the body (negative when the delivery overtook the answer). */
+  answerToArrival: Percentiles
   /** Recipient received to deliveries.delivered_at (start of the hub's recording transaction, after the 200 came back). */
   arrivalToRecorded: Percentiles
   /** Deliveries that needed more than one attempt. */
@@ -217,6 +219,7 @@ export async function runRatePhase (options: {
     lastThirdP50: percentiles(sorted.slice(-third).map(e2e)).p50,
     toVerified: percentiles(delivered.flatMap((s) => { const t = hubTime(s); return t != null ? [t.accepted_at.getTime() - s.sentAt] : [] })),
     verifiedToArrival: percentiles(delivered.flatMap((s) => { const t = hubTime(s); return t != null ? [arrival(s) - t.accepted_at.getTime()] : [] })),
+    answerToArrival: percentiles(delivered.map((s) => arrival(s) - s.answeredAt)),
     arrivalToRecorded: percentiles(delivered.flatMap((s) => { const t = hubTime(s); return t?.delivered_at != null ? [t.delivered_at.getTime() - arrival(s)] : [] })),
     retried: times.filter((t) => t.attempts > 1).length,
     cpuPerDocument: { hubMs: cpu.hubMs / per, mainThreadMs: cpu.mainThreadMs / per, postgresMs: cpu.postgresMs / per },

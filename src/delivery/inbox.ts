@@ -21,7 +21,7 @@ export function encodeCursor (createdAt: string, id: string): string {
   return Buffer.from(`${createdAt}|${id}`).toString('base64url')
 }
 
-function decodeCursor (cursor: string): [string, string] | undefined {
+export function decodeCursor (cursor: string): [string, string] | undefined {
   const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|')
   if (at == null || id == null || Number.isNaN(Date.parse(at)) || !/^[0-9a-f-]{36}$/.test(id)) return undefined
   return [at, id]

@@ -3,9 +3,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { acknowledge, downloadInboxItem, listInbox } from '../../delivery/inbox.js'
 import { cancelDelivery, resendDelivery } from '../../delivery/operator-controls.js'
+import { getReceiptXml, listReceipts } from '../../delivery/receipt-feed.js'
 import { HubProblem } from '../problem.js'
 import { commonErrors } from '../schemas/problem.js'
-import { AckBody, DeliveryParams, DeliveryStateAnswer, InboxPage, InboxQuery } from '../schemas/inbox.js'
+import { AckBody, DeliveryParams, DeliveryStateAnswer, InboxPage, InboxQuery, ReceiptFeed, ReceiptIdParams } from '../schemas/inbox.js'
 import type { HubContext } from '../hub-context.js'
 
 /** Pull delivery (what VDXP clients do today) and the sender's delivery controls. */
@@ -39,6 +40,24 @@ export default async function inboxRoutes (fastify: FastifyInstance, options: { 
     if (result === 'not-found') throw new HubProblem('NOT_FOUND', `no inbox item ${request.params.deliveryId} for ${auth.agencyCode}`)
     if ('conflict' in result) throw new HubProblem('CONFLICT', result.conflict)
     return { deliveryId: request.params.deliveryId, state: result.state, changed: result.changed }
+  })
+
+  app.get('/v1/receipts', {
+    schema: { summary: 'Delivery receipts and failure notices for the documents the agency sent (keyset-paginated)', tags: ['receipts'], querystring: InboxQuery, response: { 200: ReceiptFeed, ...commonErrors } }
+  }, async (request) => {
+    const auth = await app.requireAgency(request)
+    const page = await listReceipts(ctx.db, auth.agencyCode, request.query.after, request.query.limit ?? 100)
+    if (page === 'bad-cursor') throw new HubProblem('BAD_REQUEST', 'the `after` cursor is not one this hub issued')
+    return page
+  })
+
+  app.get('/v1/receipts/:receiptId', {
+    schema: { summary: 'One hub-signed receipt (XML-DSig)', tags: ['receipts'], params: ReceiptIdParams, response: { 200: Type.String(), ...commonErrors } }
+  }, async (request, reply) => {
+    const auth = await app.requireAgency(request)
+    const xml = await getReceiptXml(ctx.db, auth.agencyCode, request.params.receiptId)
+    if (xml == null) throw new HubProblem('NOT_FOUND', `no receipt ${request.params.receiptId} for ${auth.agencyCode}`)
+    return await reply.type('application/xml; charset=utf-8').send(xml)
   })
 
   for (const action of ['resend', 'cancel'] as const) {

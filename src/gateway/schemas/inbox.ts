@@ -29,3 +29,18 @@ export const AckBody = Type.Object({
 })
 
 export const DeliveryStateAnswer = Type.Object({ deliveryId: Type.String(), state: Type.String(), changed: Type.Optional(Type.Boolean()) })
+
+export const ReceiptFeed = Type.Object({
+  items: Type.Array(Type.Object({
+    receiptId: Type.String(),
+    kind: Type.String(),
+    documentId: Type.String(),
+    deliveryId: Type.Union([Type.String(), Type.Null()]),
+    recipient: Type.Union([Type.String(), Type.Null()]),
+    edxmlDocumentId: Type.Union([Type.String(), Type.Null()]),
+    createdAt: Type.String()
+  })),
+  next: Type.Union([Type.String(), Type.Null()])
+})
+
+export const ReceiptIdParams = Type.Object({ receiptId: Type.String({ format: 'uuid' }) })
