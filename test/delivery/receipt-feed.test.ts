@@ -13,7 +13,9 @@ t.test('a sender that polls learns of every delivery and failure from its receip
   const { app, keys } = await testHub(t, { redisUrl: null })
   const as = (agency: string) => ({ authorization: `Bearer ${keys[agency]}` })
   const sent = await app.inject({
-    method: 'POST', url: '/v1/documents', headers: { 'content-type': 'application/xml', ...as(G22) },
+    method: 'POST',
+    url: '/v1/documents',
+    headers: { 'content-type': 'application/xml', ...as(G22) },
     payload: readFileSync(join(FIXTURES, 'signatures', 'valid', 'own-c14n-rsa-sha512-many-recipients.edxml'))
   })
   t.equal(sent.statusCode, 202)
