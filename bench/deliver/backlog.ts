@@ -1,7 +1,9 @@
 /**
  * The backlog: the recipient is down (its server closed: connections refused), N documents for it
  * are submitted with bench/accept's load (`runLoad`: autocannon, closed loop, every answer checked),
- * the bench waits until every one of their deliveries is `waiting_retry`, then brings the recipient
+ * the bench waits until every one of their deliveries has been tried and refused at least once
+ * (`waiting_retry`; the hub keeps retrying, so a few are always `sending` a further refused
+ * attempt at any given moment), then brings the recipient
  * back up on the same port and polls PostgreSQL until all of them are `delivered`.
  *
  * Nothing is put into PostgreSQL or Redis behind the hub's back: every delivery went through the
@@ -11,7 +13,7 @@
  */
 import { runLoad, type LoadResult } from '../accept/load.js'
 import type { BenchDocument } from './documents.js'
-import { cpuDelta, type CpuDelta, type HubProcess } from './hub.js'
+import { cpuMeter, type CpuDelta, type HubProcess } from './hub.js'
 import { now, sleep } from './clock.js'
 import type { BenchRecipient } from './recipient.js'
 
@@ -27,7 +29,7 @@ export interface BacklogResult {
   documents: number
   connections: number
   submission: LoadResult
-  /** From the end of the submission until every delivery was `waiting_retry`. */
+  /** From the end of the submission until every delivery had been tried and refused at least once (`waiting_retry`, or `sending` a retry). */
   settleMs: number
   /** From the first submission until the recipient came back. */
   downMs: number
@@ -58,12 +60,14 @@ export interface BacklogResult {
   cpuDrain: CpuDelta
 }
 
-interface Counts { delivered: number, waiting: number, due: number, open: number }
+interface Counts { delivered: number, waiting: number, sending: number, untried: number, due: number, open: number }
 
 async function counts (hub: HubProcess, recipient: string): Promise<Counts> {
   const { rows } = await hub.db.query<Counts>(
     `SELECT count(*) FILTER (WHERE state = 'delivered')::int AS delivered,
             count(*) FILTER (WHERE state = 'waiting_retry')::int AS waiting,
+            count(*) FILTER (WHERE state = 'sending' AND attempts > 1)::int AS sending,
+            count(*) FILTER (WHERE state = 'queued' OR attempts = 0 OR (state = 'sending' AND attempts = 1))::int AS untried,
             count(*) FILTER (WHERE state <> 'delivered' AND (next_attempt_at IS NULL OR next_attempt_at <= now()))::int AS due,
             count(*) FILTER (WHERE state <> 'delivered')::int AS open
      FROM deliveries WHERE recipient_code = $1`, [recipient])
@@ -102,21 +106,24 @@ export async function runBacklog (options: {
 
   await recipient.stop()
   log(`backlog: recipient down; submitting ${documents.length} documents (${options.connections} connections)`)
-  const cpu0 = await hub.cpu()
+  const submissionCpu = cpuMeter(hub)
   const downAt = now()
   const submission = await runLoad({ url: hub.url, apiKey: hub.apiKey, documents: documents.map((d) => d.body), connections: options.connections, timeoutSeconds: 120 })
   const submittedAt = now()
-  log(`backlog: ${submission.accepted} accepted at ${submission.acceptedPerSecond.toFixed(1)}/s, ${submission.errors} errors; waiting until all are waiting_retry`)
+  log(`backlog: ${submission.accepted} accepted at ${submission.acceptedPerSecond.toFixed(1)}/s, ${submission.errors} errors; waiting until every delivery has been tried and refused`)
   if (submission.errors > 0) throw new Error(`backlog submission: ${submission.errors} documents not accepted; first: ${submission.firstError ?? '?'}`)
 
+  // Refused retries go on the whole time, so some deliveries are always `sending` for a moment:
+  // settled = every delivery has been tried and refused at least once (none `queued`), and
+  // each is `waiting_retry` or in the middle of another refused attempt.
   let c = await counts(hub, recipientCode)
-  while (c.waiting !== submission.accepted) {
-    if (now() - submittedAt > options.settleTimeoutMs) throw new Error(`backlog: only ${c.waiting} of ${submission.accepted} deliveries waiting_retry after ${options.settleTimeoutMs} ms`)
+  while (c.waiting + c.sending !== submission.accepted || c.untried !== 0) {
+    if (now() - submittedAt > options.settleTimeoutMs) throw new Error(`backlog: ${c.untried} of ${submission.accepted} deliveries still untried after ${options.settleTimeoutMs} ms`)
     await sleep(100)
     c = await counts(hub, recipientCode)
   }
   const settleMs = now() - submittedAt
-  const cpu1 = await hub.cpu()
+  const cpuSubmission = await submissionCpu.stop()
 
   const { rows: [schedule] } = await hub.db.query<{ total: number, mean: number, max: number, first: Date, median: Date, p90: Date, last: Date }>(
     `SELECT sum(attempts)::int AS total, avg(attempts)::float8 AS mean, max(attempts)::int AS max,
@@ -124,6 +131,7 @@ export async function runBacklog (options: {
             percentile_disc(0.9) WITHIN GROUP (ORDER BY next_attempt_at) AS p90, max(next_attempt_at) AS last
      FROM deliveries WHERE recipient_code = $1 AND state = 'waiting_retry'`, [recipientCode])
   if (schedule == null) throw new Error('backlog: no waiting deliveries')
+  const drainCpu = cpuMeter(hub)
   await recipient.start()
   const upAt = now()
   log(`backlog: recipient up after ${Math.round((upAt - downAt) / 1000)} s down; last retry scheduled ${Math.round((schedule.last.getTime() - upAt) / 1000)} s from now; polling until all are delivered`)
@@ -147,7 +155,7 @@ export async function runBacklog (options: {
     }
     await sleep(options.pollMs - (now() - sampleAt))
   }
-  const cpu2 = await hub.cpu()
+  const cpuDrain = await drainCpu.stop()
 
   const arrivals = [...recipient.arrivals.entries()].filter(([id]) => !arrivalsBefore.has(id)).map(([, at]) => at - upAt).sort((a, b) => a - b)
   const n = submission.accepted
@@ -177,7 +185,7 @@ export async function runBacklog (options: {
     samples,
     repeats: recipient.repeats,
     delivered: arrivals.length,
-    cpuSubmission: per(cpuDelta(cpu0, cpu1), n),
-    cpuDrain: per(cpuDelta(cpu1, cpu2), n)
+    cpuSubmission: per(cpuSubmission, n),
+    cpuDrain: per(cpuDrain, n)
   }
 }

@@ -66,11 +66,35 @@ function cpuMs (statPath: string): number {
   }
 }
 
-export function cpuDelta (before: CpuSample, after: CpuSample): CpuDelta {
-  let postgresMs = 0
-  // Backends that started in between count from 0; one that ended in between is missed.
-  for (const [pid, ms] of after.backends) postgresMs += ms - (before.backends.get(pid) ?? 0)
-  return { hubMs: after.processMs - before.processMs, mainThreadMs: after.mainThreadMs - before.mainThreadMs, postgresMs }
+/**
+ * CPU over a phase, sampled every `intervalMs`: the hub's pg pool closes idle connections and opens
+ * new ones, so a backend can come and go within a phase; sampling often loses at most the last
+ * interval of a backend that ended, where two readings (start, end) would lose all of it.
+ */
+export function cpuMeter (hub: Pick<HubProcess, 'cpu'>, intervalMs = 500): { stop: () => Promise<CpuDelta> } {
+  let first: CpuSample | undefined
+  const last = new Map<number, number>()
+  const record = (sample: CpuSample): void => { for (const [pid, ms] of sample.backends) last.set(pid, ms) }
+  const firstSample = hub.cpu().then((sample) => { first = sample; record(sample) })
+  let busy = false
+  const timer = setInterval(() => {
+    if (busy) return
+    busy = true
+    hub.cpu().then(record, () => {}).finally(() => { busy = false })
+  }, intervalMs)
+  return {
+    stop: async () => {
+      clearInterval(timer)
+      await firstSample
+      const end = await hub.cpu()
+      record(end)
+      const start = first as CpuSample
+      let postgresMs = 0
+      // A backend first seen after the start began during the phase: it counts from 0.
+      for (const [pid, ms] of last) postgresMs += ms - (start.backends.get(pid) ?? 0)
+      return { hubMs: end.processMs - start.processMs, mainThreadMs: end.mainThreadMs - start.mainThreadMs, postgresMs }
+    }
+  }
 }
 
 /** Deletes every key under `prefix` (the queue's own keys; the prefix is unique to this run). */

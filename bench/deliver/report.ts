@@ -155,7 +155,8 @@ export function renderSection (results: Results): string {
         `${TARGETS.minDrainToAccept}x the accept rate of bench/accept's load in the same run`,
       `${int(backlog.submission.accepted)} deliveries${backlog.submission.accepted < results.issueBacklog ? ` (**not ${int(results.issueBacklog)}**, see below)` : ''} ` +
         `drained in ${seconds(backlog.drainMs)}: ${perSecond(backlog.drainedPerSecond)}/s; accept rate ${perSecond(reference.acceptedPerSecond)}/s; ` +
-        `ratio ${times(drainToAccept(results))}`,
+        `ratio ${times(drainToAccept(results))}. The last retry had been scheduled ${seconds(backlog.scheduleAtUp.last)} after the recipient came up; ` +
+        `while deliveries were waiting for the hub it delivered up to ${perSecond(backlog.peak5s)}/s over 5 s (${times(backlog.peak5s / reference.acceptedPerSecond)} the accept rate)`,
       yesNo(verdicts.drain)
     ]
   ], ['l', 'l', 'l']), '')
@@ -208,7 +209,7 @@ export function renderSection (results: Results): string {
   lines.push(`Recipient down (server closed: connections refused). ${int(sub.documents)} documents submitted with bench/accept's load ` +
     `(\`runLoad\`: autocannon, ${backlog.connections} connections, closed loop): ${int(sub.accepted)} accepted at **${perSecond(sub.acceptedPerSecond)}/s** ` +
     `(p50 ${ms(sub.latencyMs.p50)} ms, p99 ${ms(sub.latencyMs.p99)} ms), ${sub.errors} errors; meanwhile the hub kept trying the recipient. ` +
-    `${seconds(backlog.settleMs)} after the last answer every delivery was \`waiting_retry\`. When the recipient came back, after ${seconds(backlog.downMs)} down, ` +
+    `${seconds(backlog.settleMs)} after the last answer every delivery had been tried and refused at least once (\`waiting_retry\`, or \`sending\` a further refused attempt). When the recipient came back, after ${seconds(backlog.downMs)} down, ` +
     `the hub had made ${int(backlog.attemptsAtUp.total)} refused attempts (${backlog.attemptsAtUp.mean.toFixed(1)} per delivery, at most ${backlog.attemptsAtUp.max}), ` +
     `and the next attempts were scheduled from ${seconds(backlog.scheduleAtUp.first)} to **${seconds(backlog.scheduleAtUp.last)}** after that moment ` +
     `(median ${seconds(backlog.scheduleAtUp.median)}, p90 ${seconds(backlog.scheduleAtUp.p90)}): the backoff (LIENTHONG_RETRY_BASE_MS doubling per attempt, ` +

@@ -8,7 +8,7 @@
  */
 import { Agent, request } from 'node:http'
 import type { BenchDocument } from './documents.js'
-import { cpuDelta, type CpuDelta, type HubProcess } from './hub.js'
+import { cpuMeter, type CpuDelta, type HubProcess } from './hub.js'
 import { now, percentiles, sleep, type Percentiles } from './clock.js'
 import type { BenchRecipient } from './recipient.js'
 
@@ -167,7 +167,7 @@ export async function runRatePhase (options: {
   drainTimeoutMs: number
 }): Promise<RatePhaseResult> {
   const { hub, recipient, documents, rate } = options
-  const cpuBefore = await hub.cpu()
+  const meter = cpuMeter(hub)
   const client = process.cpuUsage()
   const submissions = await submitAtRate(hub.url, hub.apiKey, documents, rate)
   const accepted = submissions.filter((s) => s.accepted)
@@ -182,7 +182,7 @@ export async function runRatePhase (options: {
       `SELECT d.id, d.accepted_at, x.delivered_at, x.attempts, x.state FROM documents d JOIN deliveries x ON x.document_id = d.id
        WHERE d.id = ANY($1::uuid[])`, [ids])).rows
   } while (times.some((t) => t.state !== 'delivered' && recipient.arrivals.has(t.id)) && now() < recordDeadline)
-  const cpuAfter = await hub.cpu()
+  const cpu = await meter.stop()
   const clientCpu = process.cpuUsage(client)
 
   const firstSent = Math.min(...submissions.map((s) => s.sentAt))
@@ -197,7 +197,6 @@ export async function runRatePhase (options: {
   const e2e = (s: Submission): number => arrival(s) - s.sentAt
   const hubTime = (s: Submission): HubTimes | undefined => byId.get(s.documentId as string)
   const errors = submissions.filter((s) => !s.accepted)
-  const cpu = cpuDelta(cpuBefore, cpuAfter)
   const per = Math.max(1, delivered.length)
   return {
     label: options.label,
