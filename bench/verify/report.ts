@@ -1,9 +1,8 @@
+import { writeMarkedSection } from '../docs-section.js'
 /**
  * Renders the results as markdown and rewrites this benchmark's own section of
  * docs/benchmarks.md (between the marker comments), leaving the rest of the file alone.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { dirname } from 'node:path'
 import type { Step, StepGroup } from './breakdown.js'
 import type { Machine } from './machine.js'
 import type { BenchDocument } from './make-documents.js'
@@ -179,18 +178,5 @@ export function renderSection (results: Results): string {
 
 /** Replaces this benchmark's section of the docs file (or appends it), keeping everything else. */
 export function writeSection (docPath: string, section: string): void {
-  const block = `${START_MARKER}\n${section}\n${END_MARKER}`
-  if (!existsSync(docPath)) {
-    mkdirSync(dirname(docPath), { recursive: true })
-    writeFileSync(docPath, `# Benchmarks\n\n${block}\n`)
-    return
-  }
-  const current = readFileSync(docPath, 'utf8')
-  const start = current.indexOf(START_MARKER)
-  const end = current.indexOf(END_MARKER)
-  if (start === -1 || end === -1 || end < start) {
-    writeFileSync(docPath, `${current.trimEnd()}\n\n${block}\n`)
-    return
-  }
-  writeFileSync(docPath, current.slice(0, start) + block + current.slice(end + END_MARKER.length))
+  writeMarkedSection(docPath, START_MARKER, END_MARKER, section)
 }
