@@ -121,11 +121,12 @@ export async function acceptSubmission (deps: AcceptDependencies, submission: Su
 
   // After commit: the rows are the truth; Redis only gets ids. If Redis is down now, the
   // reconciler enqueues these deliveries when it is back.
-  const ids = plan.deliveries.filter((d) => d.mode === 'push').map((d) => d.id)
+  const pushes = plan.deliveries.filter((d) => d.mode === 'push')
+  const ids = pushes.map((d) => d.id)
   let enqueued = ids.length === 0
   if (deps.queue != null && ids.length > 0) {
     try {
-      await deps.queue.enqueue(ids)
+      await deps.queue.enqueue(pushes.map((d) => ({ id: d.id, recipient: d.recipientCode })))
       await markEnqueued(db, ids)
       enqueued = true
     } catch (err) {

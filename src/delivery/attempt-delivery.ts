@@ -17,7 +17,7 @@ export interface DeliveryDependencies {
 }
 
 export type AttemptResult =
-  | { state: 'delivered' | 'failed' | 'cancelled' | 'acknowledged' | 'available' | 'downloaded' | 'queued', changed: boolean }
+  | { state: 'delivered' | 'failed' | 'cancelled' | 'acknowledged' | 'available' | 'downloaded' | 'queued', changed: boolean, recovered?: boolean }
   | { state: 'waiting_retry', retryAt: Date }
 
 /**
@@ -84,7 +84,9 @@ export async function attemptDelivery (deps: DeliveryDependencies, deliveryId: s
       await tx.query('UPDATE deliveries SET state = \'delivered\', delivered_at = now(), next_attempt_at = NULL, last_status = $1, last_response = $2, last_error = NULL, updated_at = now() WHERE id = $3', bookkeeping)
       await issueDeliveryReceipt(tx, deps.hub, row, 'push', at)
       await recordEvent(tx, deliveryId, 'delivered', deps.actor, `attempt ${row.attempts}: HTTP ${response?.status ?? ''}`)
-      return { state: 'delivered', changed: true }
+      // An earlier attempt had failed: the recipient is back (the worker pulls its other waiting
+      // deliveries forward).
+      return { state: 'delivered', changed: true, recovered: row.attempts > 1 }
     }
     const retryAt = outcome.kind === 'retry'
       ? nextAttemptAt(deps.retry, row.attempts, row.created_at, now(), parseRetryAfter(header(response, 'retry-after'), now()))

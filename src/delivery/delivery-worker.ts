@@ -1,9 +1,12 @@
 import { hostname } from 'node:os'
 import { DelayedError, Worker, type Job } from 'bullmq'
 import { Redis } from 'ioredis'
-import { DELIVERY_QUEUE, type DeliveryJob } from '../queue/delivery-queue.js'
+import { DELIVERY_QUEUE, DeliveryQueue, type DeliveryJob } from '../queue/delivery-queue.js'
 import { attemptDelivery, type DeliveryDependencies } from './attempt-delivery.js'
 import { loadDelivery } from './delivery-store.js'
+import { pullForward } from './pull-forward.js'
+import { RecipientSlots } from './recipient-slots.js'
+import { closePushConnections } from './push-client.js'
 
 export interface DeliveryWorkerOptions extends Omit<DeliveryDependencies, 'actor'> {
   redisUrl: string
@@ -33,25 +36,43 @@ export interface DeliveryWorker {
  */
 export function startDeliveryWorker (options: DeliveryWorkerOptions): DeliveryWorker {
   const actor = `worker@${hostname()}:${process.pid}`
-  const inFlight = new Map<string, number>()
+  // Waiting for a healthy recipient's slot is bounded (see recipient-slots.ts): at most half the
+  // worker's slots, 1 s each.
+  const slots = new RecipientSlots(options.perRecipient, Math.max(1, Math.floor(options.concurrency / 2)), 1000)
   const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null })
   connection.on('error', (err) => options.onError?.(err))
   const deps: DeliveryDependencies = { ...options, actor }
+  // Producer side, to pull a recovered recipient's waiting deliveries forward.
+  const producer = new DeliveryQueue(options.redisUrl, options.prefix)
+  const lastPulled = new Map<string, number>()
+  const recipientRecovered = (recipient: string): void => {
+    // Once per recipient per second is enough: every success after a failure would otherwise
+    // re-run the same UPDATE while the burst drains.
+    const last = lastPulled.get(recipient) ?? 0
+    if (Date.now() - last < 1000) return
+    lastPulled.set(recipient, Date.now())
+    pullForward(options.db, producer, recipient).catch((err: unknown) => options.onError?.(err))
+  }
 
   const processor = async (job: Job<DeliveryJob>, token?: string): Promise<string> => {
     const deliveryId = job.data.deliveryId
-    const row = await loadDelivery(options.db, deliveryId)
-    if (row == null) return 'gone'
-    const recipient = row.recipient_code
-    const busy = inFlight.get(recipient) ?? 0
-    if (busy >= options.perRecipient) {
+    let recipient = job.data.recipient
+    if (recipient == null) {
+      // A job from a producer that did not name the recipient: look it up.
+      const row = await loadDelivery(options.db, deliveryId)
+      if (row == null) return 'gone'
+      recipient = row.recipient_code
+    }
+    if (!(await slots.acquire(recipient))) {
       // This recipient already has its share of workers: try again shortly, let others run.
       await job.moveToDelayed(Date.now() + 250 + Math.floor(Math.random() * 500), token)
       throw new DelayedError()
     }
-    inFlight.set(recipient, busy + 1)
+    let reached = false
     try {
       const result = await attemptDelivery(deps, deliveryId)
+      reached = result.state !== 'waiting_retry' && result.state !== 'failed'
+      if (result.state === 'delivered' && result.recovered === true) recipientRecovered(recipient)
       if (result.state === 'waiting_retry') {
         await job.moveToDelayed(result.retryAt.getTime(), token)
         throw new DelayedError()
@@ -63,9 +84,7 @@ export function startDeliveryWorker (options: DeliveryWorkerOptions): DeliveryWo
       }
       return result.state
     } finally {
-      const left = (inFlight.get(recipient) ?? 1) - 1
-      if (left <= 0) inFlight.delete(recipient)
-      else inFlight.set(recipient, left)
+      slots.release(recipient, reached)
     }
   }
 
@@ -87,6 +106,8 @@ export function startDeliveryWorker (options: DeliveryWorkerOptions): DeliveryWo
       const graceful = worker.close().then(() => 'done' as const)
       if ((await Promise.race([graceful, timer])) === 'late') await worker.close(true)
       connection.disconnect()
+      await producer.close()
+      closePushConnections(options.tls)
     }
   }
 }

@@ -5,7 +5,15 @@ export const DELIVERY_QUEUE = 'deliveries'
 
 export interface DeliveryJob {
   deliveryId: string
+  /**
+   * The recipient's agency code, when the producer knows it: the worker checks the recipient's
+   * concurrency limit before touching the database (a burst to one recipient otherwise costs a
+   * query per postponed job). Not a secret; jobs from older producers lack it.
+   */
+  recipient?: string
 }
+
+export type Enqueueable = string | { id: string, recipient?: string, delayUntil?: Date | null }
 
 /**
  * The producer side of the delivery queue. Job data holds ids only (never document bytes or
@@ -35,7 +43,7 @@ export class DeliveryQueue {
    * Adds one job per delivery (jobId = delivery id; BullMQ ignores an id it already holds).
    * `delayUntil` keeps a waiting_retry delivery's schedule when the reconciler re-adds it.
    */
-  async enqueue (deliveries: ReadonlyArray<string | { id: string, delayUntil?: Date | null }>): Promise<void> {
+  async enqueue (deliveries: readonly Enqueueable[]): Promise<void> {
     if (deliveries.length === 0) return
     if (this.connection.status !== 'ready') throw new Error(`Redis is not connected (${this.connection.status})`)
     const now = Date.now()
@@ -44,7 +52,7 @@ export class DeliveryQueue {
       const delay = typeof d === 'string' || d.delayUntil == null ? 0 : Math.max(0, d.delayUntil.getTime() - now)
       return {
         name: 'deliver',
-        data: { deliveryId: id },
+        data: typeof d === 'string' || d.recipient == null ? { deliveryId: id } : { deliveryId: id, recipient: d.recipient },
         opts: {
           jobId: id,
           delay,
@@ -63,6 +71,24 @@ export class DeliveryQueue {
   async missing (ids: readonly string[]): Promise<string[]> {
     const jobs = await Promise.all(ids.map(async (id) => await this.queue.getJob(id)))
     return ids.filter((_id, i) => jobs[i] == null)
+  }
+
+  /**
+   * Makes these deliveries' delayed jobs due now (a recipient that came back: see
+   * pull-forward.ts). A job that is not delayed (active, already waiting, gone) is left alone:
+   * the reconciler re-adds a missing one.
+   */
+  async promote (ids: readonly string[]): Promise<number> {
+    let promoted = 0
+    for (let i = 0; i < ids.length; i += 100) {
+      const done = await Promise.all(ids.slice(i, i + 100).map(async (id) => {
+        const job = await this.queue.getJob(id)
+        // Not delayed any more (picked up meanwhile) or gone: nothing to do.
+        return job == null ? false : await job.promote().then(() => true, () => false)
+      }))
+      promoted += done.filter(Boolean).length
+    }
+    return promoted
   }
 
   async ping (): Promise<boolean> {

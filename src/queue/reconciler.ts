@@ -7,11 +7,11 @@ import type { DeliveryQueue } from './delivery-queue.js'
  * into the queue. Idempotent: jobId = delivery id.
  */
 export async function enqueuePending (db: Queryable, queue: DeliveryQueue, limit = 500): Promise<number> {
-  const { rows } = await db.query<{ id: string }>(
-    'SELECT id FROM deliveries WHERE NOT enqueued AND state = \'queued\' ORDER BY created_at LIMIT $1', [limit])
+  const { rows } = await db.query<{ id: string, recipient_code: string }>(
+    'SELECT id, recipient_code FROM deliveries WHERE NOT enqueued AND state = \'queued\' ORDER BY created_at LIMIT $1', [limit])
   if (rows.length === 0) return 0
   const ids = rows.map((r) => r.id)
-  await queue.enqueue(ids)
+  await queue.enqueue(rows.map((r) => ({ id: r.id, recipient: r.recipient_code })))
   await markEnqueued(db, ids)
   return ids.length
 }
@@ -28,13 +28,13 @@ export async function markEnqueued (db: Queryable, ids: readonly string[]): Prom
  * now is not mistaken for a lost one.
  */
 export async function repairLostJobs (db: Queryable, queue: DeliveryQueue, graceMs = 10_000, limit = 1000): Promise<number> {
-  const { rows } = await db.query<{ id: string, next_attempt_at: Date | null }>(
-    `SELECT id, next_attempt_at FROM deliveries
+  const { rows } = await db.query<{ id: string, recipient_code: string, next_attempt_at: Date | null }>(
+    `SELECT id, recipient_code, next_attempt_at FROM deliveries
      WHERE enqueued AND state IN ('queued', 'sending', 'waiting_retry') AND updated_at < now() - ($1 || ' milliseconds')::interval
      ORDER BY updated_at LIMIT $2`, [String(graceMs), limit])
   if (rows.length === 0) return 0
   const lost = new Set(await queue.missing(rows.map((r) => r.id)))
-  const toAdd = rows.filter((r) => lost.has(r.id)).map((r) => ({ id: r.id, delayUntil: r.next_attempt_at }))
+  const toAdd = rows.filter((r) => lost.has(r.id)).map((r) => ({ id: r.id, recipient: r.recipient_code, delayUntil: r.next_attempt_at }))
   await queue.enqueue(toAdd)
   return toAdd.length
 }

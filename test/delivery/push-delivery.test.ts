@@ -316,6 +316,28 @@ t.test('recipient down (connection refused) then up: waiting_retry, then deliver
   t.same(env.problems, [])
 })
 
+t.test('a recipient back up: its other waiting deliveries are pulled forward, not left to their backoff', async (t) => {
+  // Backoff of a minute: without pulling forward, the deliveries below would wait 30-60 s.
+  const env = await setup(t, { down: true }, { baseDelayMs: 60_000, maxDelayMs: 60_000, windowMs: 3_600_000 })
+  const ids: string[] = []
+  for (let i = 0; i < 5; i++) ids.push(deliveryTo(await submit(env.app, env.keys[G22]!, signedDocument(G22, H29)), H29))
+  const scheduled = await waitFor('every delivery refused once and scheduled', async () => {
+    const rows = await Promise.all(ids.map(async (id) => await delivery(env, id)))
+    return rows.every((r) => r.state === 'waiting_retry') ? rows : undefined
+  })
+  const soonest = Math.min(...scheduled.map((r) => (r.next_attempt_at as Date).getTime())) - Date.now()
+  t.ok(soonest > 20_000, `next attempts are at least ${Math.round(soonest / 1000)} s away`)
+  await env.server.start()
+  // The recipient is back; one delivery's retry comes due (an operator could also resend it).
+  const [probe, ...others] = ids as [string, ...string[]]
+  await env.db.query('UPDATE deliveries SET next_attempt_at = now() WHERE id = $1', [probe])
+  t.equal(await env.queue!.promote([probe]), 1, 'the probe job was delayed and is promoted')
+  t.equal((await waitState(env, probe, 'delivered')).attempts, 2)
+  for (const id of others) await waitState(env, id, 'delivered', 8000)
+  t.same(others.map((id) => env.server.requestsFor(id).length), others.map(() => 1), 'each of the others delivered with one request')
+  t.same(env.problems, [])
+})
+
 t.test('slow recipient: an answer after the timeout is retried, one within it is delivered', async (t) => {
   const env = await setup(t, { behaviour: { kind: 'slow', delayMs: TIMEOUT_MS + 500 } })
   const id = deliveryTo(await submit(env.app, env.keys[G22]!, signedDocument(G22, H29)), H29)
