@@ -4,6 +4,8 @@ import { issueDeliveryReceipt, issueFailureNotice } from './delivery-receipts.js
 import { loadDelivery, loadRaw, recordEvent, TERMINAL_STATES } from './delivery-store.js'
 import { push, type PushResponse, type PushTls } from './push-client.js'
 import { classifyResponse, nextAttemptAt, parseRetryAfter, type RetryPolicy } from './retry-policy.js'
+import { carriesSignedReceipt, checkRecipientReceipt, recordRecipientReceipt } from './recipient-receipt.js'
+import type { VerificationPolicy } from '../verification/verification-policy.js'
 
 export interface DeliveryDependencies {
   db: Database
@@ -11,6 +13,11 @@ export interface DeliveryDependencies {
   retry: RetryPolicy
   timeoutMs: number
   tls?: PushTls
+  /**
+   * How to verify a recipient's own signed receipt returned with a 2xx (its trust store and
+   * registry); without it such receipts are kept only as the raw answer.
+   */
+  receiptPolicy?: () => VerificationPolicy
   /** Who acts, for the delivery trail (e.g. worker host:pid). */
   actor: string
   now?: () => number
@@ -72,6 +79,10 @@ export async function attemptDelivery (deps: DeliveryDependencies, deliveryId: s
   }
 
   const outcome = row.push_url == null ? { kind: 'permanent' as const, reason: networkError as string } : classifyResponse(response?.status, networkError)
+  // The recipient's own receipt is verified before the transaction (CPU work, no locks held).
+  const receipt = outcome.kind === 'delivered' && response != null && deps.receiptPolicy != null && carriesSignedReceipt(response)
+    ? { body: response.body, verdict: await checkRecipientReceipt(deps.receiptPolicy(), row, response) }
+    : undefined
   const answer = response != null ? `HTTP ${response.status} ${response.body.toString('utf8', 0, 2000)}` : networkError ?? null
   const at = new Date(now())
   return await db.transaction(async (tx) => {
@@ -84,6 +95,12 @@ export async function attemptDelivery (deps: DeliveryDependencies, deliveryId: s
       await tx.query('UPDATE deliveries SET state = \'delivered\', delivered_at = now(), next_attempt_at = NULL, last_status = $1, last_response = $2, last_error = NULL, updated_at = now() WHERE id = $3', bookkeeping)
       await issueDeliveryReceipt(tx, deps.hub, row, 'push', at)
       await recordEvent(tx, deliveryId, 'delivered', deps.actor, `attempt ${row.attempts}: HTTP ${response?.status ?? ''}`)
+      if (receipt != null) {
+        const recorded = await recordRecipientReceipt(tx, row, receipt.body, receipt.verdict)
+        await recordEvent(tx, deliveryId, 'recipient-receipt', deps.actor, recorded.verified
+          ? `signed receipt verified (signature log ${recorded.signatureLogId})`
+          : `receipt NOT verified: ${receipt.verdict.ok ? '' : `${receipt.verdict.code}: ${receipt.verdict.detail}`} (signature log ${recorded.signatureLogId})`)
+      }
       // An earlier attempt had failed: the recipient is back (the worker pulls its other waiting
       // deliveries forward).
       return { state: 'delivered', changed: true, recovered: row.attempts > 1 }

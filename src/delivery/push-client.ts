@@ -22,6 +22,8 @@ export interface PushResponse {
   headers: Record<string, string | string[] | undefined>
   /** At most 64 KB of the answer, kept as evidence of what the recipient said. */
   body: Buffer
+  /** The answer was longer than what is kept. */
+  truncated: boolean
 }
 
 const MAX_KEPT_BODY = 64 * 1024
@@ -84,7 +86,7 @@ export async function push (req: PushRequest): Promise<PushResponse> {
           kept += chunk.length
         }
       })
-      res.on('end', () => { clearTimeout(timer); resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }) })
+      res.on('end', () => { clearTimeout(timer); resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), truncated: kept > MAX_KEPT_BODY }) })
       res.on('error', (err) => { clearTimeout(timer); reject(err) })
     })
     const timer = setTimeout(() => { r.destroy(new Error(`timed out after ${req.timeoutMs} ms`)) }, req.timeoutMs)

@@ -4,11 +4,24 @@ import type { HubConfig } from '../config/config.js'
 import type { Database } from '../db/database.js'
 import type { HubIdentity } from '../evidence/hub-identity.js'
 import { startDeliveryWorker, type DeliveryWorker } from '../delivery/delivery-worker.js'
+import type { HubMetrics } from '../metrics/hub-metrics.js'
+import { TrustStore } from '../pki/trust-store.js'
+import { AgencyRegistry } from '../registry/agency-registry.js'
+import { defaultPolicy, type VerificationPolicy } from '../verification/verification-policy.js'
 
 /** The delivery worker with the hub's configuration (used by `start` and `worker`). */
-export async function startConfiguredWorker (config: HubConfig, db: Database, hub: HubIdentity, logger: Logger): Promise<DeliveryWorker> {
+/** `metrics`: where attempts and latency are counted (`start` passes the gateway's own). */
+export async function startConfiguredWorker (config: HubConfig, db: Database, hub: HubIdentity, logger: Logger, metrics?: HubMetrics): Promise<DeliveryWorker> {
   const d = config.delivery
+  // Recipients' own signed receipts are verified with the same trust store and registry as
+  // documents (receipts are small: a 1 MB cap).
+  const receiptPolicy: VerificationPolicy = {
+    ...defaultPolicy(await TrustStore.load(config.trustDir), await AgencyRegistry.load(config.registryFile)),
+    maxBytes: 1024 * 1024,
+    requireRevocation: config.requireRevocation
+  }
   return startDeliveryWorker({
+    receiptPolicy: () => receiptPolicy,
     db,
     hub,
     redisUrl: config.redisUrl,
@@ -25,6 +38,7 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
       key: await readFile(d.clientKeyFile),
       ...(d.serverCaFile != null ? { ca: await readFile(d.serverCaFile) } : {})
     },
-    onError: (err) => logger.warn({ err }, 'delivery worker: Redis error')
+    onError: (err) => logger.warn({ err }, 'delivery worker: Redis error'),
+    ...(metrics != null ? { metrics } : {})
   })
 }

@@ -94,6 +94,7 @@ export interface DocumentView {
   deliveries: { id: string, recipient: string, mode: string, state: string, attempts: number, lastError: string | null, updatedAt: string }[]
   statusEvents: { recipient: string, statusCode: string, description: string | null, recordedAt: string, statusDocumentId: string }[]
   receipts: { kind: string, deliveryId: string | null, createdAt: string }[]
+  recipientReceipts: { deliveryId: string, recipient: string, verified: boolean, reasonCode: string | null, signerSubject: string | null, signatureLogEntry: number | null, receivedAt: string }[]
 }
 
 export async function getDocumentView (db: Queryable, id: string): Promise<DocumentView | undefined> {
@@ -108,6 +109,9 @@ export async function getDocumentView (db: Queryable, id: string): Promise<Docum
   const events = await db.query<Record<string, unknown>>(
     'SELECT from_code, status_code, description, recorded_at, status_document_id FROM status_events WHERE document_id = $1 ORDER BY recorded_at, id', [id])
   const receipts = await db.query<Record<string, unknown>>('SELECT kind, delivery_id, created_at FROM receipts WHERE document_id = $1 ORDER BY created_at', [id])
+  const recipientReceipts = await db.query<Record<string, unknown>>(
+    `SELECT delivery_id, recipient_code, verified, reason_code, signer_subject, signature_log_id, received_at
+     FROM recipient_receipts WHERE document_id = $1 ORDER BY received_at, id`, [id])
   return {
     id: d.id as string,
     kind: d.kind as 'document' | 'status',
@@ -137,7 +141,16 @@ export async function getDocumentView (db: Queryable, id: string): Promise<Docum
       recordedAt: iso(r.recorded_at),
       statusDocumentId: r.status_document_id as string
     })),
-    receipts: receipts.rows.map((r) => ({ kind: r.kind as string, deliveryId: r.delivery_id as string | null, createdAt: iso(r.created_at) }))
+    receipts: receipts.rows.map((r) => ({ kind: r.kind as string, deliveryId: r.delivery_id as string | null, createdAt: iso(r.created_at) })),
+    recipientReceipts: recipientReceipts.rows.map((r) => ({
+      deliveryId: r.delivery_id as string,
+      recipient: r.recipient_code as string,
+      verified: r.verified as boolean,
+      reasonCode: r.reason_code as string | null,
+      signerSubject: r.signer_subject as string | null,
+      signatureLogEntry: r.signature_log_id == null ? null : Number(r.signature_log_id),
+      receivedAt: iso(r.received_at)
+    }))
   }
 }
 

@@ -1,3 +1,4 @@
+import { XMLValidator } from 'fast-xml-parser'
 import { DOMParser } from '@xmldom/xmldom'
 
 /** Why strict parsing refused the input; `code` is a verification reason code. */
@@ -35,6 +36,13 @@ export function parseXmlStrict (input: Buffer | string, limits: ParseLimits = DE
   const body = text.charCodeAt(0) === UTF8_BOM ? text.slice(1) : text
   if (!body.trimStart().startsWith('<')) {
     throw new XmlRefusal('XML_MALFORMED', 'the content does not start with "<": this is not XML')
+  }
+  // xmldom 0.8 "repairs" some unclosed start tags (one is taken as closed when a later end tag
+  // merely begins with its name), so tag balance is checked first by a validator that keeps a
+  // real stack of open tags. Linear time, no DOM.
+  const wellFormed = XMLValidator.validate(body)
+  if (wellFormed !== true) {
+    throw new XmlRefusal('XML_MALFORMED', `${wellFormed.err.msg} (line ${wellFormed.err.line}, column ${wellFormed.err.col})`)
   }
   // xmldom catches what the handler throws and reports it again at a higher level; the first
   // complaint is the one that names the real problem.

@@ -98,7 +98,8 @@ function parse (xml: string, maxDepth: number): Document {
   }
 }
 
-function algorithmsOf (shape: SignatureShape): AlgorithmsUsed {
+/** The algorithms of a signature, by short name (signature log, CLI). */
+export function algorithmsOf (shape: SignatureShape): AlgorithmsUsed {
   return {
     canonicalization: shortAlgorithmName(shape.canonicalization),
     signature: shortAlgorithmName(shape.signatureMethod),

@@ -73,6 +73,8 @@ export interface RecipientServerOptions {
    */
   clientCa?: Buffer[]
   path?: string
+  /** The body of a 2xx answer (e.g. the recipient's own signed receipt); default a small JSON. */
+  answer?: (request: RecordedRequest) => { contentType: string, body: string }
 }
 
 /**
@@ -83,7 +85,7 @@ export class RecipientServer {
   readonly requests: RecordedRequest[] = []
   /** Idempotency-Key → sha256 of the document applied under it (a 2xx was answered). */
   readonly applied = new Map<string, string>()
-  /** Connections (= requests: the hub uses no keep-alive) currently open, and the most seen at once. */
+  /** Requests currently open (answered or dropped ends one), and the most seen at once. */
   open = 0
   maxOpen = 0
   /** TLS handshakes the server refused (e.g. no or untrusted client certificate). */
@@ -94,10 +96,12 @@ export class RecipientServer {
   private readonly idempotent: boolean
   private readonly clientCa: Buffer[]
   private readonly path: string
+  private readonly answerBody: RecipientServerOptions['answer']
   private readonly perKey = new Map<string, number>()
 
   constructor (options: RecipientServerOptions = {}) {
     this.behaviour = options.behaviour ?? { kind: 'healthy' }
+    this.answerBody = options.answer
     this.idempotent = options.idempotent ?? true
     this.clientCa = options.clientCa ?? [HUB_TLS.rootCa, HUB_TLS.issuingCa]
     this.path = options.path ?? '/edxml'
@@ -202,8 +206,9 @@ export class RecipientServer {
       record.status = status
       record.answeredAt = Date.now()
       if (status >= 200 && status < 300 && !this.applied.has(key)) this.applied.set(key, record.bodySha256)
-      res.writeHead(status, { 'content-type': 'application/json', ...headers })
-      res.end(JSON.stringify(body))
+      const custom = status >= 200 && status < 300 ? this.answerBody?.(record) : undefined
+      res.writeHead(status, { 'content-type': custom?.contentType ?? 'application/json', ...headers })
+      res.end(custom?.body ?? JSON.stringify(body))
     }
     if (this.idempotent && key !== '' && this.applied.has(key)) {
       record.replay = true

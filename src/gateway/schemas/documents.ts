@@ -52,5 +52,14 @@ export const DocumentView = Type.Object({
     recordedAt: Type.String(),
     statusDocumentId: Type.String()
   })),
-  receipts: Type.Array(Type.Object({ kind: Type.String(), deliveryId: Type.Union([Type.String(), Type.Null()]), createdAt: Type.String() }))
+  receipts: Type.Array(Type.Object({ kind: Type.String(), deliveryId: Type.Union([Type.String(), Type.Null()]), createdAt: Type.String() })),
+  recipientReceipts: Type.Array(Type.Object({
+    deliveryId: Type.String(),
+    recipient: Type.String(),
+    verified: Type.Boolean({ description: 'signed by the recipient agency\'s registered certificate, chain and revocation checked' }),
+    reasonCode: Type.Union([Type.String(), Type.Null()], { description: 'why it did not verify' }),
+    signerSubject: Type.Union([Type.String(), Type.Null()]),
+    signatureLogEntry: Type.Union([Type.Integer(), Type.Null()]),
+    receivedAt: Type.String()
+  }), { description: 'receipts the recipients signed themselves and returned with a push' })
 })
