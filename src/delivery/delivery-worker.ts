@@ -7,6 +7,7 @@ import { loadDelivery } from './delivery-store.js'
 import { pullForward } from './pull-forward.js'
 import { RecipientSlots } from './recipient-slots.js'
 import { closePushConnections } from './push-client.js'
+import type { HubMetrics } from '../metrics/hub-metrics.js'
 
 export interface DeliveryWorkerOptions extends Omit<DeliveryDependencies, 'actor'> {
   redisUrl: string
@@ -20,6 +21,8 @@ export interface DeliveryWorkerOptions extends Omit<DeliveryDependencies, 'actor
   /** How often to look for jobs whose worker died (their lock expired); default 15 s. */
   stalledIntervalMs?: number
   onError?: (err: unknown) => void
+  /** Counts attempts by outcome and observes delivery latency (Prometheus). */
+  metrics?: Pick<HubMetrics, 'deliveryAttempted'>
 }
 
 export interface DeliveryWorker {
@@ -71,6 +74,7 @@ export function startDeliveryWorker (options: DeliveryWorkerOptions): DeliveryWo
     let reached = false
     try {
       const result = await attemptDelivery(deps, deliveryId)
+      options.metrics?.deliveryAttempted(deliveryId, result)
       reached = result.state !== 'waiting_retry' && result.state !== 'failed'
       if (result.state === 'delivered' && result.recovered === true) recipientRecovered(recipient)
       if (result.state === 'waiting_retry') {

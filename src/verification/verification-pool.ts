@@ -13,6 +13,7 @@ import { availableParallelism } from 'node:os'
 import { extname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Piscina } from 'piscina'
+import type { ExtraCrl } from '../pki/crl-verify.js'
 import { DEFAULT_PARSE_LIMITS } from './parse-xml.js'
 import type { Verdict } from './verdict.js'
 import type { WorkerConfig, WorkerErrorInfo, WorkerReply, WorkerTask } from './verification-worker.js'
@@ -34,6 +35,11 @@ export interface VerificationPoolOptions {
   maxBytes: number
   maxDepth?: number
   requireRevocation: boolean
+  /**
+   * CRLs from outside the trust directory (fetched by the refresh job, read from the database):
+   * each worker verifies them against its trust store and keeps the newest CRL per issuer.
+   */
+  extraCrls?: readonly ExtraCrl[]
   /** A worker failed outside any task (piscina's 'error' event); default: process warning. */
   onWorkerError?: (err: Error) => void
 }
@@ -62,11 +68,19 @@ export interface VerificationPoolStats {
 export interface VerificationPool {
   /** Resolves with the verdict; rejects with PoolSaturatedError, PoolClosedError or a worker Error. */
   verify (bytes: Buffer, options?: VerifyOptions): Promise<Verdict>
-  /** New workers on the current trust store and registry files; rejects (old workers stay) if they fail to load. */
-  reload (): Promise<void>
+  /**
+   * New workers on the current trust store and registry files; rejects (old workers stay) if they
+   * fail to load. `extraCrls` replaces the extra CRL set (kept for later reloads); omitted, the
+   * last one given stays.
+   */
+  reload (options?: ReloadOptions): Promise<void>
   /** Stops taking documents, lets the accepted ones finish, ends every thread. `force` ends them now. */
   close (options?: { force?: boolean }): Promise<void>
   stats (): VerificationPoolStats
+}
+
+export interface ReloadOptions {
+  extraCrls?: readonly ExtraCrl[]
 }
 
 /** The waiting line is full: answer 503 with `Retry-After: retryAfterSeconds`. */
@@ -116,17 +130,18 @@ export async function createVerificationPool (options: VerificationPoolOptions):
   const maxQueue = options.maxQueue ?? threads * 4
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer, got ${threads}`)
   if (!Number.isInteger(maxQueue) || maxQueue < 0) throw new RangeError(`maxQueue must be a non-negative integer, got ${maxQueue}`)
-  const config: WorkerConfig = {
+  let config: WorkerConfig = {
     trustDir: options.trustDir,
     registryFile: options.registryFile,
     maxBytes: options.maxBytes,
     maxDepth: options.maxDepth ?? DEFAULT_PARSE_LIMITS.maxDepth,
-    requireRevocation: options.requireRevocation
+    requireRevocation: options.requireRevocation,
+    extraCrls: workerCrls(options.extraCrls)
   }
   const onWorkerError = options.onWorkerError ?? ((err: Error) => process.emitWarning(err))
   const capacity = threads + maxQueue
 
-  let current = await startGeneration()
+  let current = await startGeneration(config)
   const retired = new Set<Generation>()
   const inFlightTasks = new Set<Promise<unknown>>()
   let inFlight = 0
@@ -136,14 +151,14 @@ export async function createVerificationPool (options: VerificationPoolOptions):
   let reloading: Promise<void> = Promise.resolve()
 
   /** Every thread of a new generation answers a probe once its files are loaded, or the generation is discarded. */
-  async function startGeneration (): Promise<Generation> {
+  async function startGeneration (workerConfig: WorkerConfig): Promise<Generation> {
     const piscina = new Piscina<WorkerTask, WorkerReply>({
       filename: VERIFICATION_WORKER_FILE,
       minThreads: threads,
       maxThreads: threads,
       // A backstop only: our own count (capacity) rejects first, over all generations.
       maxQueue: capacity,
-      workerData: config
+      workerData: workerConfig
     })
     piscina.on('error', onWorkerError)
     try {
@@ -203,21 +218,24 @@ export async function createVerificationPool (options: VerificationPoolOptions):
     }
   }
 
-  async function doReload (): Promise<void> {
+  async function doReload (reloadOptions: ReloadOptions): Promise<void> {
     if (closed) throw new PoolClosedError()
-    const next = await startGeneration()
+    const nextConfig = reloadOptions.extraCrls == null ? config : { ...config, extraCrls: workerCrls(reloadOptions.extraCrls) }
+    const next = await startGeneration(nextConfig)
     if (closed) {
       await next.piscina.destroy()
       throw new PoolClosedError()
     }
     const old = current
     current = next
+    // Only a generation that loaded makes its CRL set the one later reloads start from.
+    config = nextConfig
     retire(old)
   }
 
-  function reload (): Promise<void> {
+  function reload (reloadOptions: ReloadOptions = {}): Promise<void> {
     // One reload at a time; a second one starts after the first, on the files as they are then.
-    const run = reloading.then(doReload)
+    const run = reloading.then(async () => await doReload(reloadOptions))
     reloading = run.catch(() => {})
     return run
   }
@@ -238,6 +256,11 @@ export async function createVerificationPool (options: VerificationPoolOptions):
   }
 
   return { verify, reload, close, stats }
+}
+
+/** Plain copies for workerData (structured clone copies them once per thread anyway). */
+function workerCrls (crls: readonly ExtraCrl[] | undefined): ExtraCrl[] {
+  return (crls ?? []).map((c) => ({ der: new Uint8Array(c.der), source: c.source }))
 }
 
 /**

@@ -11,6 +11,7 @@
  */
 import { performance } from 'node:perf_hooks'
 import { threadId, workerData } from 'node:worker_threads'
+import { mergeCrls, type ExtraCrl } from '../pki/crl-verify.js'
 import { TrustStore } from '../pki/trust-store.js'
 import { AgencyRegistry } from '../registry/agency-registry.js'
 import type { VerificationPolicy } from './verification-policy.js'
@@ -24,6 +25,8 @@ export interface WorkerConfig {
   maxBytes: number
   maxDepth: number
   requireRevocation: boolean
+  /** CRLs from the database, merged over the directory's (newest per issuer, each verified). */
+  extraCrls?: ExtraCrl[]
 }
 
 export type WorkerTask =
@@ -31,6 +34,11 @@ export type WorkerTask =
   | { kind: 'verify', bytes: Uint8Array }
   /** Answers once this thread's trust store and registry are loaded (or failed to load). */
   | { kind: 'probe' }
+
+export interface CrlSummary {
+  issuer: string
+  crlNumber: string | null
+}
 
 export interface WorkerErrorInfo {
   name: string
@@ -41,7 +49,7 @@ export interface WorkerErrorInfo {
 
 export type WorkerReply =
   | { kind: 'verdict', verdict: Verdict, elapsedMs: number }
-  | { kind: 'ready', threadId: number, trustAnchors: number, agencies: number }
+  | { kind: 'ready', threadId: number, trustAnchors: number, agencies: number, crls: CrlSummary[] }
   | { kind: 'error', error: WorkerErrorInfo }
 
 interface Loaded {
@@ -56,7 +64,9 @@ const loading: Promise<Loaded> = load(workerData as WorkerConfig)
 loading.catch(() => {})
 
 async function load (config: WorkerConfig): Promise<Loaded> {
-  const [trustStore, registry] = await Promise.all([TrustStore.load(config.trustDir), AgencyRegistry.load(config.registryFile)])
+  const [dirStore, registry] = await Promise.all([TrustStore.load(config.trustDir), AgencyRegistry.load(config.registryFile)])
+  // A CRL that does not verify is left out here; the main thread logs it (hub/revocation-sync.ts).
+  const trustStore = config.extraCrls == null || config.extraCrls.length === 0 ? dirStore : (await mergeCrls(dirStore, config.extraCrls)).store
   const policy: VerificationPolicy = {
     trustStore,
     registry,
@@ -80,7 +90,13 @@ export default async function handleTask (task: WorkerTask): Promise<WorkerReply
         return { kind: 'verdict', verdict, elapsedMs: performance.now() - started }
       }
       case 'probe':
-        return { kind: 'ready', threadId, trustAnchors: loaded.trustStore.anchors.length, agencies: loaded.registry.all().length }
+        return {
+          kind: 'ready',
+          threadId,
+          trustAnchors: loaded.trustStore.anchors.length,
+          agencies: loaded.registry.all().length,
+          crls: loaded.trustStore.crls.map((c) => ({ issuer: c.issuer, crlNumber: c.crlNumber }))
+        }
       default:
         throw new TypeError(`unknown verification task ${JSON.stringify((task as { kind?: unknown }).kind)}`)
     }

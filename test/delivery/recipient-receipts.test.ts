@@ -62,8 +62,16 @@ for (const c of cases) {
     const prefix = (hub.queue?.queue.opts as { prefix: string }).prefix
     const policy = await examplePolicy()
     const worker = startDeliveryWorker({
-      db: hub.db, hub: hub.context.hub, redisUrl: REDIS_URL, prefix, concurrency: 2, perRecipient: 2, timeoutMs: 5000,
-      retry: { baseDelayMs: 100, maxDelayMs: 500, windowMs: 5000 }, tls: WORKER_TLS, receiptPolicy: () => policy
+      db: hub.db,
+      hub: hub.context.hub,
+      redisUrl: REDIS_URL,
+      prefix,
+      concurrency: 2,
+      perRecipient: 2,
+      timeoutMs: 5000,
+      retry: { baseDelayMs: 100, maxDelayMs: 500, windowMs: 5000 },
+      tls: WORKER_TLS,
+      receiptPolicy: () => policy
     })
     const problems: string[] = []
     worker.worker.on('failed', (job, err) => problems.push(`job ${job?.id ?? '?'} failed: ${err.message}`))
