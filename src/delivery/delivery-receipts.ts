@@ -4,6 +4,7 @@ import type { HubIdentity } from '../evidence/hub-identity.js'
 import { issueReceipt } from '../evidence/receipts.js'
 import { insertReceipt } from '../store/documents.js'
 import type { DeliveryRow } from './delivery-store.js'
+import { scheduleReceiptCallback } from './receipt-callbacks.js'
 
 /**
  * Proof for the sender: a hub-signed delivery receipt when a recipient got the document (push
@@ -21,7 +22,9 @@ export async function issueDeliveryReceipt (tx: Queryable, hub: HubIdentity, del
     recipient: delivery.recipient_code,
     method
   }, hub)
-  await insertReceipt(tx, { id: randomUUID(), documentId: delivery.document_id, deliveryId: delivery.id, kind: 'delivery', xml })
+  const id = randomUUID()
+  await insertReceipt(tx, { id, documentId: delivery.document_id, deliveryId: delivery.id, kind: 'delivery', xml })
+  await scheduleReceiptCallback(tx, id, delivery)
 }
 
 export async function issueFailureNotice (tx: Queryable, hub: HubIdentity, delivery: DeliveryRow, reason: string, at: Date): Promise<void> {
@@ -36,5 +39,7 @@ export async function issueFailureNotice (tx: Queryable, hub: HubIdentity, deliv
     recipient: delivery.recipient_code,
     reason: reason.slice(0, 1000)
   }, hub)
-  await insertReceipt(tx, { id: randomUUID(), documentId: delivery.document_id, deliveryId: delivery.id, kind: 'failure', xml })
+  const id = randomUUID()
+  await insertReceipt(tx, { id, documentId: delivery.document_id, deliveryId: delivery.id, kind: 'failure', xml })
+  await scheduleReceiptCallback(tx, id, delivery)
 }

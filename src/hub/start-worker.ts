@@ -4,6 +4,7 @@ import type { HubConfig } from '../config/config.js'
 import type { Database } from '../db/database.js'
 import type { HubIdentity } from '../evidence/hub-identity.js'
 import { startDeliveryWorker, type DeliveryWorker } from '../delivery/delivery-worker.js'
+import { startReceiptCallbacks } from '../delivery/receipt-callbacks.js'
 import type { HubMetrics } from '../metrics/hub-metrics.js'
 import { TrustStore } from '../pki/trust-store.js'
 import { AgencyRegistry } from '../registry/agency-registry.js'
@@ -20,7 +21,18 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
     maxBytes: 1024 * 1024,
     requireRevocation: config.requireRevocation
   }
-  return startDeliveryWorker({
+  const tls = {
+    // Present the chain with the leaf, so a recipient that trusts only the root can verify it.
+    cert: Buffer.concat([await readFile(d.clientCertFile), ...(config.hubChainFile != null ? [await readFile(config.hubChainFile)] : [])]),
+    key: await readFile(d.clientKeyFile),
+    ...(d.serverCaFile != null ? { ca: await readFile(d.serverCaFile) } : {})
+  }
+  const retry = { baseDelayMs: d.retryBaseMs, maxDelayMs: Math.max(d.retryBaseMs, 15 * 60 * 1000), windowMs: d.retryWindowMs }
+  // Receipts pushed to senders that receive by push (see receipt-callbacks.ts).
+  const callbacks = startReceiptCallbacks({
+    db, tls, timeoutMs: d.timeoutMs, retry, intervalMs: d.receiptCallbackIntervalMs, onError: (err) => logger.warn({ err }, 'receipt callbacks: round failed')
+  })
+  const worker = startDeliveryWorker({
     receiptPolicy: () => receiptPolicy,
     db,
     hub,
@@ -31,14 +43,16 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
     timeoutMs: d.timeoutMs,
     ...(d.workerLockMs != null ? { lockDurationMs: d.workerLockMs } : {}),
     stalledIntervalMs: d.workerStalledMs,
-    retry: { baseDelayMs: d.retryBaseMs, maxDelayMs: Math.max(d.retryBaseMs, 15 * 60 * 1000), windowMs: d.retryWindowMs },
-    tls: {
-      // Present the chain with the leaf, so a recipient that trusts only the root can verify it.
-      cert: Buffer.concat([await readFile(d.clientCertFile), ...(config.hubChainFile != null ? [await readFile(config.hubChainFile)] : [])]),
-      key: await readFile(d.clientKeyFile),
-      ...(d.serverCaFile != null ? { ca: await readFile(d.serverCaFile) } : {})
-    },
+    retry,
+    tls,
     onError: (err) => logger.warn({ err }, 'delivery worker: Redis error'),
     ...(metrics != null ? { metrics } : {})
   })
+  return {
+    ...worker,
+    close: async (deadlineMs?: number) => {
+      await callbacks.close()
+      await worker.close(deadlineMs)
+    }
+  }
 }

@@ -54,6 +54,8 @@ export interface RecordedRequest {
   /** The client certificate the hub presented (already verified by the TLS layer). */
   clientSubject: Record<string, string | string[] | undefined> | undefined
   clientFingerprint256: string | undefined
+  /** The request body, when the server was made with keepBodies. */
+  body?: Buffer
   /** What was answered, and when (undefined while open or when the connection was dropped). */
   status?: number
   answeredAt?: number
@@ -73,6 +75,8 @@ export interface RecipientServerOptions {
    */
   clientCa?: Buffer[]
   path?: string
+  /** Keep each request's body in RecordedRequest.body (small payloads only: receipts). */
+  keepBodies?: boolean
   /** The body of a 2xx answer (e.g. the recipient's own signed receipt); default a small JSON. */
   answer?: (request: RecordedRequest) => { contentType: string, body: string }
 }
@@ -97,11 +101,13 @@ export class RecipientServer {
   private readonly clientCa: Buffer[]
   private readonly path: string
   private readonly answerBody: RecipientServerOptions['answer']
+  private readonly keepBodies: boolean
   private readonly perKey = new Map<string, number>()
 
   constructor (options: RecipientServerOptions = {}) {
     this.behaviour = options.behaviour ?? { kind: 'healthy' }
     this.answerBody = options.answer
+    this.keepBodies = options.keepBodies ?? false
     this.idempotent = options.idempotent ?? true
     this.clientCa = options.clientCa ?? [HUB_TLS.rootCa, HUB_TLS.issuingCa]
     this.path = options.path ?? '/edxml'
@@ -191,9 +197,15 @@ export class RecipientServer {
     res.on('close', () => { this.open-- })
 
     const hash = createHash('sha256')
-    req.on('data', (chunk: Buffer) => { hash.update(chunk); record.bodyBytes += chunk.length })
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => {
+      hash.update(chunk)
+      record.bodyBytes += chunk.length
+      if (this.keepBodies) chunks.push(chunk)
+    })
     req.on('end', () => {
       record.bodySha256 = hash.digest('hex')
+      if (this.keepBodies) record.body = Buffer.concat(chunks)
       this.answer(record, res)
     })
   }
