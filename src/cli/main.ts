@@ -9,6 +9,7 @@ import { startCommands } from './start-command.js'
 import { verifyCommand } from './verify-command.js'
 import { workerCommand } from './worker-command.js'
 import { deliveryCommand } from './delivery-command.js'
+import { retentionCommand } from './retention-command.js'
 
 // Each sub-command lives in its own file and only adds itself here.
 const program = new Command()
@@ -25,6 +26,8 @@ program.addCommand(pkiCommand())
 program.addCommand(agencyCommand())
 program.addCommand(auditCommand())
 program.addCommand(receiptCommand())
+program.addCommand(retentionCommand())
+program.addCommand((await import('./demo-command.js')).demoCommand())
 
 // Usage mistakes exit 2 like every operator error; 1 means "a document was rejected".
 // exitOverride is not inherited by commands added with addCommand, so set it on each.

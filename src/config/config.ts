@@ -23,10 +23,30 @@ export interface HubConfig {
   verifyThreads: number | undefined
   verifyQueue: number | undefined
   requireRevocation: boolean
+  /**
+   * Revocation-data refresh: CRL URLs a worker fetches every `refreshMs` (none: only the trust
+   * directory's CRLs), and how long before a CRL's nextUpdate readiness already fails.
+   */
+  crl: { urls: string[], refreshMs: number, freshnessMarginMs: number }
+  /** Readiness fails when the hub signing, gateway TLS or push client certificate expires within this. */
+  certExpiryMarginDays: number
   tls: { keyFile: string, certFile: string, clientCaFile: string | undefined } | undefined
   rateLimitPerMinute: number
   logLevel: string
+  /** Bearer token that GET /metrics requires (gateway and worker); undefined: open. */
+  metricsToken: string | undefined
+  /** Port of `lienthong worker`'s own /metrics listener (on `host`); undefined: none; 0: any free port. */
+  workerMetricsPort: number | undefined
   reconcileIntervalMs: number
+  /**
+   * On SIGTERM/SIGINT: how long a gateway lets requests in progress finish (then drops their
+   * connections) and a worker lets deliveries in progress finish (then leaves them to another
+   * worker, once their job lock expires).
+   */
+  shutdownTimeoutMs: number
+  /** Days after which finished documents lose their signed bytes (undefined: kept forever). */
+  retentionDays: number | undefined
+  retentionIntervalMs: number
   delivery: {
     concurrency: number
     perRecipient: number
@@ -44,6 +64,8 @@ export interface HubConfig {
      */
     workerLockMs: number | undefined
     workerStalledMs: number
+    /** How often the worker looks for receipts to push to senders that receive by push. */
+    receiptCallbackIntervalMs: number
   }
 }
 
@@ -89,6 +111,10 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): HubConfig {
   const tlsKey = optional('LIENTHONG_TLS_KEY')
   const tlsCert = optional('LIENTHONG_TLS_CERT')
   if ((tlsKey == null) !== (tlsCert == null)) problems.push('LIENTHONG_TLS_KEY and LIENTHONG_TLS_CERT must be set together (HTTPS) or both left empty (HTTP)')
+  const crlUrls = str('LIENTHONG_CRL_URLS', '').split(',').map((u) => u.trim()).filter((u) => u !== '')
+  for (const url of crlUrls) {
+    if (!/^https?:\/\/[^/\s]/.test(url) || !URL.canParse(url)) problems.push(`LIENTHONG_CRL_URLS: "${url}" is not an http(s) URL`)
+  }
   const logLevel = str('LIENTHONG_LOG_LEVEL', 'info')
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) problems.push(`LIENTHONG_LOG_LEVEL=${logLevel}: must be one of fatal, error, warn, info, debug, trace, silent`)
 
@@ -108,12 +134,23 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): HubConfig {
     verifyThreads: optionalInt('LIENTHONG_VERIFY_THREADS', 1, 256),
     verifyQueue: optionalInt('LIENTHONG_VERIFY_QUEUE', 1, 100000),
     requireRevocation: revocation !== 'best-effort',
+    crl: {
+      urls: crlUrls,
+      refreshMs: int('LIENTHONG_CRL_REFRESH_MS', 3_600_000, 1000, 7 * 24 * 3_600_000),
+      freshnessMarginMs: int('LIENTHONG_CRL_FRESHNESS_MARGIN_MS', 6 * 3_600_000, 0, 30 * 24 * 3_600_000)
+    },
+    certExpiryMarginDays: int('LIENTHONG_CERT_EXPIRY_MARGIN_DAYS', 30, 0, 3650),
     tls: tlsKey != null && tlsCert != null
       ? { keyFile: path(tlsKey), certFile: path(tlsCert), clientCaFile: optional('LIENTHONG_TLS_CLIENT_CA') }
       : undefined,
     rateLimitPerMinute: int('LIENTHONG_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
     logLevel,
+    metricsToken: optional('LIENTHONG_METRICS_TOKEN'),
+    workerMetricsPort: optionalInt('LIENTHONG_WORKER_METRICS_PORT', 0, 65535),
     reconcileIntervalMs: int('LIENTHONG_RECONCILE_INTERVAL_MS', 5000, 100, 3_600_000),
+    shutdownTimeoutMs: int('LIENTHONG_SHUTDOWN_TIMEOUT_MS', 25_000, 100, 600_000),
+    retentionDays: optionalInt('LIENTHONG_RETENTION_DAYS', 1, 36_500),
+    retentionIntervalMs: int('LIENTHONG_RETENTION_INTERVAL_MS', 3_600_000, 1000, 7 * 24 * 3_600_000),
     delivery: {
       concurrency: int('LIENTHONG_DELIVERY_CONCURRENCY', 16, 1, 1000),
       perRecipient: int('LIENTHONG_DELIVERY_PER_RECIPIENT', 2, 1, 100),
@@ -124,7 +161,8 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): HubConfig {
       clientKeyFile: path(str('LIENTHONG_PUSH_CLIENT_KEY', demo('hub', 'tls-key.pem'))),
       serverCaFile: env.LIENTHONG_PUSH_SERVER_CA === '' ? undefined : path(str('LIENTHONG_PUSH_SERVER_CA', demo('trust', 'root-ca.pem'))),
       workerLockMs: optionalInt('LIENTHONG_WORKER_LOCK_MS', 1000, 3_600_000),
-      workerStalledMs: int('LIENTHONG_WORKER_STALLED_MS', 15_000, 500, 3_600_000)
+      workerStalledMs: int('LIENTHONG_WORKER_STALLED_MS', 15_000, 500, 3_600_000),
+      receiptCallbackIntervalMs: int('LIENTHONG_RECEIPT_CALLBACK_INTERVAL_MS', 1000, 50, 3_600_000)
     }
   }
   if (problems.length > 0) throw new ConfigError(problems)

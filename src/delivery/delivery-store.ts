@@ -33,9 +33,18 @@ export async function recordEvent (db: Queryable, deliveryId: string, event: str
   await db.query('INSERT INTO delivery_events (delivery_id, event, actor, detail) VALUES ($1, $2, $3, $4)', [deliveryId, event, actor, detail ?? null])
 }
 
+/** The bytes are gone: removed after retention (raw_removed_at) — never for an open delivery. */
+export class ContentExpiredError extends Error {
+  constructor (readonly documentId: string) {
+    super(`the bytes of document ${documentId} were removed after the retention period`)
+    this.name = 'ContentExpiredError'
+  }
+}
+
 export async function loadRaw (db: Queryable, documentId: string): Promise<Buffer> {
-  const { rows } = await db.query<{ raw: Uint8Array | null }>('SELECT raw FROM documents WHERE id = $1', [documentId])
+  const { rows } = await db.query<{ raw: Uint8Array | null, raw_removed_at: Date | null }>('SELECT raw, raw_removed_at FROM documents WHERE id = $1', [documentId])
   const raw = rows[0]?.raw
+  if (raw == null && rows[0]?.raw_removed_at != null) throw new ContentExpiredError(documentId)
   if (raw == null) throw new Error(`document ${documentId} has no stored bytes`)
   return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)
 }

@@ -15,6 +15,8 @@ export async function resendDelivery (db: Database, queue: DeliveryQueue | undef
     const row = await loadDelivery(tx, deliveryId, true)
     if (row == null || (onlyForSender != null && row.sender_code !== onlyForSender)) return { ok: false, reason: 'not-found', detail: `no delivery ${deliveryId}` }
     if (row.state !== 'failed' && row.state !== 'cancelled') return { ok: false, reason: 'conflict', detail: `only a failed or cancelled delivery can be resent; this one is ${row.state}` }
+    const kept = await tx.query('SELECT 1 FROM documents WHERE id = $1 AND raw IS NOT NULL', [row.document_id])
+    if (kept.rows.length === 0) return { ok: false, reason: 'conflict', detail: 'the document\'s bytes were removed after the retention period: it cannot be resent' }
     const state = row.mode === 'pull' ? 'available' : 'queued'
     // created_at restarts the retry window; enqueued=false hands it to the outbox reconciler.
     await tx.query(`UPDATE deliveries SET state = $2, enqueued = $3, attempts = 0, next_attempt_at = NULL, last_error = NULL,

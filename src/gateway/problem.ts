@@ -9,6 +9,7 @@ export const GATEWAY_CODES = {
   FORBIDDEN: { status: 403, title: 'Not allowed' },
   NOT_FOUND: { status: 404, title: 'Not found' },
   CONFLICT: { status: 409, title: 'Conflicts with the current state' },
+  CONTENT_EXPIRED: { status: 410, title: 'Past retention: the signed bytes are no longer kept' },
   DOCUMENT_UNKNOWN: { status: 404, title: 'Answered document unknown' },
   RECIPIENT_UNKNOWN: { status: 422, title: 'No known recipient' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },

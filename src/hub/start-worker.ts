@@ -5,6 +5,7 @@ import type { Database } from '../db/database.js'
 import type { HubIdentity } from '../evidence/hub-identity.js'
 import { startDeliveryWorker, type DeliveryWorker } from '../delivery/delivery-worker.js'
 import { startReceiptCallbacks } from '../delivery/receipt-callbacks.js'
+import { startRetention } from '../retention/remove-expired-content.js'
 import type { HubMetrics } from '../metrics/hub-metrics.js'
 import { TrustStore } from '../pki/trust-store.js'
 import { AgencyRegistry } from '../registry/agency-registry.js'
@@ -48,9 +49,18 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
     onError: (err) => logger.warn({ err }, 'delivery worker: Redis error'),
     ...(metrics != null ? { metrics } : {})
   })
+  const stopRetention = config.retentionDays == null
+    ? () => {}
+    : startRetention(db, {
+      retentionDays: config.retentionDays,
+      intervalMs: config.retentionIntervalMs,
+      onRun: (removed) => { if (removed > 0) logger.info({ removed, retentionDays: config.retentionDays }, 'retention: removed the signed bytes of finished documents') },
+      onError: (err) => logger.warn({ err }, 'retention: run failed')
+    })
   return {
     ...worker,
     close: async (deadlineMs?: number) => {
+      stopRetention()
       await callbacks.close()
       await worker.close(deadlineMs)
     }

@@ -32,23 +32,28 @@ export default async function documentRoutes (fastify: FastifyInstance, options:
   }, async (request, reply) => {
     const auth = await app.requireAgency(request)
     const bytes = request.body
-    if (!Buffer.isBuffer(bytes)) throw new HubProblem('UNSUPPORTED_MEDIA_TYPE', 'send the edXML bytes as application/xml or application/octet-stream')
+    if (!Buffer.isBuffer(bytes)) {
+      ctx.metrics?.documentRejected('UNSUPPORTED_MEDIA_TYPE')
+      throw new HubProblem('UNSUPPORTED_MEDIA_TYPE', 'send the edXML bytes as application/xml or application/octet-stream')
+    }
     let outcome
     try {
       outcome = await acceptSubmission({
         db: ctx.db,
-        verify: ctx.verify,
+        verify: ctx.metrics?.timedVerify(ctx.verify) ?? ctx.verify,
         queue: ctx.queue,
         hub: ctx.hub,
         onEnqueueError: (err: unknown, ids: string[]) => request.log.warn({ err, deliveries: ids.length }, 'enqueue failed; the reconciler will retry')
       }, { bytes, auth, requestId: request.id })
     } catch (err) {
       if (err instanceof PoolSaturatedError) {
+        ctx.metrics?.documentRejected('BUSY')
         throw new HubProblem('BUSY', 'all verification workers are busy and the waiting line is full', { retryAfterSeconds: err.retryAfterSeconds })
       }
       throw err
     }
     if (outcome.outcome === 'rejected') {
+      ctx.metrics?.documentRejected(outcome.code)
       request.log.info({ code: outcome.code, signatureLogEntry: outcome.signatureLogId }, 'document rejected')
       throw new HubProblem(outcome.code, outcome.detail, {
         signatureLogEntry: outcome.signatureLogId,
@@ -57,6 +62,7 @@ export default async function documentRoutes (fastify: FastifyInstance, options:
     }
     reply.header('location', `/v1/documents/${outcome.documentId}`)
     if (outcome.outcome === 'duplicate') {
+      ctx.metrics?.documentDuplicate()
       const view = await getDocumentView(ctx.db, outcome.documentId)
       return await reply.code(200).send({
         id: outcome.documentId,
@@ -67,6 +73,7 @@ export default async function documentRoutes (fastify: FastifyInstance, options:
         recipients: (view?.deliveries ?? []).map((d) => ({ code: d.recipient, deliveryId: d.id, mode: d.mode }))
       })
     }
+    ctx.metrics?.documentAccepted(outcome.kind)
     request.log.info({ document: outcome.documentId, signatureLogEntry: outcome.signatureLogId, enqueued: outcome.enqueued }, 'document accepted')
     return await reply.code(202).send({
       id: outcome.documentId,
@@ -104,12 +111,12 @@ export default async function documentRoutes (fastify: FastifyInstance, options:
   })
 
   app.get('/v1/documents/:id/raw', {
-    schema: { summary: 'The stored signed bytes, exactly as received', tags: ['documents'], params: DocumentIdParams, response: { 200: Type.Any(), ...commonErrors } }
+    schema: { summary: 'The stored signed bytes, exactly as received', tags: ['documents'], params: DocumentIdParams, response: { 200: Type.Any(), ...commonErrors, 410: Type.Ref('Problem') } }
   }, async (request, reply) => {
     const auth = await app.requireAgency(request)
     await readable(request.params.id, auth.agencyCode)
     const raw = await getRaw(ctx.db, request.params.id)
-    if (raw == null) throw new HubProblem('NOT_FOUND', `the bytes of document ${request.params.id} are no longer kept`)
+    if (raw == null) throw new HubProblem('CONTENT_EXPIRED', `the bytes of document ${request.params.id} were removed after the retention period; its digest, receipts and signature-log entries remain`)
     return await reply.type('application/xml').header('content-disposition', `attachment; filename="${request.params.id}.edxml"`).send(raw)
   })
 }

@@ -1,3 +1,4 @@
+import { ContentExpiredError } from '../../delivery/delivery-store.js'
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
@@ -24,10 +25,13 @@ export default async function inboxRoutes (fastify: FastifyInstance, options: { 
   })
 
   app.get('/v1/inbox/:deliveryId', {
-    schema: { summary: 'The signed bytes of an inbox item (marks it downloaded)', tags: ['inbox'], params: DeliveryParams, response: { 200: Type.Any(), ...commonErrors } }
+    schema: { summary: 'The signed bytes of an inbox item (marks it downloaded)', tags: ['inbox'], params: DeliveryParams, response: { 200: Type.Any(), ...commonErrors, 410: Type.Ref('Problem') } }
   }, async (request, reply) => {
     const auth = await app.requireAgency(request)
-    const bytes = await downloadInboxItem(ctx.db, auth.agencyCode, request.params.deliveryId)
+    const bytes = await downloadInboxItem(ctx.db, auth.agencyCode, request.params.deliveryId).catch((err: unknown) => {
+      if (err instanceof ContentExpiredError) throw new HubProblem('CONTENT_EXPIRED', `${err.message}; the delivery and its receipts remain`)
+      throw err
+    })
     if (bytes == null) throw new HubProblem('NOT_FOUND', `no inbox item ${request.params.deliveryId} for ${auth.agencyCode}`)
     return await reply.type('application/xml').header('idempotency-key', request.params.deliveryId).send(bytes)
   })
@@ -39,6 +43,7 @@ export default async function inboxRoutes (fastify: FastifyInstance, options: { 
     const result = await acknowledge(ctx.db, ctx.hub, auth.agencyCode, request.params.deliveryId, request.body.result, request.body.reason)
     if (result === 'not-found') throw new HubProblem('NOT_FOUND', `no inbox item ${request.params.deliveryId} for ${auth.agencyCode}`)
     if ('conflict' in result) throw new HubProblem('CONFLICT', result.conflict)
+    ctx.metrics?.deliveryAttempted(request.params.deliveryId, result, 'pull')
     return { deliveryId: request.params.deliveryId, state: result.state, changed: result.changed }
   })
 
