@@ -9,6 +9,7 @@ import authenticate from './plugins/authenticate.js'
 import documentRoutes from './routes/documents.js'
 import healthRoutes from './routes/health.js'
 import inboxRoutes from './routes/inbox.js'
+import metricsRoutes from './routes/metrics.js'
 import { Problem } from './schemas/problem.js'
 import type { HubContext } from './hub-context.js'
 
@@ -60,6 +61,8 @@ export async function buildGateway (context: HubContext, options: GatewayOptions
   })
   await app.register(rawBody, { maxBytes: context.maxBytes })
   await app.register(authenticate, { context })
+  // Before the routes: its onResponse hook counts every request.
+  await app.register(metricsRoutes, { context })
   await app.register(healthRoutes, { context })
   await app.register(documentRoutes, { context })
   await app.register(inboxRoutes, { context })

@@ -4,8 +4,12 @@ import { loadHubIdentity } from '../evidence/hub-identity.js'
 import { openHubDatabase } from './open-database.js'
 import { logRedaction } from './log-redaction.js'
 import { startConfiguredWorker } from './start-worker.js'
+import { startConfiguredCrlRefresh } from './start-crl-refresh.js'
+import { warnExpiringCertificates } from './readiness-checks.js'
 import { DeliveryQueue } from '../queue/delivery-queue.js'
 import { startReconciler } from '../queue/reconciler.js'
+import { HubMetrics } from '../metrics/hub-metrics.js'
+import { startMetricsServer } from '../metrics/metrics-server.js'
 
 /** The body of `lienthong worker` (loaded only when it runs). */
 export async function runWorker (): Promise<void> {
@@ -18,7 +22,15 @@ export async function runWorker (): Promise<void> {
   const hub = await loadHubIdentity({ keyFile: config.hubKeyFile, certFile: config.hubCertFile, ...(config.hubChainFile != null ? { chainFile: config.hubChainFile } : {}) })
   const queue = new DeliveryQueue(config.redisUrl, config.queuePrefix)
   const stopReconciler = startReconciler(db, queue, config.reconcileIntervalMs, (err) => logger.debug({ err }, 'reconciler round failed'))
-  const worker = await startConfiguredWorker(config, db, hub, logger)
+  // This process's own counters (attempts, latency, process); the hub-wide gauges come from the gateways.
+  const metrics = new HubMetrics({ db, clusterGauges: false }, (err) => logger.debug({ err }, 'metrics: latency read failed'))
+  const worker = await startConfiguredWorker(config, db, hub, logger, metrics)
+  const metricsServer = config.workerMetricsPort == null
+    ? undefined
+    : await startMetricsServer(metrics, { host: config.host, port: config.workerMetricsPort, token: config.metricsToken })
+  if (metricsServer != null) process.stdout.write(`lienthong worker: metrics on ${metricsServer.url}\n`)
+  const crlRefresh = startConfiguredCrlRefresh(config, db, logger)
+  await warnExpiringCertificates(config, hub, logger)
   process.stdout.write(`lienthong worker: consuming deliveries (concurrency ${config.delivery.concurrency}, ${config.delivery.perRecipient} per recipient)\n`)
   let stopping = false
   const stop = (signal: string): void => {
@@ -26,9 +38,23 @@ export async function runWorker (): Promise<void> {
     stopping = true
     process.stdout.write(`lienthong worker: ${signal}, finishing current deliveries\n`)
     stopReconciler()
-    worker.close(25_000)
-      .then(async () => { await queue.close(); await db.close() })
-      .then(() => process.exit(0), () => process.exit(1))
+    const crlRefreshStopped = crlRefresh?.close()
+    const finished = worker.close(config.shutdownTimeoutMs)
+      .then(async () => { await crlRefreshStopped; await metricsServer?.close(); await queue.close(); await db.close() })
+      .then(() => 'finished' as const)
+    // The deadline is kept here, not only by worker.close(): once BullMQ's close() has begun to
+    // wait for the jobs in progress, a second close(true) returns that same wait, so a delivery to
+    // a recipient that answers slowly would hold the process up to the push timeout. Past the
+    // deadline the process exits; the rows of its unfinished deliveries stay `sending`, and
+    // another worker takes their jobs over once their locks expire (same Idempotency-Key).
+    const deadline = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), config.shutdownTimeoutMs).unref())
+    Promise.race([finished, deadline]).then((how) => {
+      if (how === 'late') process.stdout.write(`lienthong worker: deliveries still in progress after ${config.shutdownTimeoutMs} ms are left to other workers\n`)
+      process.exit(0)
+    }, (err: unknown) => {
+      process.stderr.write(`lienthong worker: stopping failed: ${(err as Error).message}\n`)
+      process.exit(1)
+    })
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))

@@ -8,11 +8,15 @@ import { buildGateway } from '../gateway/app.js'
 import { DeliveryQueue } from '../queue/delivery-queue.js'
 import { enqueuePending, startReconciler } from '../queue/reconciler.js'
 import { AgencyRegistry } from '../registry/agency-registry.js'
-import { TrustStore } from '../pki/trust-store.js'
+import { HubMetrics } from '../metrics/hub-metrics.js'
+import { configuredReadinessChecks } from './readiness-checks.js'
+import { openRevocationSync } from './revocation-sync.js'
+import { startConfiguredCrlRefresh } from './start-crl-refresh.js'
 import { syncAgencies } from '../store/agencies.js'
 import { createVerificationPool, type VerificationPool } from '../verification/verification-pool.js'
-import { openHubDatabase, safeUrl } from './open-database.js'
+import { openHubDatabase, redisUnreachableMessage } from './open-database.js'
 import { startConfiguredWorker } from './start-worker.js'
+import { closeGateway } from './close-gateway.js'
 import { logRedaction } from './log-redaction.js'
 import type { DeliveryWorker } from '../delivery/delivery-worker.js'
 
@@ -34,7 +38,11 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
   const registry = await AgencyRegistry.load(config.registryFile)
   await syncAgencies(db, registry)
   const hub = await loadHubIdentity({ keyFile: config.hubKeyFile, certFile: config.hubCertFile, ...(config.hubChainFile != null ? { chainFile: config.hubChainFile } : {}) })
+  // The stored (fetched) CRLs merged over the trust directory's, polled for changes (multi-node:
+  // the worker that fetches them may run elsewhere).
+  const revocation = await openRevocationSync({ db, trustDir: config.trustDir, pollMs: Math.min(60_000, config.crl.refreshMs), logger })
   const pool = await createVerificationPool({
+    extraCrls: revocation.extraCrls(),
     trustDir: config.trustDir,
     registryFile: config.registryFile,
     maxBytes: config.maxBytes,
@@ -42,15 +50,15 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
     ...(config.verifyThreads != null ? { threads: config.verifyThreads } : {}),
     ...(config.verifyQueue != null ? { maxQueue: config.verifyQueue } : {})
   })
-  // The main thread's own view of the trust store, for readiness (the workers verify with theirs).
-  const trust = { current: await TrustStore.load(config.trustDir) }
+  revocation.attach(pool)
   const queue = new DeliveryQueue(config.redisUrl, config.queuePrefix)
   if (!(await waitForRedis(queue, 3000))) {
-    logger.warn(`Redis is not reachable at ${safeUrl(config.redisUrl)}: documents are still accepted and stored, and queued ` +
-      'for delivery when Redis is back. Start it with: redis-server --daemonize yes --bind 127.0.0.1 --port 6379')
+    logger.warn(redisUnreachableMessage(config.redisUrl))
   }
   const stopReconciler = startReconciler(db, queue, config.reconcileIntervalMs, (err) => logger.debug({ err }, 'reconciler round failed'))
   enqueuePending(db, queue).catch(() => {})
+  // One registry per process: in `start` the worker below counts into the gateway's /metrics.
+  const metrics = new HubMetrics({ db, queue, pool }, (err) => logger.debug({ err }, 'metrics: latency read failed'))
 
   const app = await buildGateway({
     db,
@@ -59,24 +67,20 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
     hub,
     maxBytes: config.maxBytes,
     rateLimitPerMinute: config.rateLimitPerMinute,
-    readiness: {
-      // Revocation data must be fresh, or every document fails closed: say so before it happens.
-      revocationData: async () => {
-        const report = trust.current.crlFreshness()
-        const stale = report.filter((c) => !c.fresh)
-        const next = report.map((c) => c.nextUpdate).filter((n): n is string => n != null).sort()[0]
-        return stale.length === 0
-          ? { ok: true, detail: `${report.length} CRLs fresh; earliest nextUpdate ${next ?? 'none'}` }
-          : { ok: false, detail: `stale CRL from ${stale.map((c) => c.issuer).join('; ')}` }
-      }
-    }
+    readiness: await configuredReadinessChecks(config, hub, revocation.trustStore, db, options.role),
+    metrics,
+    metricsToken: config.metricsToken
   }, {
     logger: { level: config.logLevel, redact: logRedaction },
     ...(config.tls != null ? { https: await httpsOptions(config.tls) } : {})
   })
   const address = await app.listen({ host: config.host, port: config.port })
   // `start` is the single-node shape: the delivery worker runs in the same process.
-  const worker: DeliveryWorker | undefined = options.role === 'start' ? await startConfiguredWorker(config, db, hub, logger) : undefined
+  const worker: DeliveryWorker | undefined = options.role === 'start' ? await startConfiguredWorker(config, db, hub, logger, metrics) : undefined
+  // ... and so does the CRL refresh; its gateway looks at the result at once instead of at the next poll.
+  const crlRefresh = options.role === 'start'
+    ? startConfiguredCrlRefresh(config, db, logger, () => { revocation.check().catch((err: unknown) => logger.warn({ err }, 'stored CRL check failed')) })
+    : undefined
   let closed = false
   return {
     app,
@@ -86,18 +90,21 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
     url: address,
     reload: async () => {
       const fresh = await AgencyRegistry.load(config.registryFile)
-      const store = await TrustStore.load(config.trustDir)
-      await pool.reload()
-      trust.current = store
+      await revocation.reload()
       await syncAgencies(db, fresh)
     },
     close: async () => {
       if (closed) return
       closed = true
       stopReconciler()
+      revocation.close()
+      await crlRefresh?.close()
       // Stop taking requests, let in-flight ones finish, then finish (or release) current jobs.
-      await app.close()
-      await worker?.close()
+      // (closeGateway: fastify's close() alone waits for keep-alive connections; see there.)
+      if (await closeGateway(app, config.shutdownTimeoutMs) === 'forced') {
+        logger.warn(`shutdown: requests still in progress after ${config.shutdownTimeoutMs} ms were dropped (LIENTHONG_SHUTDOWN_TIMEOUT_MS)`)
+      }
+      await worker?.close(config.shutdownTimeoutMs)
       await pool.close()
       await queue.close()
       await db.close()

@@ -37,7 +37,7 @@ t.test('accepted document: stored, deliveries queued in BullMQ, signed receipt, 
     const job = await queue!.queue.getJob(d.id)
     if (d.mode === 'push') {
       t.equal(d.state, 'queued', 'a push delivery waits for a worker')
-      t.same(job?.data, { deliveryId: d.id }, `job ${d.recipient_code} holds only the delivery id`)
+      t.same(job?.data, { deliveryId: d.id, recipient: d.recipient_code }, `job ${d.recipient_code} holds only the delivery id and the recipient code (no bytes, no secrets)`)
     } else {
       t.equal(d.state, 'available', 'a pull delivery is in the inbox at once')
       t.equal(job, undefined, 'nothing to queue for a pull delivery')

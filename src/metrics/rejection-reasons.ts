@@ -1,0 +1,16 @@
+import type { ProblemCode } from '../gateway/problem.js'
+import { REASON_CODES, type ReasonCode } from '../verification/reason-codes.js'
+
+/**
+ * The codes a refused submission can carry (POST /v1/documents): every verification reason, the
+ * accept path's own policy codes, and BUSY (verification pool full, 503). Known in advance so the
+ * rejected counter starts at zero for each of them; the set is closed, so the label stays small.
+ */
+export const REJECTION_REASONS: readonly ProblemCode[] = [
+  ...Object.keys(REASON_CODES) as ReasonCode[],
+  'DOCUMENT_UNKNOWN',
+  'RECIPIENT_UNKNOWN',
+  'FORBIDDEN',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'BUSY'
+]
