@@ -24,7 +24,10 @@ export interface LoadedCrl {
   thisUpdate: Date
   nextUpdate: Date | undefined
   crlNumber: string | null
+  /** The file it was read from, or the URL it was fetched from (CRLs merged from the database). */
   file: string
+  /** DER, as read: what the verification workers are handed when the CRL comes from the database. */
+  der: Uint8Array<ArrayBuffer>
 }
 
 export interface CrlFreshness {
@@ -77,7 +80,7 @@ export class TrustStore {
             const selfSigned = cert.node.checkIssued(cert.node) && cert.node.verify(cert.node.publicKey)
             ;(selfSigned ? anchors : intermediates).push(cert)
           } else if (block.label === 'X509 CRL') {
-            crls.push(loadCrl(block.der, file))
+            crls.push(decodeCrl(block.der, file))
           } else {
             throw new TrustStoreError(`${file}: unexpected PEM block "${block.label}" (private keys never belong in a trust store)`)
           }
@@ -95,6 +98,15 @@ export class TrustStore {
     return TrustStore.load(this.dir)
   }
 
+  /**
+   * The same anchors and intermediates with another CRL list: a new store, with a new generation
+   * (so no path validation cached under the old CRLs is reused). The caller has checked the CRLs
+   * (crl-verify.ts mergeCrls); this only swaps the list.
+   */
+  withCrlList (crls: readonly LoadedCrl[]): TrustStore {
+    return new TrustStore(this.dir, this.anchors, this.intermediates, [...crls], new Date())
+  }
+
   /** CRL freshness report, for the CLI, the readiness check and the signature log. */
   crlFreshness (now = new Date()): CrlFreshness[] {
     return this.crls.map((crl) => ({
@@ -110,7 +122,8 @@ export class TrustStore {
 
 const CRL_NUMBER_OID = '2.5.29.20'
 
-function loadCrl (der: Uint8Array<ArrayBuffer>, file: string): LoadedCrl {
+/** Decodes one DER CRL (throws on malformed input); `file` says where it came from. */
+export function decodeCrl (der: Uint8Array<ArrayBuffer>, file: string): LoadedCrl {
   const crl = pkijs.CertificateRevocationList.fromBER(der)
   const numberExt = crl.crlExtensions?.extensions.find((e) => e.extnID === CRL_NUMBER_OID)
   let crlNumber: string | null = null
@@ -123,7 +136,8 @@ function loadCrl (der: Uint8Array<ArrayBuffer>, file: string): LoadedCrl {
     thisUpdate: crl.thisUpdate.value,
     nextUpdate: crl.nextUpdate?.value,
     crlNumber,
-    file
+    file,
+    der
   }
 }
 

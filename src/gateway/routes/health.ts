@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { HubContext } from '../hub-context.js'
 
-interface CheckResult { status: 'ok' | 'fail', detail?: string, durationMs: number }
+interface CheckResult { status: 'ok' | 'fail', detail?: string, durationMs: number, checkedAt: string }
 
 /**
  * Liveness (the process answers) and readiness (each dependency, with its own status and time,
@@ -22,12 +22,13 @@ export default async function healthRoutes (app: FastifyInstance, options: { con
     }
     const results: Record<string, CheckResult> = {}
     await Promise.all(Object.entries(checks).map(async ([name, check]) => {
+      const checkedAt = new Date().toISOString()
       const started = performance.now()
       try {
         const r = await Promise.race([check(), new Promise<{ ok: boolean, detail: string }>((resolve) => setTimeout(() => resolve({ ok: false, detail: 'timed out' }), 2000).unref())])
-        results[name] = { status: r.ok ? 'ok' : 'fail', ...(r.detail != null ? { detail: r.detail } : {}), durationMs: Math.round(performance.now() - started) }
+        results[name] = { status: r.ok ? 'ok' : 'fail', ...(r.detail != null ? { detail: r.detail } : {}), durationMs: Math.round(performance.now() - started), checkedAt }
       } catch (err) {
-        results[name] = { status: 'fail', detail: (err as Error).message, durationMs: Math.round(performance.now() - started) }
+        results[name] = { status: 'fail', detail: (err as Error).message, durationMs: Math.round(performance.now() - started), checkedAt }
       }
     }))
     const ready = Object.values(results).every((r) => r.status === 'ok')
