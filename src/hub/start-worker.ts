@@ -7,7 +7,7 @@ import { startDeliveryWorker, type DeliveryWorker } from '../delivery/delivery-w
 import { startReceiptCallbacks } from '../delivery/receipt-callbacks.js'
 import { startRetention } from '../retention/remove-expired-content.js'
 import type { HubMetrics } from '../metrics/hub-metrics.js'
-import { TrustStore } from '../pki/trust-store.js'
+import { openRevocationSync } from './revocation-sync.js'
 import { AgencyRegistry } from '../registry/agency-registry.js'
 import { defaultPolicy, type VerificationPolicy } from '../verification/verification-policy.js'
 
@@ -15,13 +15,16 @@ import { defaultPolicy, type VerificationPolicy } from '../verification/verifica
 /** `metrics`: where attempts and latency are counted (`start` passes the gateway's own). */
 export async function startConfiguredWorker (config: HubConfig, db: Database, hub: HubIdentity, logger: Logger, metrics?: HubMetrics): Promise<DeliveryWorker> {
   const d = config.delivery
-  // Recipients' own signed receipts are verified with the same trust store and registry as
-  // documents (receipts are small: a 1 MB cap).
-  const receiptPolicy: VerificationPolicy = {
-    ...defaultPolicy(await TrustStore.load(config.trustDir), await AgencyRegistry.load(config.registryFile)),
+  // Recipients' own signed receipts are verified with the same trust store (directory + CRLs
+  // fetched into PostgreSQL) and registry as documents; receipts are small: a 1 MB cap.
+  const revocation = await openRevocationSync({ db, trustDir: config.trustDir, pollMs: Math.min(60_000, config.crl.refreshMs), logger })
+  revocation.attach({ reload: async () => {} })
+  const basePolicy: VerificationPolicy = {
+    ...defaultPolicy(revocation.trustStore(), await AgencyRegistry.load(config.registryFile)),
     maxBytes: 1024 * 1024,
     requireRevocation: config.requireRevocation
   }
+  const receiptPolicy = (): VerificationPolicy => ({ ...basePolicy, trustStore: revocation.trustStore() })
   const tls = {
     // Present the chain with the leaf, so a recipient that trusts only the root can verify it.
     cert: Buffer.concat([await readFile(d.clientCertFile), ...(config.hubChainFile != null ? [await readFile(config.hubChainFile)] : [])]),
@@ -34,7 +37,7 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
     db, tls, timeoutMs: d.timeoutMs, retry, intervalMs: d.receiptCallbackIntervalMs, onError: (err) => logger.warn({ err }, 'receipt callbacks: round failed')
   })
   const worker = startDeliveryWorker({
-    receiptPolicy: () => receiptPolicy,
+    receiptPolicy,
     db,
     hub,
     redisUrl: config.redisUrl,
@@ -61,6 +64,7 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
     ...worker,
     close: async (deadlineMs?: number) => {
       stopRetention()
+      revocation.close()
       await callbacks.close()
       await worker.close(deadlineMs)
     }
