@@ -106,9 +106,13 @@ export function startDeliveryWorker (options: DeliveryWorkerOptions): DeliveryWo
   return {
     worker,
     close: async (deadlineMs = 30_000) => {
+      // pause() takes no new job and waits for the running ones; close(true) then returns at once.
+      // (A close() already under way cannot be hurried by a later close(true): BullMQ returns the
+      // same pending wait.) Jobs still running at the deadline are abandoned: their lock expires
+      // and another worker re-runs them with the same Idempotency-Key.
       const timer = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), deadlineMs).unref())
-      const graceful = worker.close().then(() => 'done' as const)
-      if ((await Promise.race([graceful, timer])) === 'late') await worker.close(true)
+      await Promise.race([worker.pause().catch(() => {}), timer])
+      await worker.close(true)
       connection.disconnect()
       await producer.close()
       closePushConnections(options.tls)

@@ -21,7 +21,7 @@ export async function runHub (role: 'start' | 'serve'): Promise<void> {
     for (const [agency, key] of Object.entries(keys)) out(`    ${agency}  ${key}`)
     out(`  (also in ${join(config.dataDir, 'demo-api-keys.json')})`)
   }
-  installShutdown(hub)
+  installShutdown(hub, config.shutdownTimeoutMs)
 }
 
 /**
@@ -51,15 +51,27 @@ async function demoApiKeys (db: Database, dataDir: string): Promise<Record<strin
   return keys
 }
 
-function installShutdown (hub: RunningHub): void {
+/**
+ * SIGTERM/SIGINT: the gateway stops taking connections and lets requests in progress finish
+ * (`start`: then the worker its deliveries), each for at most `timeoutMs`, then closes the rest
+ * and exits 0. Should closing itself hang (a dependency that never answers), the process exits 1
+ * once both deadlines and some slack have passed.
+ */
+function installShutdown (hub: RunningHub, timeoutMs: number): void {
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return
     stopping = true
     process.stdout.write(`lienthong: ${signal}, stopping\n`)
-    const deadline = setTimeout(() => process.exit(1), 30_000)
-    deadline.unref()
-    hub.close().then(() => process.exit(0), () => process.exit(1))
+    const backstop = setTimeout(() => {
+      process.stderr.write(`lienthong: did not stop within ${2 * timeoutMs + 10_000} ms; exiting\n`)
+      process.exit(1)
+    }, 2 * timeoutMs + 10_000)
+    backstop.unref()
+    hub.close().then(() => process.exit(0), (err: unknown) => {
+      process.stderr.write(`lienthong: stopping failed: ${(err as Error).message}\n`)
+      process.exit(1)
+    })
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))

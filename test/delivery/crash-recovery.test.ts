@@ -1,5 +1,4 @@
 import t, { type Test } from 'tap'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
@@ -13,9 +12,10 @@ import { startDeliveryWorker } from '../../src/delivery/delivery-worker.js'
 import type { Database } from '../../src/db/database.js'
 import { repairLostJobs } from '../../src/queue/reconciler.js'
 import { signEdxml } from '../../src/signing/sign-document.js'
-import { testDatabase, type TestPostgres } from '../helpers/database.js'
-import { FIXTURES, PKI, ROOT } from '../helpers/example-pki.js'
+import { testDatabase } from '../helpers/database.js'
+import { FIXTURES, PKI } from '../helpers/example-pki.js'
 import { REDIS_URL, testHub } from '../helpers/hub.js'
+import { databaseUrlOf, lienthongEnv, spawnLienthong } from '../helpers/hub-process.js'
 import { PrivateRedis } from '../helpers/redis-server.js'
 
 const G22 = '000.00.00.G22'
@@ -130,47 +130,17 @@ async function assertCompletedOnce (t: Test, db: Database, recipient: SlowRecipi
 
 // --- `lienthong worker` as a child process ---------------------------------------------------
 
-interface WorkerProcess { child: ChildProcess, stdout: () => string, stderr: () => string, exited: Promise<number | null> }
-
-function workerEnv (extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env }
-  // tap's loaders stay in this process; the worker runs as an operator would start it.
-  delete env.NODE_OPTIONS
-  delete env.DATABASE_URL
-  for (const key of Object.keys(env)) if (key.startsWith('LIENTHONG_')) delete env[key]
-  return { ...env, ...extra }
-}
-
-function spawnWorker (t: Test, env: NodeJS.ProcessEnv): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'worker'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  let err = ''
-  child.stdout?.on('data', (c: Buffer) => { out += c.toString() })
-  child.stderr?.on('data', (c: Buffer) => { err += c.toString() })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  t.teardown(async () => {
-    if (child.exitCode == null && child.signalCode == null) {
-      child.kill('SIGKILL')
-      await exited
-    }
-  })
-  return { child, stdout: () => out, stderr: () => err, exited }
-}
-
-function databaseUrlOf (db: TestPostgres): string {
-  const separator = db.connectionString.includes('?') ? '&' : '?'
-  return `${db.connectionString}${separator}options=${encodeURIComponent(`-c search_path=${db.schema}`)}`
-}
+// (spawned with test/helpers/hub-process.ts: as an operator starts it, without tap's loaders)
 
 t.test('lienthong worker without DATABASE_URL exits 2 with one clear line', async (t) => {
-  const worker = spawnWorker(t, workerEnv({ LIENTHONG_LOG_LEVEL: 'warn' }))
-  const code = await worker.exited
+  const worker = spawnLienthong(t, 'worker', lienthongEnv({ LIENTHONG_LOG_LEVEL: 'warn' }))
+  const { code } = await worker.exited
   t.equal(code, 2, 'exit code 2')
-  const lines = worker.stderr().trim().split('\n')
-  t.equal(lines.length, 1, `one line on stderr: ${worker.stderr()}`)
+  const lines = worker.stderr.trim().split('\n')
+  t.equal(lines.length, 1, `one line on stderr: ${worker.stderr}`)
   t.match(lines[0], /^lienthong: .*DATABASE_URL/, 'it names DATABASE_URL')
-  t.notMatch(worker.stderr(), /\bat .*\.(ts|js):\d+/, 'no stack trace')
-  t.equal(worker.stdout(), '', 'nothing on stdout')
+  t.notMatch(worker.stderr, /\bat .*\.(ts|js):\d+/, 'no stack trace')
+  t.equal(worker.stdout, '', 'nothing on stdout')
 })
 
 t.test('a worker killed (SIGKILL) mid-delivery: a second worker completes every delivery, none applied twice', async (t) => {
@@ -179,7 +149,7 @@ t.test('a worker killed (SIGKILL) mid-delivery: a second worker completes every 
   const { app, queue, keys } = await testHub(t, { db })
   const recipient = await slowRecipient(t, 1500)
   await db.query('UPDATE agencies SET push_url = $2 WHERE code = $1', [H29, recipient.url])
-  const env = workerEnv({
+  const env = lienthongEnv({
     DATABASE_URL: databaseUrlOf(db),
     REDIS_URL,
     LIENTHONG_QUEUE_PREFIX: queue!.queue.opts.prefix as string,
@@ -196,9 +166,9 @@ t.test('a worker killed (SIGKILL) mid-delivery: a second worker completes every 
   // All ten are queued first, so that the kill finds six POSTs open and four jobs not yet started.
   const expected = await submitAll(app, keys[G22] as string, Array.from({ length: 10 }, (_, i) => 6001 + i))
   const ids = [...expected.keys()]
-  const first = spawnWorker(t, env)
+  const first = spawnLienthong(t, 'worker', env)
   await waitFor('POSTs in progress at the recipient', () => recipient.open >= 6 || first.child.exitCode != null, 30_000)
-  t.equal(first.child.exitCode, null, `the first worker runs${first.stderr() !== '' ? `: ${first.stderr()}` : ''}`)
+  t.equal(first.child.exitCode, null, `the first worker runs${first.stderr !== '' ? `: ${first.stderr}` : ''}`)
   t.comment(`first worker POSTing after ${Date.now() - started} ms`)
   const openAtKill = recipient.open
   const postsBeforeKill = recipient.posts.length
@@ -211,14 +181,14 @@ t.test('a worker killed (SIGKILL) mid-delivery: a second worker completes every 
   t.ok([...midway.values()].every((s) => s.state !== 'delivered'), 'none was delivered yet (the recipient answers after 1.5 s)')
 
   const killedAt = Date.now()
-  const second = spawnWorker(t, env)
-  await waitFor('the second worker to start', () => second.stdout().includes('consuming deliveries') || second.child.exitCode != null, 20_000)
+  const second = spawnLienthong(t, 'worker', env)
+  await waitFor('the second worker to start', () => second.stdout.includes('consuming deliveries') || second.child.exitCode != null, 20_000)
   t.comment(`second worker up ${Date.now() - killedAt} ms after the kill`)
   await waitFor('every delivery to be delivered', async () => await allDelivered(db, ids), 60_000)
   t.comment(`all delivered ${Date.now() - killedAt} ms after the kill`)
   second.child.kill('SIGTERM')
-  t.equal(await second.exited, 0, 'the second worker stops cleanly on SIGTERM')
-  t.notMatch(second.stderr(), /"level":(50|60)/, 'the second worker logged no errors')
+  t.equal((await second.exited).code, 0, 'the second worker stops cleanly on SIGTERM')
+  t.notMatch(second.stderr, /"level":(50|60)/, 'the second worker logged no errors')
 
   await assertCompletedOnce(t, db, recipient, expected)
   const after = await states(db, stuck)

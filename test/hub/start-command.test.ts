@@ -1,36 +1,25 @@
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { FIXTURES, ROOT } from '../helpers/example-pki.js'
+import { FIXTURES } from '../helpers/example-pki.js'
+import { lienthongEnv, spawnLienthong } from '../helpers/hub-process.js'
 
 // What the README promises: `npm start` brings up a hub on the embedded database with the demo
 // registry and PKI; a signed document POSTed with a demo key is accepted. A real process, real
 // HTTP, real Redis, real PGlite.
 t.test('lienthong start: a newcomer submits a signed document to a running hub', async (t) => {
   const dataDir = t.testdir()
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'start'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      LIENTHONG_PORT: '0',
-      LIENTHONG_DATA_DIR: dataDir,
-      LIENTHONG_QUEUE_PREFIX: `{lt-start-${process.pid}}`,
-      LIENTHONG_LOG_LEVEL: 'warn',
-      LIENTHONG_VERIFY_THREADS: '1',
-      DATABASE_URL: ''
-    },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
-  t.teardown(() => { if (child.exitCode == null) child.kill('SIGKILL') })
-
-  for (let i = 0; i < 600 && !/demo-api-keys\.json/.test(stdout) && child.exitCode == null; i++) await new Promise((resolve) => setTimeout(resolve, 100))
-  t.match(stdout, /lienthong start: listening on http:\/\/127\.0\.0\.1:\d+/, `started (stderr: ${stderr.slice(0, 500)})`)
+  // No DATABASE_URL: the embedded database.
+  const hub = spawnLienthong(t, 'start', lienthongEnv({
+    LIENTHONG_PORT: '0',
+    LIENTHONG_DATA_DIR: dataDir,
+    LIENTHONG_QUEUE_PREFIX: `{lt-start-${process.pid}}`,
+    LIENTHONG_LOG_LEVEL: 'warn',
+    LIENTHONG_VERIFY_THREADS: '1'
+  }))
+  await hub.waitForOutput(/demo-api-keys\.json/, 60_000)
+  const stdout = hub.stdout
+  t.match(stdout, /lienthong start: listening on http:\/\/127\.0\.0\.1:\d+/, `started (stderr: ${hub.stderr.slice(0, 500)})`)
   const url = (/listening on (\S+)/.exec(stdout) as RegExpExecArray)[1] as string
   const key = (/000\.00\.00\.G22\s+(lt_\S+)/.exec(stdout) as RegExpExecArray)[1] as string
   t.ok(key, 'a demo API key is printed')
@@ -60,21 +49,14 @@ t.test('lienthong start: a newcomer submits a signed document to a running hub',
   t.equal(bad.headers.get('content-type'), 'application/problem+json; charset=utf-8')
   t.equal(((await bad.json()) as { code: string }).code, 'XML_MALFORMED')
 
-  child.kill('SIGTERM')
-  t.equal(await exited, 0, 'stops cleanly on SIGTERM')
-  t.notMatch(stdout + stderr, /lt_[0-9a-f]{12}_[A-Za-z0-9_-]{43}.*"(authorization|key)"/, 'API keys never appear in log lines')
+  t.same(await hub.stop('SIGTERM', 60_000), { code: 0, signal: null }, 'stops cleanly on SIGTERM')
+  t.notMatch(hub.stdout + hub.stderr, /lt_[0-9a-f]{12}_[A-Za-z0-9_-]{43}.*"(authorization|key)"/, 'API keys never appear in log lines')
 })
 
 t.test('a configuration mistake is one clear message, not a stack trace', async (t) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'start'], {
-    cwd: ROOT,
-    env: { ...process.env, LIENTHONG_PORT: 'eighty', LIENTHONG_REVOCATION: 'maybe', DATABASE_URL: 'mysql://x' },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let stderr = ''
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
-  t.equal(code, 2)
+  const hub = spawnLienthong(t, 'start', lienthongEnv({ LIENTHONG_PORT: 'eighty', LIENTHONG_REVOCATION: 'maybe', DATABASE_URL: 'mysql://x' }))
+  t.same(await hub.waitForExit(60_000), { code: 2, signal: null })
+  const stderr = hub.stderr
   t.match(stderr, /LIENTHONG_PORT=eighty: must be an integer/)
   t.match(stderr, /LIENTHONG_REVOCATION=maybe/)
   t.match(stderr, /DATABASE_URL: must start with postgres/)

@@ -1,0 +1,65 @@
+import { createHash } from 'node:crypto'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { signEdxml } from '../../src/signing/sign-document.js'
+import { FIXTURES, PKI } from './example-pki.js'
+
+/**
+ * Inputs of the operational tests (test/ops): distinct signed documents, and a copy of the demo
+ * registry whose push URLs point at the test's own recipient servers.
+ */
+
+export const SENDER = '000.00.00.G22'
+/** The push recipient of the many-recipients template (its other two, G12 and H41, pull). */
+export const PUSH_RECIPIENT = '000.00.00.H29'
+
+const pem = (...path: string[]): string => readFileSync(join(PKI, ...path), 'utf8')
+const TEMPLATE = readFileSync(join(FIXTURES, 'templates', 'document-many-recipients.edxml'), 'utf8')
+const DOCUMENT_ID = '000.00.00.G22,2026/11/20,1235/VPCP-KSTT'
+const CODE_NUMBER = '<edXML:CodeNumber>1235<'
+
+export interface SignedDocument {
+  n: number
+  edxmlDocumentId: string
+  bytes: Buffer<ArrayBuffer>
+  sha256: string
+  /** The To/OrganId codes, in document order. */
+  recipients: string[]
+}
+
+/**
+ * Document `n` from G22 to G12, H41 (pull) and H29 (push), signed by G22: its own DocumentId and
+ * CodeNumber, so every `n` is a new document to the hub (never a duplicate of another).
+ */
+export function signedDocument (n: number): SignedDocument {
+  if (!TEMPLATE.includes(DOCUMENT_ID) || !TEMPLATE.includes(CODE_NUMBER)) throw new Error('the many-recipients template changed: no DocumentId/CodeNumber 1235')
+  const edxmlDocumentId = `${SENDER},2026/11/20,${n}/VPCP-KSTT`
+  const xml = TEMPLATE.replace(DOCUMENT_ID, edxmlDocumentId).replace(CODE_NUMBER, `<edXML:CodeNumber>${n}<`)
+  const bytes = Buffer.from(signEdxml(xml, {
+    privateKeyPem: pem('agencies', SENDER, 'key.pem'),
+    certificatePem: pem('agencies', SENDER, 'cert.pem') + pem('agencies', SENDER, 'chain.pem')
+  }))
+  return { n, edxmlDocumentId, bytes, sha256: createHash('sha256').update(bytes).digest('hex'), recipients: ['000.00.00.G12', '000.00.00.H41', PUSH_RECIPIENT] }
+}
+
+/** Documents `first`, `first + 1`, ... (`count` of them). */
+export function signedDocuments (first: number, count: number): SignedDocument[] {
+  return Array.from({ length: count }, (_, i) => signedDocument(first + i))
+}
+
+/**
+ * A copy of certs-example/registry.json in `dir` with the given agencies' push URLs replaced
+ * (the hub seeds agencies from it at start, so a gateway process must be given this file as
+ * LIENTHONG_REGISTRY). Returns its path.
+ */
+export function registryWithPushUrls (dir: string, urls: Record<string, string>): string {
+  const registry = JSON.parse(pem('registry.json')) as { agencies: Array<{ code: string, delivery: { mode: string, url?: string } }> }
+  for (const [code, url] of Object.entries(urls)) {
+    const agency = registry.agencies.find((a) => a.code === code)
+    if (agency?.delivery.mode !== 'push') throw new Error(`${code} is not a push agency in the demo registry`)
+    agency.delivery.url = url
+  }
+  const file = join(dir, 'registry.json')
+  writeFileSync(file, JSON.stringify(registry, null, 2))
+  return file
+}
