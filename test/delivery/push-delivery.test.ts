@@ -11,8 +11,8 @@ import type { RetryPolicy } from '../../src/delivery/retry-policy.js'
 import { hubPinOf, verifyReceipt } from '../../src/evidence/receipts.js'
 import { enqueuePending, repairLostJobs } from '../../src/queue/reconciler.js'
 import { TrustStore } from '../../src/pki/trust-store.js'
-import { signEdxml } from '../../src/signing/sign-document.js'
 import { FIXTURES, PKI } from '../helpers/example-pki.js'
+import { documentFromTo } from '../helpers/ops-fixtures.js'
 import { exampleHubIdentity, REDIS_URL, testHub, type TestHub } from '../helpers/hub.js'
 import { HUB_TLS, HUB_TLS_FINGERPRINT, recipientServer, WORKER_TLS, type RecipientServer, type RecipientServerOptions } from '../helpers/recipient-server.js'
 
@@ -48,19 +48,11 @@ async function waitFor<T> (what: string, fn: () => Promise<T | undefined | false
 
 // --- documents -------------------------------------------------------------------------------
 
-const TEMPLATE = readFileSync(join(FIXTURES, 'templates', 'document-one-recipient.edxml'), 'utf8')
-const pem = (code: string, file: string): string => readFileSync(join(PKI, 'agencies', code, file), 'utf8')
 let documentNumber = 0
 
 /** A fresh signed document (own DocumentId and CodeNumber) from `from` to `to`. */
 function signedDocument (from: string, to: string): Buffer {
-  const n = String(5000 + ++documentNumber)
-  const xml = TEMPLATE
-    .replace('<edXML:OrganId>000.00.00.G22</edXML:OrganId>', `<edXML:OrganId>${from}</edXML:OrganId>`)
-    .replace('<edXML:OrganId>000.00.00.G12</edXML:OrganId>', `<edXML:OrganId>${to}</edXML:OrganId>`)
-    .replace('<edXML:DocumentId>000.00.00.G22,2026/11/20,1234/VPCP-KSTT</edXML:DocumentId>', `<edXML:DocumentId>${from},2026/11/20,${n}/VPCP-KSTT</edXML:DocumentId>`)
-    .replace('<edXML:CodeNumber>1234</edXML:CodeNumber>', `<edXML:CodeNumber>${n}</edXML:CodeNumber>`)
-  return Buffer.from(signEdxml(xml, { privateKeyPem: pem(from, 'key.pem'), certificatePem: pem(from, 'cert.pem') + pem(from, 'chain.pem') }))
+  return documentFromTo(from, to, 5000 + ++documentNumber)
 }
 
 interface Accepted { id: string, recipients: { code: string, deliveryId: string, mode: string }[] }

@@ -1,12 +1,11 @@
 import t, { type Test } from 'tap'
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startDeliveryWorker } from '../../src/delivery/delivery-worker.js'
 import { startReceiptCallbacks } from '../../src/delivery/receipt-callbacks.js'
 import { hubPinOf, verifyReceipt } from '../../src/evidence/receipts.js'
 import { TrustStore } from '../../src/pki/trust-store.js'
-import { signEdxml } from '../../src/signing/sign-document.js'
-import { FIXTURES, PKI } from '../helpers/example-pki.js'
+import { PKI } from '../helpers/example-pki.js'
+import { documentFromTo } from '../helpers/ops-fixtures.js'
 import { exampleHubIdentity, REDIS_URL, testHub, type TestHub } from '../helpers/hub.js'
 import { recipientServer, WORKER_TLS, type RecipientServer, type RecipientServerOptions } from '../helpers/recipient-server.js'
 
@@ -17,22 +16,12 @@ import { recipientServer, WORKER_TLS, type RecipientServer, type RecipientServer
 const G22 = '000.00.00.G22'
 const H29 = '000.00.00.H29'
 const H41 = '000.00.00.H41'
-const TEMPLATE = readFileSync(join(FIXTURES, 'templates', 'document-one-recipient.edxml'), 'utf8')
-const pem = (code: string, file: string): string => readFileSync(join(PKI, 'agencies', code, file), 'utf8')
 const trustStore = await TrustStore.load(join(PKI, 'trust'))
 const HUB_PIN = hubPinOf((await exampleHubIdentity()).certificate)
 const RETRY = { baseDelayMs: 100, maxDelayMs: 300, windowMs: 3000 }
 let n = 0
 
-function document (from: string, to: string): Buffer {
-  const number = String(8000 + ++n)
-  const xml = TEMPLATE
-    .replace('<edXML:OrganId>000.00.00.G22</edXML:OrganId>', `<edXML:OrganId>${from}</edXML:OrganId>`)
-    .replace('<edXML:OrganId>000.00.00.G12</edXML:OrganId>', `<edXML:OrganId>${to}</edXML:OrganId>`)
-    .replace('<edXML:DocumentId>000.00.00.G22,2026/11/20,1234/VPCP-KSTT</edXML:DocumentId>', `<edXML:DocumentId>${from},2026/11/20,${number}/VPCP-KSTT</edXML:DocumentId>`)
-    .replace('<edXML:CodeNumber>1234</edXML:CodeNumber>', `<edXML:CodeNumber>${number}</edXML:CodeNumber>`)
-  return Buffer.from(signEdxml(xml, { privateKeyPem: pem(from, 'key.pem'), certificatePem: pem(from, 'cert.pem') + pem(from, 'chain.pem') }))
-}
+const document = (from: string, to: string): Buffer => documentFromTo(from, to, 8000 + ++n)
 
 async function waitFor<T> (what: string, fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
   const until = Date.now() + ms

@@ -1,12 +1,11 @@
 import t from 'tap'
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startDeliveryWorker } from '../../src/delivery/delivery-worker.js'
 import { loadHubIdentity, type HubIdentity } from '../../src/evidence/hub-identity.js'
 import { issueReceipt } from '../../src/evidence/receipts.js'
 import { verifySignatureLogChain } from '../../src/evidence/signature-log-chain.js'
-import { signEdxml } from '../../src/signing/sign-document.js'
-import { FIXTURES, PKI, examplePolicy } from '../helpers/example-pki.js'
+import { PKI, examplePolicy } from '../helpers/example-pki.js'
+import { documentFromTo } from '../helpers/ops-fixtures.js'
 import { REDIS_URL, testHub } from '../helpers/hub.js'
 import { recipientServer, WORKER_TLS, type RecordedRequest } from '../helpers/recipient-server.js'
 
@@ -18,22 +17,13 @@ import { recipientServer, WORKER_TLS, type RecordedRequest } from '../helpers/re
 const G22 = '000.00.00.G22'
 const H29 = '000.00.00.H29'
 const G12 = '000.00.00.G12'
-const TEMPLATE = readFileSync(join(FIXTURES, 'templates', 'document-one-recipient.edxml'), 'utf8')
-const pem = (code: string, file: string): string => readFileSync(join(PKI, 'agencies', code, file), 'utf8')
 const agencyIdentity = async (code: string): Promise<HubIdentity> => await loadHubIdentity({
   keyFile: join(PKI, 'agencies', code, 'key.pem'), certFile: join(PKI, 'agencies', code, 'cert.pem'), chainFile: join(PKI, 'agencies', code, 'chain.pem')
 })
 const signers = { H29: await agencyIdentity(H29), G12: await agencyIdentity(G12) }
 let n = 0
 
-function document (): Buffer {
-  const number = String(7000 + ++n)
-  const xml = TEMPLATE
-    .replace('<edXML:OrganId>000.00.00.G12</edXML:OrganId>', `<edXML:OrganId>${H29}</edXML:OrganId>`)
-    .replace('<edXML:DocumentId>000.00.00.G22,2026/11/20,1234/VPCP-KSTT</edXML:DocumentId>', `<edXML:DocumentId>${G22},2026/11/20,${number}/VPCP-KSTT</edXML:DocumentId>`)
-    .replace('<edXML:CodeNumber>1234</edXML:CodeNumber>', `<edXML:CodeNumber>${number}</edXML:CodeNumber>`)
-  return Buffer.from(signEdxml(xml, { privateKeyPem: pem(G22, 'key.pem'), certificatePem: pem(G22, 'cert.pem') + pem(G22, 'chain.pem') }))
-}
+const document = (): Buffer => documentFromTo(G22, H29, 7000 + ++n)
 
 /** The recipient's receipt for the request it got, signed by `by`. */
 const receiptBy = (by: HubIdentity) => (request: RecordedRequest): string => issueReceipt({
