@@ -50,14 +50,13 @@ export async function openHubDatabase (databaseUrl: string | undefined, dataDir:
  * The warning when Redis cannot be reached at start (the gateway starts anyway): what, where
  * (password masked), what still works, and how to start it on the configured address.
  */
-export function redisUnreachableMessage (redisUrl: string): string {
+export function redisUnreachableMessage (redisUrl: string, consequence = 'documents are still accepted and stored, and queued for delivery when Redis is back'): string {
   let bind = '--bind 127.0.0.1 --port 6379'
   try {
     const u = new URL(redisUrl)
     bind = `--bind ${u.hostname} --port ${u.port === '' ? '6379' : u.port}`
   } catch {}
-  return `Redis is not reachable at ${safeUrl(redisUrl)}: documents are still accepted and stored, and queued for delivery ` +
-    `when Redis is back. Start it (e.g. \`redis-server --daemonize yes ${bind}\` or \`systemctl start redis-server\`) or fix REDIS_URL.`
+  return `Redis is not reachable at ${safeUrl(redisUrl)}: ${consequence}. Start it (e.g. \`redis-server --daemonize yes ${bind}\` or \`systemctl start redis-server\`) or fix REDIS_URL.`
 }
 
 /** The URL without its password, for messages. */

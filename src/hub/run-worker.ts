@@ -1,7 +1,7 @@
 import pino from 'pino'
 import { loadConfig } from '../config/config.js'
 import { loadHubIdentity } from '../evidence/hub-identity.js'
-import { openHubDatabase } from './open-database.js'
+import { openHubDatabase, redisUnreachableMessage } from './open-database.js'
 import { logRedaction } from './log-redaction.js'
 import { startConfiguredWorker } from './start-worker.js'
 import { startConfiguredCrlRefresh } from './start-crl-refresh.js'
@@ -21,6 +21,9 @@ export async function runWorker (): Promise<void> {
   const db = await openHubDatabase(config.databaseUrl, config.dataDir)
   const hub = await loadHubIdentity({ keyFile: config.hubKeyFile, certFile: config.hubCertFile, ...(config.hubChainFile != null ? { chainFile: config.hubChainFile } : {}) })
   const queue = new DeliveryQueue(config.redisUrl, config.queuePrefix)
+  if (!(await queue.waitReady(3000))) {
+    process.stderr.write(`lienthong worker: ${redisUnreachableMessage(config.redisUrl, 'deliveries wait in PostgreSQL and this worker consumes them once it is back')}\n`)
+  }
   const stopReconciler = startReconciler(db, queue, config.reconcileIntervalMs, (err) => logger.debug({ err }, 'reconciler round failed'))
   // This process's own counters (attempts, latency, process); the hub-wide gauges come from the gateways.
   const metrics = new HubMetrics({ db, clusterGauges: false }, (err) => logger.debug({ err }, 'metrics: latency read failed'))

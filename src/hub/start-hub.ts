@@ -52,7 +52,7 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
   })
   revocation.attach(pool)
   const queue = new DeliveryQueue(config.redisUrl, config.queuePrefix)
-  if (!(await waitForRedis(queue, 3000))) {
+  if (!(await queue.waitReady(3000))) {
     logger.warn(redisUnreachableMessage(config.redisUrl))
   }
   const stopReconciler = startReconciler(db, queue, config.reconcileIntervalMs, (err) => logger.debug({ err }, 'reconciler round failed'))
@@ -110,15 +110,6 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
       await db.close()
     }
   }
-}
-
-async function waitForRedis (queue: DeliveryQueue, ms: number): Promise<boolean> {
-  const until = Date.now() + ms
-  while (Date.now() < until) {
-    if (await queue.ping()) return true
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  return false
 }
 
 async function httpsOptions (tls: NonNullable<HubConfig['tls']>): Promise<import('node:https').ServerOptions> {

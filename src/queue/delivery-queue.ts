@@ -91,6 +91,16 @@ export class DeliveryQueue {
     return promoted
   }
 
+  /** True once Redis answers, false if it has not within `ms` (start-up: to warn, not to fail). */
+  async waitReady (ms: number): Promise<boolean> {
+    const until = Date.now() + ms
+    while (Date.now() < until) {
+      if (await this.ping()) return true
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    return false
+  }
+
   async ping (): Promise<boolean> {
     try {
       return this.connection.status === 'ready' && (await this.connection.ping()) === 'PONG'

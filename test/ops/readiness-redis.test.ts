@@ -108,6 +108,14 @@ const startupCases: StartupCase[] = [
     exitCode: undefined,
     line: /Redis is not reachable/,
     mentions: (port) => [/Redis/, new RegExp(`redis://:\\*\\*\\*@127\\.0\\.0\\.1:${port}`), /still accepted/, new RegExp(`Start it \\(e\\.g\\. \`redis-server --daemonize yes --bind 127\\.0\\.0\\.1 --port ${port}\``)]
+  },
+  {
+    name: 'lienthong worker, Redis unreachable: starts, says so on stderr',
+    command: 'worker',
+    settings: (port, databaseUrl) => ({ DATABASE_URL: databaseUrl, REDIS_URL: `redis://:${SECRET}@127.0.0.1:${port}` }),
+    exitCode: undefined,
+    line: /Redis is not reachable/,
+    mentions: (port) => [/^lienthong worker: /, new RegExp(`redis://:\\*\\*\\*@127\\.0\\.0\\.1:${port}`), /consumes them once it is back/, /Start it/]
   }
 ]
 
@@ -127,7 +135,7 @@ for (const c of startupCases) {
     } else {
       await proc.ready(60_000)
       t.pass('it starts anyway')
-      output = () => proc.stdout
+      output = () => (c.command === 'worker' ? proc.stderr : proc.stdout)
     }
     const line = output().split('\n').find((l) => c.line.test(l)) ?? ''
     // Log lines are JSON (pino); the operator reads their msg.
@@ -136,6 +144,10 @@ for (const c of startupCases) {
     t.notMatch(proc.stdout + proc.stderr, SECRET, 'the password is not printed')
     t.notMatch(proc.stderr, /\n\s+at /, 'no stack trace')
     if (c.exitCode != null) return
+    if (c.command === 'worker') {
+      t.same(await proc.stop('SIGTERM', 40_000), { code: 0, signal: null }, 'stops cleanly without ever reaching Redis')
+      return
+    }
 
     // Documents are still accepted and stored (queued once Redis is back); readiness says why not ready.
     const { key } = await createApiKey(db, SENDER, 'redis-down test')

@@ -13,7 +13,12 @@ export default async function healthRoutes (app: FastifyInstance, options: { con
   app.get('/health/ready', { config: { rateLimit: false }, schema: { hide: true } }, async (_request, reply) => {
     const checks: Record<string, () => Promise<{ ok: boolean, detail?: string }>> = {
       database: async () => { await ctx.db.query('SELECT 1'); return { ok: true } },
-      redis: async () => (ctx.queue == null ? { ok: false, detail: 'no queue configured' } : { ok: await ctx.queue.ping() }),
+      redis: async () => {
+        if (ctx.queue == null) return { ok: false, detail: 'no queue configured' }
+        return (await ctx.queue.ping())
+          ? { ok: true }
+          : { ok: false, detail: 'Redis does not answer: documents are still accepted and stored; deliveries are enqueued when it is back' }
+      },
       hubCertificate: async () => {
         const left = ctx.hub.notAfter.getTime() - Date.now()
         return { ok: left > 0, detail: `expires ${ctx.hub.notAfter.toISOString()}` }
