@@ -12,6 +12,7 @@ import inboxRoutes from './routes/inbox.js'
 import metricsRoutes from './routes/metrics.js'
 import { Problem } from './schemas/problem.js'
 import type { HubContext } from './hub-context.js'
+import { logSizeRefusal } from '../accept/log-size-refusal.js'
 
 export interface GatewayOptions {
   logger?: FastifyServerOptions['logger']
@@ -46,7 +47,22 @@ export async function buildGateway (context: HubContext, options: GatewayOptions
     }
   })
   app.addSchema(Problem)
-  await app.register(problemHandler)
+  await app.register(problemHandler, {
+    onDocumentTooLarge: async (request) => {
+      context.metrics?.documentRejected('PAYLOAD_TOO_LARGE')
+      // The credential, when it checks out, names who tried; an unauthenticated oversize
+      // request is logged without an agency (it is refused all the same).
+      const agency = await app.requireAgency(request).then((a) => a.agencyCode, () => undefined)
+      const declared = request.headers['content-length'] == null ? NaN : Number(request.headers['content-length'])
+      const id = await logSizeRefusal(context.db, {
+        requestId: request.id,
+        ...(Number.isSafeInteger(declared) && declared >= 0 ? { declaredBytes: declared } : {}),
+        maxBytes: context.maxBytes,
+        ...(agency != null ? { authenticatedAgency: agency } : {})
+      })
+      return { signatureLogEntry: id }
+    }
+  })
   await app.register(rateLimit, {
     max: context.rateLimitPerMinute,
     timeWindow: '1 minute',

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { verifySignatureLogChain } from '../../src/evidence/signature-log-chain.js'
 import { execFileSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -167,11 +168,24 @@ t.test('status message is recorded against the document it answers and routed to
   t.equal(rows[0]?.response_for_document_id, docId)
 })
 
-t.test('size cap: 413 from Content-Length before the body is read', async (t) => {
-  const { app, keys } = await testHub(t, { redisUrl: null, maxBytes: 4096 })
-  const res = await post(app, keys[G22], fixture('valid/own-exc-rsa-sha256-one-recipient.edxml'))
-  t.equal(res.statusCode, 413)
-  t.equal(res.json().code, 'PAYLOAD_TOO_LARGE')
+t.test('size cap: 413 from Content-Length before the body is read, and a signature-log entry', async (t) => {
+  const { app, keys, db } = await testHub(t, { redisUrl: null, maxBytes: 4096 })
+  const bytes = fixture('valid/own-exc-rsa-sha256-one-recipient.edxml')
+  const cases = [
+    { name: 'authenticated', key: keys[G22], agency: G22 },
+    { name: 'unauthenticated', key: 'lt_nope_nope', agency: null }
+  ]
+  for (const c of cases) {
+    const res = await post(app, c.key, bytes)
+    t.equal(res.statusCode, 413, c.name)
+    const problem = res.json<{ code: string, signatureLogEntry: number }>()
+    t.equal(problem.code, 'PAYLOAD_TOO_LARGE')
+    const { rows } = await db.query<Record<string, unknown>>(
+      'SELECT verdict, reason_code, digest_sha256, size_bytes, authenticated_agency, flags FROM signature_log WHERE id = $1', [problem.signatureLogEntry])
+    t.same(rows[0], { verdict: 'rejected', reason_code: 'PAYLOAD_TOO_LARGE', digest_sha256: '', size_bytes: bytes.length, authenticated_agency: c.agency, flags: ['body-not-read'] },
+      `${c.name}: logged with the declared size, no digest (never read)`)
+  }
+  t.equal((await verifySignatureLogChain(db)).ok, true, 'the chain holds')
 })
 
 t.test('unsupported media type is 415 with a code', async (t) => {

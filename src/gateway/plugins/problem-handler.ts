@@ -1,13 +1,23 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyRequest } from 'fastify'
 import { HubProblem, problemBody, type ProblemCode } from '../problem.js'
+
+export interface ProblemHandlerOptions {
+  /**
+   * A document refused by the size cap before its body was read (Content-Length): records the
+   * refusal (signature log) and returns what to add to the problem (its log entry id). Failures
+   * here never change the 413.
+   */
+  onDocumentTooLarge?: (request: FastifyRequest) => Promise<Record<string, unknown>>
+}
 
 /**
  * One global handler: domain errors (HubProblem) keep their code; Fastify's own errors are mapped
  * to stable codes; anything else is a 500 whose internals stay in the log, not in the answer.
  */
-export default fp(async function problemHandler (app: FastifyInstance) {
-  app.setErrorHandler((error: FastifyError | HubProblem, request, reply) => {
+export default fp(async function problemHandler (app: FastifyInstance, options: ProblemHandlerOptions) {
+  app.setErrorHandler(async (error: FastifyError | HubProblem, request, reply) => {
     let code: ProblemCode
     let detail: string
     let extra: Record<string, unknown> = {}
@@ -18,6 +28,12 @@ export default fp(async function problemHandler (app: FastifyInstance) {
     } else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || error.statusCode === 413) {
       code = 'PAYLOAD_TOO_LARGE'
       detail = 'the document is larger than the configured size cap'
+      if (request.method === 'POST' && request.routeOptions.url === '/v1/documents' && options.onDocumentTooLarge != null) {
+        extra = await options.onDocumentTooLarge(request).catch((err: unknown) => {
+          request.log.error({ err }, 'could not log a refusal by the size cap')
+          return {}
+        })
+      }
     } else if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || error.statusCode === 415) {
       code = 'UNSUPPORTED_MEDIA_TYPE'
       detail = 'send the edXML bytes as application/xml or application/octet-stream'
@@ -34,7 +50,7 @@ export default fp(async function problemHandler (app: FastifyInstance) {
     }
     const body = problemBody(code, detail, { ...extra, requestId: request.id }, request.url)
     if (code === 'BUSY' && typeof extra.retryAfterSeconds === 'number') reply.header('retry-after', String(extra.retryAfterSeconds))
-    reply.code(body.status).type('application/problem+json').send(body)
+    return await reply.code(body.status).type('application/problem+json').send(body)
   })
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).type('application/problem+json').send(problemBody('NOT_FOUND', `no route ${request.method} ${request.url}`, { requestId: request.id }, request.url))
