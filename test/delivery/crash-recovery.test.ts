@@ -244,7 +244,9 @@ t.test('Redis flushed mid-run: the reconciler re-enqueues the lost jobs, every d
     repaired += await repairLostJobs(db, queue!, 0)
     return await allDelivered(db, ids)
   }, 45_000)
-  t.ok(repaired >= waiting, `repairLostJobs re-enqueued ${repaired} job(s)`)
+  // Not necessarily all `waiting` ones: a job already inside the worker (its POST still open, or
+  // waiting there for the recipient's next slot) finishes its delivery without a job in Redis.
+  t.ok(repaired > 0 && repaired <= waiting, `repairLostJobs re-enqueued ${repaired} of the ${waiting} stranded job(s)`)
   await assertCompletedOnce(t, db, recipient, expected)
   const duplicates = recipient.posts.filter((p) => p.duplicate).length
   t.comment(`Redis flush: ${recipient.posts.length} POSTs for ${ids.length} documents, ${duplicates} duplicate(s), ${repaired} job(s) re-enqueued, ` +

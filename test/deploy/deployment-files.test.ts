@@ -238,7 +238,7 @@ t.test('the proxy balances over both gateways with the gateways\' size cap', asy
   t.same(servers.map((s) => s.host).sort(), gateways.map((g) => g.name).sort(), 'one upstream server per gateway service, by service name')
   for (const s of servers) t.equal(s.port, environment(gateways[0] as Service).LIENTHONG_PORT ?? '8080', `${s.host} on the gateways' port`)
   t.match(config, /^\s*server\s.*\bcheck\b/m, 'upstreams are health-checked')
-  t.match(config, /http-check send meth GET uri \/health\/ready/, 'on the gateways\' readiness endpoint')
+  t.match(config, /http-check send meth GET uri \/health\/live/, 'on the gateways\' liveness endpoint (readiness is shared by all gateways: it must not drain them all)')
   t.match(config, /^\s*option forwardfor\b/m, 'X-Forwarded-For is passed')
   t.match(config, /^\s*balance\s+\w+/m, 'load-balanced')
   t.match(config, /req\.hdr_val\(content-length\) gt "\$\{LIENTHONG_MAX_BYTES\}"/, 'body size cap read from LIENTHONG_MAX_BYTES')
