@@ -198,10 +198,13 @@ export async function createVerificationPool (options: VerificationPoolOptions):
     if (closed) throw new PoolClosedError()
     if (inFlight >= capacity) throw new PoolSaturatedError(retryAfterSeconds(), inFlight, capacity)
     const data = transferable(bytes, verifyOptions.transfer === true)
+    // Shared memory (the gateway's request bodies, see raw-body.ts) is read by the thread in
+    // place; anything else is copied or transferred.
+    const shared = data.buffer instanceof SharedArrayBuffer
     const generation = current
     inFlight++
     generation.inFlight++
-    const task = generation.piscina.run({ kind: 'verify', bytes: data }, { transferList: [data.buffer] })
+    const task = generation.piscina.run({ kind: 'verify', bytes: data }, { transferList: shared ? [] : [data.buffer as ArrayBuffer] })
     inFlightTasks.add(task)
     try {
       const reply = await task
@@ -269,7 +272,8 @@ function workerCrls (crls: readonly ExtraCrl[] | undefined): ExtraCrl[] {
  * (and cannot be transferred), and moving the caller's own memory would detach its Buffer, so
  * unless asked to transfer this copies into fresh memory that belongs to nobody else.
  */
-function transferable (bytes: Buffer, transfer: boolean): Uint8Array<ArrayBuffer> {
+function transferable (bytes: Buffer, transfer: boolean): Uint8Array<ArrayBufferLike> {
+  if (bytes.buffer instanceof SharedArrayBuffer) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const own = bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
   if (transfer && own) return new Uint8Array(bytes.buffer as ArrayBuffer)
   const copy = Buffer.allocUnsafeSlow(bytes.byteLength)
