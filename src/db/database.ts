@@ -4,6 +4,11 @@
  */
 export interface Queryable {
   query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<{ rows: T[] }>
+  /**
+   * PostgreSQL transactions only: puts a large bytea into the transaction's temporary table
+   * `lienthong_upload` (column `b`) without assembling it as one parameter (bytea-copy.ts).
+   */
+  uploadBytea?: (bytes: Buffer) => Promise<void>
 }
 
 export interface Database extends Queryable {

@@ -1,5 +1,6 @@
 import pg from 'pg'
 import type { Database, Queryable } from './database.js'
+import { uploadBytea } from './bytea-copy.js'
 
 // bigint (int8) columns come back as strings by default; our ids fit in a JS number.
 pg.types.setTypeParser(20, (value: string) => Number(value))
@@ -35,7 +36,8 @@ export async function openPostgres (options: PostgresOptions): Promise<Database>
       try {
         await client.query('BEGIN')
         const tx: Queryable = {
-          query: async (sql, params) => ({ rows: (await client.query(sql, params as unknown[] | undefined)).rows })
+          query: async (sql, params) => ({ rows: (await client.query(sql, params as unknown[] | undefined)).rows }),
+          uploadBytea: async (bytes) => { await uploadBytea(client, bytes) }
         }
         const result = await fn(tx)
         await client.query('COMMIT')

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database.js'
+import { UPLOAD_TABLE } from '../db/bytea-copy.js'
 import type { Accepted } from '../verification/verdict.js'
 
 export interface StoredDocumentRef {
@@ -38,17 +39,27 @@ export interface NewDocument {
   changesDocumentId?: string | undefined
 }
 
+/** From this size on, the signed bytes go to PostgreSQL by COPY rather than as a parameter. */
+export const LARGE_RAW_BYTES = 1024 * 1024
+
 export async function insertDocument (tx: Queryable, doc: NewDocument): Promise<void> {
   const v = doc.verdict
+  const streamed = tx.uploadBytea != null && doc.raw.length >= LARGE_RAW_BYTES
   await tx.query(
     `INSERT INTO documents (id, kind, sender_code, edxml_document_id, digest_sha256, size_bytes, raw, envelope, signer,
        algorithms, flags, status_code, response_for_document_id, accepted_at, business_doc_type, changes_document_id)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-    [doc.id, v.envelope.kind, v.agency, v.envelope.documentId ?? null, v.digestSha256, doc.raw.length, doc.raw,
+    [doc.id, v.envelope.kind, v.agency, v.envelope.documentId ?? null, v.digestSha256, doc.raw.length, streamed ? null : doc.raw,
       JSON.stringify(v.envelope), JSON.stringify({ ...v.signer, chain: v.chain }), JSON.stringify(v.algorithms), v.flags,
       v.envelope.statusCode ?? null, doc.responseForDocumentId ?? null, doc.acceptedAt,
       v.envelope.businessDocType ?? null, doc.changesDocumentId ?? null]
   )
+  if (streamed && tx.uploadBytea != null) {
+    // Same transaction: the document row never commits without its bytes.
+    await tx.uploadBytea(doc.raw)
+    const { rows } = await tx.query<{ n: number }>(`UPDATE documents SET raw = (SELECT b FROM ${UPLOAD_TABLE}) WHERE id = $1 AND octet_length((SELECT b FROM ${UPLOAD_TABLE})) = $2 RETURNING 1 AS n`, [doc.id, doc.raw.length])
+    if (rows.length !== 1) throw new Error(`document ${doc.id}: the uploaded bytes did not arrive whole`)
+  }
 }
 
 export interface NewDelivery {

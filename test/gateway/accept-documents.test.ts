@@ -7,6 +7,8 @@ import { verifyReceipt, hubPinOf } from '../../src/evidence/receipts.js'
 import { TrustStore } from '../../src/pki/trust-store.js'
 import { FIXTURES, PKI } from '../helpers/example-pki.js'
 import { exampleHubIdentity, testHub } from '../helpers/hub.js'
+import { signedDocumentOfSize } from '../helpers/ops-fixtures.js'
+import { LARGE_RAW_BYTES } from '../../src/store/documents.js'
 
 const fixture = (name: string): Buffer => readFileSync(join(FIXTURES, 'signatures', name))
 const G22 = '000.00.00.G22'
@@ -186,6 +188,16 @@ t.test('size cap: 413 from Content-Length before the body is read, and a signatu
       `${c.name}: logged with the declared size, no digest (never read)`)
   }
   t.equal((await verifySignatureLogChain(db)).ok, true, 'the chain holds')
+})
+
+t.test('a large document (sent to PostgreSQL by COPY) is stored byte for byte', async (t) => {
+  const { app, keys, db } = await testHub(t, { redisUrl: null })
+  const bytes = signedDocumentOfSize(LARGE_RAW_BYTES + 300_000)
+  const res = await post(app, keys[G22], bytes)
+  t.equal(res.statusCode, 202, res.statusCode === 202 ? 'accepted' : res.body)
+  const { rows } = await db.query<{ raw: Uint8Array, size_bytes: number }>('SELECT raw, size_bytes FROM documents WHERE id = $1', [res.json<{ id: string }>().id])
+  t.equal(Number(rows[0]?.size_bytes), bytes.length)
+  t.ok(Buffer.from(rows[0]!.raw).equals(bytes), `the exact ${bytes.length} bytes are stored`)
 })
 
 t.test('unsupported media type is 415 with a code', async (t) => {

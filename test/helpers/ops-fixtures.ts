@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { signEdxml } from '../../src/signing/sign-document.js'
@@ -80,5 +80,16 @@ export function documentFromTo (from: string, to: string, n: number): Buffer {
   return Buffer.from(signEdxml(xml, {
     privateKeyPem: pem('agencies', from, 'key.pem'),
     certificatePem: pem('agencies', from, 'cert.pem') + pem('agencies', from, 'chain.pem')
+  }))
+}
+
+/** A genuine G22 document (to G12) of about `size` bytes: the template with a random attachment, signed. */
+export function signedDocumentOfSize (size: number): Buffer {
+  const attachment = randomBytes(Math.floor(size * 3 / 4)).toString('base64')
+  const xml = ONE_RECIPIENT.replace(/<ContentTransferEncoded>[^<]*<\/ContentTransferEncoded>/, `<ContentTransferEncoded>${attachment}</ContentTransferEncoded>`)
+  if (xml === ONE_RECIPIENT) throw new Error('the template has no ContentTransferEncoded to replace')
+  return Buffer.from(signEdxml(xml, {
+    privateKeyPem: pem('agencies', SENDER, 'key.pem'),
+    certificatePem: pem('agencies', SENDER, 'cert.pem') + pem('agencies', SENDER, 'chain.pem')
   }))
 }

@@ -1,9 +1,8 @@
 import t from 'tap'
-import { randomBytes, createHash } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { Piscina } from 'piscina'
-import { signEdxml } from '../../src/signing/sign-document.js'
 import { DEFAULT_MAX_BYTES } from '../../src/verification/verification-policy.js'
 import {
   createVerificationPool, PoolClosedError, PoolSaturatedError, VERIFICATION_WORKER_FILE, VerificationWorkerError,
@@ -13,6 +12,7 @@ import type { WorkerConfig, WorkerReply } from '../../src/verification/verificat
 import type { Verdict } from '../../src/verification/verdict.js'
 import { verifyDocument } from '../../src/verification/verify-document.js'
 import { FIXTURES, PKI, examplePolicy } from '../helpers/example-pki.js'
+import { signedDocumentOfSize } from '../helpers/ops-fixtures.js'
 
 const TRUST = join(PKI, 'trust')
 const STALE_TRUST = join(PKI, 'special', 'stale-trust')
@@ -21,17 +21,6 @@ const SIGNATURES = join(FIXTURES, 'signatures')
 const GENUINE = readFileSync(join(SIGNATURES, 'valid', 'own-exc-rsa-sha256-one-recipient.edxml'))
 const STALE_CRL = readFileSync(join(SIGNATURES, 'invalid', 'REVOCATION_UNAVAILABLE.stale-crl.edxml'))
 const TOO_LARGE = readFileSync(join(SIGNATURES, 'invalid', 'PAYLOAD_TOO_LARGE.over-the-size-cap.edxml'))
-
-/** A genuine G22 document of about `size` bytes: the template with a random attachment, signed. */
-function signedDocumentOfSize (size: number): Buffer {
-  const template = readFileSync(join(FIXTURES, 'templates', 'document-one-recipient.edxml'), 'utf8')
-  const attachment = randomBytes(Math.floor(size * 3 / 4)).toString('base64')
-  const xml = template.replace(/<ContentTransferEncoded>[^<]*<\/ContentTransferEncoded>/, `<ContentTransferEncoded>${attachment}</ContentTransferEncoded>`)
-  if (xml === template) throw new Error('the template has no ContentTransferEncoded to replace')
-  const dir = join(PKI, 'agencies', '000.00.00.G22')
-  const read = (name: string): string => readFileSync(join(dir, name), 'utf8')
-  return Buffer.from(signEdxml(xml, { privateKeyPem: read('key.pem'), certificatePem: read('cert.pem') + read('chain.pem') }))
-}
 
 let large: Buffer | undefined
 /** ~20 MB, signed once (slow-ish) and shared by the tests that need it. */
