@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import pg from 'pg'
 import type { Database, Queryable } from './database.js'
 import { uploadBytea } from './bytea-copy.js'
@@ -10,6 +11,28 @@ export interface PostgresOptions {
   /** Every connection runs `SET search_path` to this schema (tests use one schema per file). */
   schema?: string
   max?: number
+}
+
+/**
+ * Parameterised statements are sent as named (prepared) statements: each connection parses and
+ * plans a statement once and then only binds values, which is most of PostgreSQL's CPU per
+ * accepted document otherwise (bench/accept). Names come from the SQL text; only statements with
+ * parameters are named (their text is fixed in the code, values travel separately), and at most
+ * MAX_NAMED distinct texts, so a statement built with varying text can never grow every
+ * connection's cache without bound.
+ */
+const MAX_NAMED = 500
+const names = new Map<string, string>()
+
+function statement (sql: string, params: readonly unknown[] | undefined): pg.QueryConfig {
+  const values = params as unknown[] | undefined
+  if (values == null || values.length === 0) return { text: sql }
+  let name = names.get(sql)
+  if (name == null && names.size < MAX_NAMED) {
+    name = `lt_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`
+    names.set(sql, name)
+  }
+  return name == null ? { text: sql, values } : { name, text: sql, values }
 }
 
 export async function openPostgres (options: PostgresOptions): Promise<Database> {
@@ -25,7 +48,7 @@ export async function openPostgres (options: PostgresOptions): Promise<Database>
   if (schema != null) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`)
   else await pool.query('select 1')
   const query: Queryable['query'] = async (sql, params) => {
-    const result = await pool.query(sql, params as unknown[] | undefined)
+    const result = await pool.query(statement(sql, params))
     return { rows: result.rows }
   }
   return {
@@ -36,7 +59,7 @@ export async function openPostgres (options: PostgresOptions): Promise<Database>
       try {
         await client.query('BEGIN')
         const tx: Queryable = {
-          query: async (sql, params) => ({ rows: (await client.query(sql, params as unknown[] | undefined)).rows }),
+          query: async (sql, params) => ({ rows: (await client.query(statement(sql, params))).rows }),
           uploadBytea: async (bytes) => { await uploadBytea(client, bytes) }
         }
         const result = await fn(tx)
