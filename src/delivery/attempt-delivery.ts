@@ -24,8 +24,9 @@ export interface DeliveryDependencies {
 }
 
 export type AttemptResult =
-  | { state: 'delivered' | 'failed' | 'cancelled' | 'acknowledged' | 'available' | 'downloaded' | 'queued', changed: boolean, recovered?: boolean }
-  | { state: 'waiting_retry', retryAt: Date }
+  | { state: 'delivered' | 'failed' | 'cancelled' | 'acknowledged' | 'available' | 'downloaded' | 'queued', changed: boolean, recovered?: boolean, latencySeconds?: number }
+  /** `attempted: false`: the job came early and nothing was sent (the row's retry time stands). */
+  | { state: 'waiting_retry', retryAt: Date, attempted?: false }
 
 /**
  * One delivery attempt of a push delivery; safe to run twice for the same delivery (duplicate
@@ -43,7 +44,7 @@ export async function attemptDelivery (deps: DeliveryDependencies, deliveryId: s
       return { done: { state: row.state, changed: false } as AttemptResult }
     }
     if (row.next_attempt_at != null && row.next_attempt_at.getTime() > now() + 1000) {
-      return { done: { state: 'waiting_retry', retryAt: row.next_attempt_at } as AttemptResult }
+      return { done: { state: 'waiting_retry', retryAt: row.next_attempt_at, attempted: false } as AttemptResult }
     }
     await tx.query('UPDATE deliveries SET state = \'sending\', attempts = attempts + 1, updated_at = now() WHERE id = $1', [deliveryId])
     return { row: { ...row, attempts: row.attempts + 1 } }
@@ -92,7 +93,10 @@ export async function attemptDelivery (deps: DeliveryDependencies, deliveryId: s
     if (current == null || current.state !== 'sending') return { state: (current?.state ?? 'cancelled') as 'cancelled' | 'queued', changed: false }
     const bookkeeping = [response?.status ?? null, answer, deliveryId]
     if (outcome.kind === 'delivered') {
-      await tx.query('UPDATE deliveries SET state = \'delivered\', delivered_at = now(), next_attempt_at = NULL, last_status = $1, last_response = $2, last_error = NULL, updated_at = now() WHERE id = $3', bookkeeping)
+      // Accepted -> delivered, both on PostgreSQL's clock, for the latency metric.
+      const { rows: [timing] } = await tx.query<{ seconds: number | string }>(
+        `UPDATE deliveries SET state = 'delivered', delivered_at = now(), next_attempt_at = NULL, last_status = $1, last_response = $2, last_error = NULL, updated_at = now()
+         WHERE id = $3 RETURNING extract(epoch FROM delivered_at - created_at) AS seconds`, bookkeeping)
       await issueDeliveryReceipt(tx, deps.hub, row, 'push', at)
       await recordEvent(tx, deliveryId, 'delivered', deps.actor, `attempt ${row.attempts}: HTTP ${response?.status ?? ''}`)
       if (receipt != null) {
@@ -103,7 +107,7 @@ export async function attemptDelivery (deps: DeliveryDependencies, deliveryId: s
       }
       // An earlier attempt had failed: the recipient is back (the worker pulls its other waiting
       // deliveries forward).
-      return { state: 'delivered', changed: true, recovered: row.attempts > 1 }
+      return { state: 'delivered', changed: true, recovered: row.attempts > 1, latencySeconds: Number(timing?.seconds) }
     }
     const retryAt = outcome.kind === 'retry'
       ? nextAttemptAt(deps.retry, row.attempts, row.created_at, now(), parseRetryAfter(header(response, 'retry-after'), now()))

@@ -143,14 +143,18 @@ export class HubMetrics {
   /**
    * One delivery attempt's result as attemptDelivery (push) or acknowledge (pull) returned it.
    * Only real state changes count: a job that found its delivery already done (changed: false),
-   * cancelled or resent is no attempt. The latency is read from the row (delivered_at -
-   * created_at, both stamped by PostgreSQL) off the caller's path.
+   * cancelled or resent is no attempt, nor is a job that came early and sent nothing. The latency
+   * (delivered_at - created_at, both stamped by PostgreSQL) comes with a push result; for a pull
+   * acknowledgement it is read from the row, off the caller's path.
    */
-  deliveryAttempted (deliveryId: string, result: { state: string, changed?: boolean }, mode: DeliveryMode = 'push'): void {
+  deliveryAttempted (deliveryId: string, result: { state: string, changed?: boolean, attempted?: false, latencySeconds?: number }, mode: DeliveryMode = 'push'): void {
     const outcome = attemptOutcome(result)
     if (outcome == null) return
     this.attempts.labels(outcome, mode).inc()
-    if (outcome === 'delivered' && this.db != null) {
+    if (outcome === 'delivered' && result.latencySeconds != null && Number.isFinite(result.latencySeconds)) {
+      // A push attempt measured it in its own transaction: no extra read.
+      this.latency.labels(mode).observe(Math.max(0, result.latencySeconds))
+    } else if (outcome === 'delivered' && this.db != null) {
       const read: Promise<void> = this.observeLatency(this.db, deliveryId, mode)
         .catch(this.onError)
         .finally(() => { this.latencyReads.delete(read) })
@@ -171,9 +175,10 @@ export class HubMetrics {
   }
 }
 
-function attemptOutcome (result: { state: string, changed?: boolean }): AttemptOutcome | undefined {
-  // waiting_retry carries no `changed`: the attempt happened and a retry was scheduled.
-  if (result.state === 'waiting_retry') return 'retry'
+function attemptOutcome (result: { state: string, changed?: boolean, attempted?: false }): AttemptOutcome | undefined {
+  // waiting_retry carries no `changed`: the attempt happened and a retry was scheduled, unless
+  // the job came before the row's retry time and nothing was sent (attempted: false).
+  if (result.state === 'waiting_retry') return result.attempted === false ? undefined : 'retry'
   if (result.changed !== true) return undefined
   if (result.state === 'delivered' || result.state === 'acknowledged') return 'delivered'
   if (result.state === 'failed') return 'failed'
