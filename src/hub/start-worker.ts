@@ -8,23 +8,28 @@ import { startReceiptCallbacks } from '../delivery/receipt-callbacks.js'
 import { startRetention } from '../retention/remove-expired-content.js'
 import type { HubMetrics } from '../metrics/hub-metrics.js'
 import { openRevocationSync } from './revocation-sync.js'
+import type { TrustStore } from '../pki/trust-store.js'
 import { AgencyRegistry } from '../registry/agency-registry.js'
 import { defaultPolicy, type VerificationPolicy } from '../verification/verification-policy.js'
 
 /** The delivery worker with the hub's configuration (used by `start` and `worker`). */
 /** `metrics`: where attempts and latency are counted (`start` passes the gateway's own). */
-export async function startConfiguredWorker (config: HubConfig, db: Database, hub: HubIdentity, logger: Logger, metrics?: HubMetrics): Promise<DeliveryWorker> {
+export async function startConfiguredWorker (config: HubConfig, db: Database, hub: HubIdentity, logger: Logger, metrics?: HubMetrics, sharedTrustStore?: () => TrustStore): Promise<DeliveryWorker> {
   const d = config.delivery
   // Recipients' own signed receipts are verified with the same trust store (directory + CRLs
-  // fetched into PostgreSQL) and registry as documents; receipts are small: a 1 MB cap.
-  const revocation = await openRevocationSync({ db, trustDir: config.trustDir, pollMs: Math.min(60_000, config.crl.refreshMs), logger })
-  revocation.attach({ reload: async () => {} })
+  // fetched into PostgreSQL) and registry as documents; receipts are small: a 1 MB cap. In
+  // `start` the gateway's view is shared; a worker process keeps its own, polled like a gateway's.
+  const revocation = sharedTrustStore == null
+    ? await openRevocationSync({ db, trustDir: config.trustDir, pollMs: Math.min(60_000, config.crl.refreshMs), logger })
+    : undefined
+  revocation?.attach({ reload: async () => {} })
+  const trustStore = sharedTrustStore ?? (revocation as NonNullable<typeof revocation>).trustStore
   const basePolicy: VerificationPolicy = {
-    ...defaultPolicy(revocation.trustStore(), await AgencyRegistry.load(config.registryFile)),
+    ...defaultPolicy(trustStore(), await AgencyRegistry.load(config.registryFile)),
     maxBytes: 1024 * 1024,
     requireRevocation: config.requireRevocation
   }
-  const receiptPolicy = (): VerificationPolicy => ({ ...basePolicy, trustStore: revocation.trustStore() })
+  const receiptPolicy = (): VerificationPolicy => ({ ...basePolicy, trustStore: trustStore() })
   const tls = {
     // Present the chain with the leaf, so a recipient that trusts only the root can verify it.
     cert: Buffer.concat([await readFile(d.clientCertFile), ...(config.hubChainFile != null ? [await readFile(config.hubChainFile)] : [])]),
@@ -64,7 +69,7 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
     ...worker,
     close: async (deadlineMs?: number) => {
       stopRetention()
-      revocation.close()
+      revocation?.close()
       await callbacks.close()
       await worker.close(deadlineMs)
     }
