@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/database.js'
+import type { Database, Queryable } from '../db/database.js'
 import { UPLOAD_TABLE } from '../db/bytea-copy.js'
 import type { Accepted } from '../verification/verdict.js'
 
@@ -108,7 +108,19 @@ export interface DocumentView {
   recipientReceipts: { deliveryId: string, recipient: string, verified: boolean, reasonCode: string | null, signerSubject: string | null, signatureLogEntry: number | null, receivedAt: string }[]
 }
 
-export async function getDocumentView (db: Queryable, id: string): Promise<DocumentView | undefined> {
+/**
+ * The document with its deliveries, status events and receipts, read in one REPEATABLE READ
+ * snapshot: separate statements could otherwise show a receipt of a delivery whose state they
+ * read a moment before it changed.
+ */
+export async function getDocumentView (db: Database, id: string): Promise<DocumentView | undefined> {
+  return await db.transaction(async (tx) => {
+    await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY')
+    return await readDocumentView(tx, id)
+  })
+}
+
+async function readDocumentView (db: Queryable, id: string): Promise<DocumentView | undefined> {
   const { rows } = await db.query<Record<string, unknown>>(
     `SELECT id, kind, sender_code, edxml_document_id, digest_sha256, size_bytes, accepted_at, envelope, flags, response_for_document_id,
             business_doc_type, changes_document_id
