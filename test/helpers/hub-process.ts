@@ -31,6 +31,28 @@ export function lienthongEnv (settings: Record<string, string>): NodeJS.ProcessE
   return { ...env, ...settings }
 }
 
+/**
+ * The settings of a gateway or worker process in the operational tests: the test's schema, Redis
+ * under its own prefix, its registry and data directory, a free port, one verification thread,
+ * quiet logs, quick reconciliation, no rate limit in the way. `extra` adds or overrides.
+ */
+export function opsHubSettings (shared: { db: TestPostgres, redisUrl: string, prefix: string, registryFile: string, dir: string }, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE_URL: databaseUrlOf(shared.db),
+    REDIS_URL: shared.redisUrl,
+    LIENTHONG_QUEUE_PREFIX: shared.prefix,
+    LIENTHONG_REGISTRY: shared.registryFile,
+    LIENTHONG_DATA_DIR: shared.dir,
+    LIENTHONG_PORT: '0',
+    LIENTHONG_VERIFY_THREADS: '1',
+    LIENTHONG_VERIFY_QUEUE: '32',
+    LIENTHONG_LOG_LEVEL: 'warn',
+    LIENTHONG_RECONCILE_INTERVAL_MS: '500',
+    LIENTHONG_RATE_LIMIT_PER_MINUTE: '100000',
+    ...extra
+  }
+}
+
 /** DATABASE_URL for a child process that must work in the test's schema (search_path in the startup packet). */
 export function databaseUrlOf (db: TestPostgres): string {
   const separator = db.connectionString.includes('?') ? '&' : '?'

@@ -33,7 +33,8 @@ export class PrivateRedis {
   }
 }
 
-async function freePort (): Promise<number> {
+/** A TCP port free a moment ago (nothing listens on it now). */
+export async function freePort (): Promise<number> {
   return await new Promise((resolve, reject) => {
     const server = createServer()
     server.listen(0, '127.0.0.1', () => {

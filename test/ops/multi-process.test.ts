@@ -7,7 +7,7 @@ import { syncAgencies } from '../../src/store/agencies.js'
 import { createApiKey } from '../../src/store/credentials.js'
 import { testDatabase } from '../helpers/database.js'
 import { REDIS_URL } from '../helpers/hub.js'
-import { databaseUrlOf, lienthongEnv, startLienthong, waitUntil } from '../helpers/hub-process.js'
+import { lienthongEnv, opsHubSettings, startLienthong, waitUntil } from '../helpers/hub-process.js'
 import { PUSH_RECIPIENT, SENDER, registryWithPushUrls, signedDocuments, type SignedDocument } from '../helpers/ops-fixtures.js'
 import { recipientServer } from '../helpers/recipient-server.js'
 
@@ -37,20 +37,7 @@ t.test('two gateways and two workers share one database and one queue', async (t
   await syncAgencies(db, await AgencyRegistry.load(registryFile))
   const { key } = await createApiKey(db, SENDER, 'multi-process test')
 
-  const env = lienthongEnv({
-    DATABASE_URL: databaseUrlOf(db),
-    REDIS_URL,
-    LIENTHONG_QUEUE_PREFIX: prefix,
-    LIENTHONG_REGISTRY: registryFile,
-    LIENTHONG_DATA_DIR: dir,
-    LIENTHONG_PORT: '0',
-    LIENTHONG_VERIFY_THREADS: '1',
-    LIENTHONG_VERIFY_QUEUE: '32',
-    LIENTHONG_LOG_LEVEL: 'warn',
-    LIENTHONG_RECONCILE_INTERVAL_MS: '500',
-    LIENTHONG_RATE_LIMIT_PER_MINUTE: '100000',
-    LIENTHONG_RETRY_BASE_MS: '100'
-  })
+  const env = lienthongEnv(opsHubSettings({ db, redisUrl: REDIS_URL, prefix, registryFile, dir }, { LIENTHONG_RETRY_BASE_MS: '100' }))
   const documents = signedDocuments(71_000, DOCUMENTS)
   const [gatewayA, gatewayB, workerA, workerB] = await Promise.all([
     startLienthong(t, 'serve', env),

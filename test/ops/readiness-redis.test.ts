@@ -1,10 +1,9 @@
 import t from 'tap'
-import { createServer } from 'node:net'
 import { createApiKey } from '../../src/store/credentials.js'
 import { testDatabase } from '../helpers/database.js'
 import { databaseUrlOf, lienthongEnv, spawnLienthong, startLienthong, waitUntil, type LienthongCommand } from '../helpers/hub-process.js'
 import { SENDER, signedDocument } from '../helpers/ops-fixtures.js'
-import { PrivateRedis } from '../helpers/redis-server.js'
+import { freePort, PrivateRedis } from '../helpers/redis-server.js'
 
 // What an operator sees when a dependency is missing or goes away: readiness that follows Redis
 // (and never hangs on it), and one clear line at start naming what is missing, where, and how to
@@ -20,16 +19,7 @@ async function readiness (url: string): Promise<Readiness> {
 }
 
 /** A port nothing listens on (it was free a moment ago). */
-async function closedPort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port
-      server.close(() => resolve(port))
-    })
-    server.on('error', reject)
-  })
-}
+const closedPort = freePort
 
 const baseSettings = (dataDir: string): Record<string, string> => ({
   LIENTHONG_PORT: '0',

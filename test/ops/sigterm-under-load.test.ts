@@ -7,7 +7,7 @@ import { syncAgencies } from '../../src/store/agencies.js'
 import { createApiKey } from '../../src/store/credentials.js'
 import { testDatabase } from '../helpers/database.js'
 import { REDIS_URL } from '../helpers/hub.js'
-import { databaseUrlOf, lienthongEnv, sleep, startLienthong, waitUntil } from '../helpers/hub-process.js'
+import { lienthongEnv, opsHubSettings, sleep, startLienthong, waitUntil } from '../helpers/hub-process.js'
 import { PUSH_RECIPIENT, SENDER, registryWithPushUrls, signedDocuments, type SignedDocument } from '../helpers/ops-fixtures.js'
 import { recipientServer } from '../helpers/recipient-server.js'
 
@@ -65,24 +65,13 @@ t.test('SIGTERM under load: the gateway drains, the worker hands its deliveries 
   const registryFile = registryWithPushUrls(dir, { [PUSH_RECIPIENT]: recipient.url })
   await syncAgencies(db, await AgencyRegistry.load(registryFile))
   const { key } = await createApiKey(db, SENDER, 'sigterm test')
-  const settings = {
-    DATABASE_URL: databaseUrlOf(db),
-    REDIS_URL,
-    LIENTHONG_QUEUE_PREFIX: prefix,
-    LIENTHONG_REGISTRY: registryFile,
-    LIENTHONG_DATA_DIR: dir,
-    LIENTHONG_PORT: '0',
-    LIENTHONG_VERIFY_THREADS: '1',
-    LIENTHONG_VERIFY_QUEUE: '32',
-    LIENTHONG_LOG_LEVEL: 'warn',
-    LIENTHONG_RECONCILE_INTERVAL_MS: '500',
-    LIENTHONG_RATE_LIMIT_PER_MINUTE: '100000',
+  const settings = opsHubSettings({ db, redisUrl: REDIS_URL, prefix, registryFile, dir }, {
     LIENTHONG_PUSH_TIMEOUT_MS: '30000',
     LIENTHONG_DELIVERY_PER_RECIPIENT: '4',
     // A worker that dies or gives up its jobs: another takes them over within seconds.
     LIENTHONG_WORKER_LOCK_MS: '2000',
     LIENTHONG_WORKER_STALLED_MS: '1000'
-  }
+  })
   const documents = signedDocuments(72_000, 40)
   const started = Date.now()
   const [gateway, worker] = await Promise.all([
