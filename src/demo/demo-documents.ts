@@ -1,6 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto'
 import { readSignedEnvelope } from '../edxml/signed-envelope-fields.js'
-import { parseXmlStrict } from '../verification/parse-xml.js'
+import { parseXml } from '../xmldsig/parse.js'
 
 /** An agency as the envelope names it. */
 export interface DemoAgency {
@@ -160,7 +160,7 @@ export function status03 (from: DemoAgency, answered: AnsweredDocument, at = new
 export function answeredDocumentOf (bytes: Buffer): AnsweredDocument | undefined {
   let envelope
   try {
-    envelope = readSignedEnvelope(parseXmlStrict(bytes), 'document')
+    envelope = readSignedEnvelope(parseXml(bytes), 'document')
   } catch {
     return undefined
   }

@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs'
+import { trimXmlWhitespace } from './xml-whitespace.js'
 import { compileGrammar, type ChildTable, type Entry, type Grammar, type MessageKind, type Rule, type TextRule } from './envelope-grammar.js'
 import { EDXML_NS } from './namespaces.js'
+import type { XmlDocument, XmlElement } from '../xmldsig/xml-tree.js'
 
 export type EnvelopeCheck =
   | { ok: true, kind: MessageKind }
-  | { ok: false, path: string, message: string }
+  | { ok: false, code: 'SCHEMA_INVALID' | 'FIELD_TOO_LONG', path: string, message: string }
 
 export type { MessageKind } from './envelope-grammar.js'
 
@@ -33,14 +35,14 @@ function loadGrammar (): Grammar {
  * into; only direct text of constrained leaves is read (never payloads, never `textContent`).
  * Returns the first problem found, depth-first in document order.
  */
-export function validateEdxmlEnvelope (doc: Document, grammar: Grammar = GRAMMAR): EnvelopeCheck {
-  const root = doc.documentElement
-  if (root == null) return { ok: false, path: '/', message: 'The document has no root element' }
+export function validateEdxmlEnvelope (doc: XmlDocument, grammar: Grammar = GRAMMAR): EnvelopeCheck {
+  const root = doc.root
   const expected = grammar.root
   if (keyOf(root) !== expected.key) {
     return {
       ok: false,
-      path: `/${root.localName ?? root.nodeName}`,
+      code: 'SCHEMA_INVALID',
+      path: `/${root.local}`,
       message: `The root element must be ${expected.name} in namespace ${expected.namespace}, found ${describe(root)}`
     }
   }
@@ -48,24 +50,24 @@ export function validateEdxmlEnvelope (doc: Document, grammar: Grammar = GRAMMAR
   try {
     visit(root, expected.rule, `/${expected.name}`, expected.name, walk)
   } catch (err) {
-    if (err instanceof Finding) return { ok: false, path: err.path, message: err.message }
+    if (err instanceof Finding) return { ok: false, code: err.code, path: err.path, message: err.message }
     throw err
   }
-  if (walk.kind == null) return { ok: false, path: `/${expected.name}`, message: 'The message kind (document or status) could not be determined' }
+  if (walk.kind == null) return { ok: false, code: 'SCHEMA_INVALID', path: `/${expected.name}`, message: 'The message kind (document or status) could not be determined' }
   return { ok: true, kind: walk.kind }
 }
 
 interface Walk { kind: MessageKind | undefined }
 
 class Finding extends Error {
-  constructor (readonly path: string, message: string) {
+  constructor (readonly path: string, message: string, readonly code: 'SCHEMA_INVALID' | 'FIELD_TOO_LONG' = 'SCHEMA_INVALID') {
     super(message)
   }
 }
 
 // Recursion follows the grammar, not the document: only elements the grammar names are
 // entered, so the depth is that of the grammar (about 8), whatever the input.
-function visit (element: Element, rule: Rule, path: string, name: string, walk: Walk): void {
+function visit (element: XmlElement, rule: Rule, path: string, name: string, walk: Walk): void {
   switch (rule.type) {
     case 'count-only':
       return
@@ -87,11 +89,11 @@ function visit (element: Element, rule: Rule, path: string, name: string, walk: 
   }
 }
 
-function checkChildren (element: Element, table: ChildTable, path: string, name: string, kind: MessageKind | undefined, walk: Walk): void {
+function checkChildren (element: XmlElement, table: ChildTable, path: string, name: string, kind: MessageKind | undefined, walk: Walk): void {
   const counts = new Map<Entry, number>()
-  for (let n = element.firstChild; n != null; n = n.nextSibling) {
-    if (n.nodeType !== 1) continue
-    const entry = table.byKey.get(keyOf(n as Element))
+  for (const n of element.children) {
+    if (n.kind !== 'element') continue
+    const entry = table.byKey.get(keyOf(n))
     if (entry != null) counts.set(entry, (counts.get(entry) ?? 0) + 1)
   }
   const owner = kind == null ? name : `${name} of ${kind === 'status' ? 'a status message' : 'a document'}`
@@ -101,33 +103,33 @@ function checkChildren (element: Element, table: ChildTable, path: string, name:
     if (found < min || found > max) throw new Finding(path, `${owner} must contain ${expectation(min, max, entry.name)}, found ${found}`)
   }
   const seen = new Map<Entry, number>()
-  for (let n = element.firstChild; n != null; n = n.nextSibling) {
-    if (n.nodeType !== 1) continue
-    const entry = table.byKey.get(keyOf(n as Element))
+  for (const n of element.children) {
+    if (n.kind !== 'element') continue
+    const entry = table.byKey.get(keyOf(n))
     if (entry == null || entry.rule.type === 'count-only') continue
     const index = (seen.get(entry) ?? 0) + 1
     seen.set(entry, index)
     const segment = entry.occurs.max > 1 ? `${entry.name}[${index}]` : entry.name
-    visit(n as Element, entry.rule, `${path}/${segment}`, entry.name, walk)
+    visit(n, entry.rule, `${path}/${segment}`, entry.name, walk)
   }
 }
 
-function checkText (element: Element, rule: TextRule, path: string, name: string): void {
+function checkText (element: XmlElement, rule: TextRule, path: string, name: string): void {
   let raw = ''
-  for (let n = element.firstChild; n != null; n = n.nextSibling) {
-    if (n.nodeType === 1) throw new Finding(path, `${name} must contain only text, found element ${(n as Element).nodeName}`)
-    if (n.nodeType !== 3 && n.nodeType !== 4) continue
-    const piece = n.nodeValue ?? ''
-    if (raw.length + piece.length > MAX_CHECKED_TEXT) throw new Finding(path, `${name} is longer than ${MAX_CHECKED_TEXT} characters`)
+  for (const n of element.children) {
+    if (n.kind === 'element') throw new Finding(path, `${name} must contain only text, found element ${n.qname}`)
+    if (n.kind !== 'text') continue
+    const piece = n.value
+    if (raw.length + piece.length > MAX_CHECKED_TEXT) throw new Finding(path, `${name} is longer than ${MAX_CHECKED_TEXT} characters`, 'FIELD_TOO_LONG')
     raw += piece
   }
-  const value = raw.trim()
+  const value = trimXmlWhitespace(raw)
   if (value === '') {
     if (rule.required) throw new Finding(path, `${name} must not be empty`)
     return
   }
   if (rule.maxLength != null && value.length > rule.maxLength) {
-    throw new Finding(path, `${name} must be at most ${rule.maxLength} characters long, found ${value.length}`)
+    throw new Finding(path, `${name} must be at most ${rule.maxLength} characters long, found ${value.length}`, 'FIELD_TOO_LONG')
   }
   if (rule.pattern != null && !rule.pattern.test(value)) {
     throw new Finding(path, `${name} must be ${rule.patternMeans ?? `text matching ${String(rule.pattern)}`}, found ${quote(value)}`)
@@ -137,15 +139,15 @@ function checkText (element: Element, rule: TextRule, path: string, name: string
   }
 }
 
-function hasChild (element: Element, key: string): boolean {
-  for (let n = element.firstChild; n != null; n = n.nextSibling) {
-    if (n.nodeType === 1 && keyOf(n as Element) === key) return true
+function hasChild (element: XmlElement, key: string): boolean {
+  for (const n of element.children) {
+    if (n.kind === 'element' && keyOf(n) === key) return true
   }
   return false
 }
 
-function keyOf (element: Element): string {
-  return `${element.namespaceURI ?? ''}|${element.localName ?? element.nodeName}`
+function keyOf (element: XmlElement): string {
+  return `${element.uri}|${element.local}`
 }
 
 function expectation (min: number, max: number, name: string): string {
@@ -159,9 +161,9 @@ function count (n: number): string {
   return ['no', 'one', 'two', 'three'][n] ?? String(n)
 }
 
-function describe (element: Element): string {
-  const ns = element.namespaceURI
-  return `${element.nodeName} ${ns == null || ns === '' ? 'with no namespace' : `in namespace ${ns}`}`
+function describe (element: XmlElement): string {
+  const ns = element.uri
+  return `${element.qname} ${ns === '' ? 'with no namespace' : `in namespace ${ns}`}`
 }
 
 function quote (value: string): string {

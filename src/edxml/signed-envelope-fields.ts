@@ -1,5 +1,7 @@
 import type { AgencyRef, AttachmentManifestEntry, SignedEnvelope } from '../verification/verdict.js'
 import { EDXML_NS } from './namespaces.js'
+import { trimXmlWhitespace } from './xml-whitespace.js'
+import type { XmlDocument, XmlElement } from '../xmldsig/xml-tree.js'
 
 /**
  * Reads the routing fields from the verified DOM. Called only after the signature covered the
@@ -10,8 +12,8 @@ import { EDXML_NS } from './namespaces.js'
  * SAML comment-truncation trap) would let `<OrganId>A<!---->B</OrganId>` route as "A" while the
  * signature covers "AB".
  */
-export function readSignedEnvelope (doc: Document, kind: 'document' | 'status'): SignedEnvelope {
-  const root = doc.documentElement
+export function readSignedEnvelope (doc: XmlDocument, kind: 'document' | 'status'): SignedEnvelope {
+  const root = doc.root
   const header = path(root, 'edXMLEnvelope', 'edXMLHeader')
   const message = header != null ? child(header, 'MessageHeader') : undefined
   const trace = header != null ? child(header, 'TraceHeaderList') : undefined
@@ -45,20 +47,20 @@ export function readSignedEnvelope (doc: Document, kind: 'document' | 'status'):
   }) as SignedEnvelope
 }
 
-export function signedText (element: Element): string {
+export function signedText (element: XmlElement): string {
   let out = ''
-  for (let n = element.firstChild; n != null; n = n.nextSibling) {
-    if (n.nodeType === 3 || n.nodeType === 4) out += n.nodeValue ?? ''
+  for (const n of element.children) {
+    if (n.kind === 'text') out += n.value
   }
-  return out.trim()
+  return trimXmlWhitespace(out)
 }
 
-function agency (element: Element | undefined): AgencyRef {
+function agency (element: XmlElement | undefined): AgencyRef {
   if (element == null) return { organId: '' }
   return compact({ organId: text(element, 'OrganId') ?? '', organName: text(element, 'OrganName') }) as AgencyRef
 }
 
-function attachment (reference: Element): AttachmentManifestEntry {
+function attachment (reference: XmlElement): AttachmentManifestEntry {
   return compact({
     contentId: text(reference, 'ContentId') ?? '',
     contentType: text(reference, 'ContentType'),
@@ -67,32 +69,32 @@ function attachment (reference: Element): AttachmentManifestEntry {
   }) as AttachmentManifestEntry
 }
 
-function children (parent: Element, localName: string): Element[] {
-  const out: Element[] = []
-  for (let n = parent.firstChild; n != null; n = n.nextSibling) {
-    if (n.nodeType === 1 && (n as Element).localName === localName && (n as Element).namespaceURI === EDXML_NS) out.push(n as Element)
+function children (parent: XmlElement, localName: string): XmlElement[] {
+  const out: XmlElement[] = []
+  for (const n of parent.children) {
+    if (n.kind === 'element' && n.local === localName && n.uri === EDXML_NS) out.push(n)
   }
   return out
 }
 
-function child (parent: Element, localName: string): Element | undefined {
+function child (parent: XmlElement, localName: string): XmlElement | undefined {
   return children(parent, localName)[0]
 }
 
-function path (start: Element, ...names: string[]): Element | undefined {
-  let current: Element | undefined = start
+function path (start: XmlElement, ...names: string[]): XmlElement | undefined {
+  let current: XmlElement | undefined = start
   for (const name of names) current = current != null ? child(current, name) : undefined
   return current
 }
 
-function text (parent: Element, localName: string): string | undefined {
+function text (parent: XmlElement, localName: string): string | undefined {
   const element = child(parent, localName)
   if (element == null) return undefined
   const value = signedText(element)
   return value === '' ? undefined : value
 }
 
-function textAt (parent: Element, ...names: string[]): string | undefined {
+function textAt (parent: XmlElement, ...names: string[]): string | undefined {
   const last = names.pop() as string
   const holder = path(parent, ...names)
   return holder != null ? text(holder, last) : undefined

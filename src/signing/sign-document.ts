@@ -1,8 +1,10 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto'
-import { SignedXml } from 'xml-crypto'
-import { C14N_ALGORITHMS, ENVELOPED_SIGNATURE, RSA_SHA1, RSA_SHA256, RSA_SHA512, SHA1, SHA256, SHA512 } from '../verification/algorithms.js'
-import { parseXmlStrict } from '../verification/parse-xml.js'
+import { C14N_ALGORITHMS, RSA_SHA1, RSA_SHA256, RSA_SHA512, SHA1, SHA256, SHA512 } from '../verification/algorithms.js'
 import { DSIG_NS, EDXML_NS } from '../edxml/namespaces.js'
+import { readPemBlocks } from '../pki/pem.js'
+import { parseXml, XmlRefusal } from '../xmldsig/parse.js'
+import { signXml } from '../xmldsig/sign.js'
+import { attributeValue, type XmlDocument, type XmlElement } from '../xmldsig/xml-tree.js'
 
 export const SIGNATURE_ALGORITHMS = {
   'rsa-sha256': { signature: RSA_SHA256, digest: SHA256 },
@@ -44,10 +46,16 @@ export class SigningError extends Error {
  * Reference URI="" (whole document) with enveloped-signature + one C14N transform.
  */
 export function signEdxml (xml: string, options: SignOptions): string {
-  const doc = parseXmlStrict(xml)
-  const root = doc.documentElement
-  if (root.namespaceURI !== EDXML_NS || root.localName !== 'edXML') throw new SigningError('the root element is not edXML')
-  if (doc.getElementsByTagNameNS(DSIG_NS, 'Signature').length > 0) throw new SigningError('the document is already signed')
+  let doc: XmlDocument
+  try {
+    doc = parseXml(xml)
+  } catch (err) {
+    if (err instanceof XmlRefusal) throw new SigningError(`the document is not acceptable XML: ${err.message}`)
+    throw err
+  }
+  const root = doc.root
+  if (root.uri !== EDXML_NS || root.local !== 'edXML') throw new SigningError('the root element is not edXML')
+  if (doc.elements.some((e) => e.uri === DSIG_NS && e.local === 'Signature')) throw new SigningError('the document is already signed')
   const header = findChild(findChild(root, 'edXMLEnvelope'), 'edXMLHeader')
   if (header == null) throw new SigningError('the document has no edXMLEnvelope/edXMLHeader')
   const anchor = findChild(header, 'TraceHeaderList') ?? findChild(header, 'MessageHeader')
@@ -59,34 +67,28 @@ export function signEdxml (xml: string, options: SignOptions): string {
   if (!C14N_ALGORITHMS.has(c14n)) throw new SigningError(`unsupported canonicalization ${c14n}`)
   let uri = ''
   if (options.referenceById === true) {
-    uri = root.getAttribute('Id') ?? ''
-    if (uri === '') throw new SigningError('referenceById needs an Id attribute on the root element')
+    const id = attributeValue(root, 'Id') ?? ''
+    if (id === '') throw new SigningError('referenceById needs an Id attribute on the root element')
+    uri = `#${id}`
   }
-
-  const sig = new SignedXml({
-    privateKey: options.privateKeyPem,
-    publicCert: options.certificatePem,
-    signatureAlgorithm: algorithm.signature,
-    canonicalizationAlgorithm: c14n
+  return signXml(xml, {
+    privateKeyPem: options.privateKeyPem,
+    certificates: readPemBlocks(options.certificatePem).filter((b) => b.label === 'CERTIFICATE').map((b) => Buffer.from(b.der).toString('base64')),
+    signatureMethod: algorithm.signature,
+    digestMethod: algorithm.digest,
+    canonicalization: c14n,
+    referenceUri: uri,
+    // As QCVN 102:2016 samples and xmlsec1 templates write it: <Signature xmlns="…xmldsig#">.
+    prefix: '',
+    // The same anchor, found again on the signer's own parse of the same text.
+    place: (d) => ({ after: findChild(findChild(findChild(d.root, 'edXMLEnvelope'), 'edXMLHeader'), anchor.local) as XmlElement })
   })
-  sig.addReference({
-    xpath: '/*',
-    transforms: [ENVELOPED_SIGNATURE, c14n],
-    digestAlgorithm: algorithm.digest,
-    // Without isEmptyUri, xml-crypto references the root by its existing Id attribute.
-    isEmptyUri: uri === ''
-  })
-  // Address the anchor by position among edXMLHeader's children so the XPath works whatever
-  // prefix the document uses for the edXML namespace.
-  const anchorXPath = `/*/*[local-name()='edXMLEnvelope']/*[local-name()='edXMLHeader']/*[local-name()='${anchor.localName}' and namespace-uri()='${EDXML_NS}']`
-  sig.computeSignature(xml, { location: { reference: anchorXPath, action: 'after' } })
-  return sig.getSignedXml()
 }
 
-function findChild (parent: Element | undefined, localName: string): Element | undefined {
+function findChild (parent: XmlElement | undefined, localName: string): XmlElement | undefined {
   if (parent == null) return undefined
-  for (let n = parent.firstChild; n != null; n = n.nextSibling) {
-    if (n.nodeType === 1 && (n as Element).localName === localName && (n as Element).namespaceURI === EDXML_NS) return n as Element
+  for (const n of parent.children) {
+    if (n.kind === 'element' && n.local === localName && n.uri === EDXML_NS) return n
   }
   return undefined
 }

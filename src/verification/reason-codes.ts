@@ -1,3 +1,6 @@
+import type { XmlRefusalCode } from '../xmldsig/parse.js'
+import type { XmlDsigCode } from '../xmldsig/xmldsig-failure.js'
+
 /**
  * The stable reason codes a verification can end with. They are part of the public contract:
  * agency systems branch on them, the signature log stores them and problem+json answers carry
@@ -25,7 +28,14 @@ export const REASON_CODES = {
   AGENCY_UNKNOWN: { status: 422, title: 'Unknown agency', sentence: 'the sending agency is not in the agency registry' },
   SENDER_MISMATCH: { status: 403, title: 'Signer is not the sender', sentence: 'the signer certificate does not belong to the agency named in From/OrganId' },
   SIGNATURE_INVALID: { status: 422, title: 'Signature invalid', sentence: 'the cryptographic check failed: the signed content or the signature value was altered' },
-  DIGEST_MISMATCH: { status: 422, title: 'Signed content altered', sentence: 'the digest of the signed content does not match: the document was changed after signing' }
+  DIGEST_MISMATCH: { status: 422, title: 'Signed content altered', sentence: 'the digest of the signed content does not match: the document was changed after signing' },
+  XML_PI_FORBIDDEN: { status: 400, title: 'Processing instruction forbidden', sentence: 'the document contains a processing instruction, which signed edXML has no use for' },
+  XML_LIMIT_EXCEEDED: { status: 400, title: 'XML too large in one dimension', sentence: 'the document has more elements or attributes, or longer names or values, than allowed' },
+  XML_DECLARATION_UNSUPPORTED: { status: 400, title: 'XML version or encoding not accepted', sentence: 'only XML 1.0 in UTF-8 is accepted (the XML declaration says otherwise)' },
+  ENVELOPE_AMBIGUOUS: { status: 422, title: 'Ambiguous envelope', sentence: 'an envelope element (MessageHeader, From...) occurs more than once or outside the edXML namespace' },
+  FIELD_TOO_LONG: { status: 422, title: 'Envelope field too long', sentence: 'an envelope field is longer than the edXML schema allows' },
+  SIGNATURE_FOREIGN_CONTENT: { status: 422, title: 'Unsigned content in the signature', sentence: 'ds:Signature holds something other than SignedInfo, SignatureValue and KeyInfo/X509Data' },
+  SIGNATURE_MALFORMED: { status: 422, title: 'Signature unreadable', sentence: 'a DigestValue or SignatureValue is missing, empty or not strict base64' }
 } as const satisfies Record<string, { status: number, title: string, sentence: string }>
 
 export type ReasonCode = keyof typeof REASON_CODES
@@ -33,3 +43,9 @@ export type ReasonCode = keyof typeof REASON_CODES
 export function isReasonCode (value: string): value is ReasonCode {
   return Object.hasOwn(REASON_CODES, value)
 }
+
+// The strict parser and the signed-XML verifier have their own code lists (they import nothing
+// of ours); every code they can end with must be one of the hub's stable reason codes.
+type Subset<T extends ReasonCode> = T
+export type ParserCodesAreReasonCodes = Subset<XmlRefusalCode>
+export type VerifierCodesAreReasonCodes = Subset<XmlDsigCode>

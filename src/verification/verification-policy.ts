@@ -1,6 +1,6 @@
 import type { AgencyRegistry } from '../registry/agency-registry.js'
 import type { TrustStore } from '../pki/trust-store.js'
-import { DEFAULT_PARSE_LIMITS } from './parse-xml.js'
+import { DEFAULT_PARSE_LIMITS } from '../xmldsig/parse.js'
 
 export interface VerificationPolicy {
   trustStore: TrustStore

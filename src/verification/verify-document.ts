@@ -1,49 +1,68 @@
 import { createHash } from 'node:crypto'
+import { checkEnvelopeUniqueness } from '../edxml/envelope-uniqueness.js'
 import { validateEdxmlEnvelope } from '../edxml/envelope-schema.js'
 import { readSignedEnvelope } from '../edxml/signed-envelope-fields.js'
 import { validateSigner, type ValidatedSigner } from '../pki/path-validation.js'
 import type { SignerIdentity } from '../registry/agency-registry.js'
+import type { XmlDocument } from '../xmldsig/xml-tree.js'
+import { checkSignature } from '../xmldsig/check-signature.js'
+import { readSignatureProfile, type SignatureProfile } from '../xmldsig/signature-profile.js'
 import { shortAlgorithmName } from './algorithms.js'
-import { checkSignatureCryptography } from './crypto-check.js'
-import { parseXmlStrict, XmlRefusal } from './parse-xml.js'
-import { inspectSignature, type SignatureShape } from './signature-structure.js'
+import { EDXML_SIGNATURE_PLACE, parseForVerification, xmldsigStep } from './xmldsig-steps.js'
 import { VerificationFailure, fail } from './verification-failure.js'
 import type { VerificationPolicy } from './verification-policy.js'
 import type { AlgorithmsUsed, Rejected, SignedEnvelope, Verdict } from './verdict.js'
+
+export interface VerifyDocumentOptions {
+  /**
+   * The agency the caller authenticated as. Checked against From/OrganId as soon as the
+   * envelope is read, before any certificate or signature work: a credential of agency A
+   * costs the hub nothing more than a parse when it submits a document "from" B.
+   */
+  expectedSender?: string
+}
 
 /**
  * The verification pipeline: bytes + policy in, verdict out. Implements security.md in order;
  * each step either passes or ends the pipeline with one stable reason code. Never throws for
  * bad input: anything unexpected inside a step is a bug and propagates as an exception.
+ *
+ * Every step is linear in the input: one strict parse (bounds enforced while parsing), checks
+ * over the element list the parser made, one canonicalisation into the digest.
  */
-export async function verifyDocument (bytes: Buffer, policy: VerificationPolicy): Promise<Verdict> {
+export async function verifyDocument (bytes: Buffer, policy: VerificationPolicy, options: VerifyDocumentOptions = {}): Promise<Verdict> {
   const digestSha256 = createHash('sha256').update(bytes).digest('hex')
   const facts: Partial<Rejected> = {}
   try {
-    // 1. Size cap before anything else; DTD refusal and strict, depth-bounded parsing.
+    // 1. Size cap before anything else; strict XML 1.0 + Namespaces, UTF-8, no DTD, no PI, bounded.
     if (bytes.length > policy.maxBytes) fail('PAYLOAD_TOO_LARGE', `the document has ${bytes.length} bytes; the cap is ${policy.maxBytes}`)
-    const xml = decode(bytes)
-    const doc = parse(xml, policy.maxDepth)
+    const doc = parseForVerification(bytes, policy)
 
     // The schema is the boundary: nothing below looks at a document that is not edXML.
     const schema = validateEdxmlEnvelope(doc)
-    if (!schema.ok) fail('SCHEMA_INVALID', `${schema.path}: ${schema.message}`)
+    if (!schema.ok) fail(schema.code, `${schema.path}: ${schema.message}`)
+    const unique = checkEnvelopeUniqueness(doc)
+    if (!unique.ok) fail('ENVELOPE_AMBIGUOUS', unique.message)
 
-    // The claimed sender, unverified: used only to pick the registry entry whose settings
-    // (weak algorithms) apply. Sender binding in step 5 decides whether the claim holds.
     // The envelope as claimed: trusted only once step 6 has passed, reported in rejections.
+    // It is read from the very tree that step 6 canonicalises into the digest.
     const envelope: SignedEnvelope = readSignedEnvelope(doc, schema.kind)
     const claimedSender = envelope.from.organId
     facts.claimedSender = claimedSender
     facts.envelope = envelope
+    if (options.expectedSender != null && options.expectedSender !== claimedSender) {
+      fail('SENDER_MISMATCH', `authenticated as ${options.expectedSender}, but the document is from ${claimedSender || '(empty)'}`)
+    }
+    // The claimed sender picks the registry entry whose settings (weak algorithms) apply;
+    // sender binding in step 5 decides whether the claim holds.
     const agency = policy.registry.get(claimedSender)
 
     // 2-3. One signature, one SignedInfo, one Reference covering the document; allow-lists.
-    const shape = inspectSignature(doc, agency?.allowWeakAlgorithms === true)
-    facts.algorithms = algorithmsOf(shape)
+    const profile = xmldsigStep(() => readSignatureProfile(doc, agency?.allowWeakAlgorithms === true, EDXML_SIGNATURE_PLACE))
+    facts.algorithms = algorithmsOf(profile)
 
     // 4. The certificate from KeyInfo is untrusted input: full path validation + leaf usage.
-    const signer = await validateSigner(policy.trustStore, shape.certificates, {
+    const signer = await validateSigner(policy.trustStore, profile.certificates, {
       now: policy.now?.() ?? new Date(),
       requireRevocation: policy.requireRevocation
     })
@@ -57,10 +76,9 @@ export async function verifyDocument (bytes: Buffer, policy: VerificationPolicy)
     }
 
     // 6. Cryptographic check with the validated certificate.
-    checkSignatureCryptography(xml, shape, signer.leafPem)
+    verifyCryptography(doc, profile, signer.leafPem)
 
-    // 7. The envelope was read from this DOM, now verified; see signed-envelope-fields.ts for
-    // why its text equals the signed bytes.
+    // 7. The envelope was read from this tree, now verified.
     return {
       verdict: 'accepted',
       envelope,
@@ -69,7 +87,7 @@ export async function verifyDocument (bytes: Buffer, policy: VerificationPolicy)
       agency: agency.code,
       algorithms: facts.algorithms,
       revocation: signer.revocation,
-      flags: shape.weak ? ['weak'] : [],
+      flags: profile.weak ? ['weak'] : [],
       digestSha256
     }
   } catch (err) {
@@ -81,30 +99,17 @@ export async function verifyDocument (bytes: Buffer, policy: VerificationPolicy)
   }
 }
 
-function decode (bytes: Buffer): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
-  } catch {
-    fail('XML_MALFORMED', 'the bytes are not valid UTF-8')
-  }
-}
-
-function parse (xml: string, maxDepth: number): Document {
-  try {
-    return parseXmlStrict(xml, { maxDepth })
-  } catch (err) {
-    if (err instanceof XmlRefusal) fail(err.code, err.message)
-    throw err
-  }
+export function verifyCryptography (doc: XmlDocument, profile: SignatureProfile, signerPem: string): void {
+  xmldsigStep(() => { checkSignature(doc, profile, signerPem) })
 }
 
 /** The algorithms of a signature, by short name (signature log, CLI). */
-export function algorithmsOf (shape: SignatureShape): AlgorithmsUsed {
+export function algorithmsOf (profile: SignatureProfile): AlgorithmsUsed {
   return {
-    canonicalization: shortAlgorithmName(shape.canonicalization),
-    signature: shortAlgorithmName(shape.signatureMethod),
-    digest: shortAlgorithmName(shape.digestMethod),
-    transforms: shape.transforms.map((t) => shortAlgorithmName(t) as string)
+    canonicalization: shortAlgorithmName(profile.canonicalization),
+    signature: shortAlgorithmName(profile.signatureMethod),
+    digest: shortAlgorithmName(profile.digestMethod),
+    transforms: profile.transforms.map((t) => shortAlgorithmName(t) as string)
   }
 }
 

@@ -1,16 +1,17 @@
 import { createHash } from 'node:crypto'
 import { validateSigner } from '../pki/path-validation.js'
-import { checkSignatureCryptography } from './crypto-check.js'
-import { parseXmlStrict, XmlRefusal } from './parse-xml.js'
-import { inspectSignature } from './signature-structure.js'
+import { readSignatureProfile } from '../xmldsig/signature-profile.js'
+import type { XmlDocument, XmlElement } from '../xmldsig/xml-tree.js'
+import { EDXML_SIGNATURE_PLACE, parseForVerification, xmldsigStep } from './xmldsig-steps.js'
 import { VerificationFailure, fail } from './verification-failure.js'
 import type { VerificationPolicy } from './verification-policy.js'
 import type { ReasonCode } from './reason-codes.js'
 import type { AlgorithmsUsed, CertificateSummary, RevocationResult } from './verdict.js'
-import { algorithmsOf } from './verify-document.js'
+import { algorithmsOf, verifyCryptography } from './verify-document.js'
 
 export type SignedXmlVerdict =
-  | { ok: true, digestSha256: string, signer: CertificateSummary, chain: CertificateSummary[], algorithms: AlgorithmsUsed, revocation: RevocationResult }
+  /** `tree` is the verified document minus nothing: every node but `signature` is signed content. */
+  | { ok: true, digestSha256: string, signer: CertificateSummary, chain: CertificateSummary[], algorithms: AlgorithmsUsed, revocation: RevocationResult, tree: XmlDocument, signature: XmlElement }
   | { ok: false, digestSha256: string, code: ReasonCode, detail: string, signer?: CertificateSummary, algorithms?: AlgorithmsUsed }
 
 /**
@@ -27,24 +28,14 @@ export async function verifySignedXml (bytes: Buffer, policy: VerificationPolicy
   let algorithms: AlgorithmsUsed | undefined
   try {
     if (bytes.length > policy.maxBytes) fail('PAYLOAD_TOO_LARGE', `${bytes.length} bytes; the cap is ${policy.maxBytes}`)
-    let xml: string
-    try {
-      xml = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
-    } catch {
-      fail('XML_MALFORMED', 'the bytes are not valid UTF-8')
-    }
-    let doc: Document
-    try {
-      doc = parseXmlStrict(xml, { maxDepth: policy.maxDepth })
-    } catch (err) {
-      if (err instanceof XmlRefusal) fail(err.code, err.message)
-      throw err
-    }
+    const doc = parseForVerification(bytes, policy)
     const agency = policy.registry.get(expectedAgency)
     if (agency == null) fail('AGENCY_UNKNOWN', `agency ${expectedAgency} is not in the agency registry`)
-    const shape = inspectSignature(doc, agency.allowWeakAlgorithms === true)
-    algorithms = algorithmsOf(shape)
-    const validated = await validateSigner(policy.trustStore, shape.certificates, {
+    // A receipt is a root of its own: the signature is a child of the root (or, for an edXML
+    // status used as a receipt, where edXML puts it).
+    const profile = xmldsigStep(() => readSignatureProfile(doc, agency.allowWeakAlgorithms === true, EDXML_SIGNATURE_PLACE))
+    algorithms = algorithmsOf(profile)
+    const validated = await validateSigner(policy.trustStore, profile.certificates, {
       now: policy.now?.() ?? new Date(),
       requireRevocation: policy.requireRevocation
     })
@@ -52,8 +43,8 @@ export async function verifySignedXml (bytes: Buffer, policy: VerificationPolicy
     if (!policy.registry.binds(agency, { fingerprintSha256: validated.leaf.fingerprintSha256, subject: validated.subject })) {
       fail('SENDER_MISMATCH', `the certificate of ${validated.leaf.subject} is not registered to agency ${expectedAgency}`)
     }
-    checkSignatureCryptography(xml, shape, validated.leafPem)
-    return { ok: true, digestSha256, signer: validated.leaf, chain: validated.chain, algorithms, revocation: validated.revocation }
+    verifyCryptography(doc, profile, validated.leafPem)
+    return { ok: true, digestSha256, signer: validated.leaf, chain: validated.chain, algorithms, revocation: validated.revocation, tree: doc, signature: profile.signature }
   } catch (err) {
     if (err instanceof VerificationFailure) {
       const who = err.signer ?? signer

@@ -3,12 +3,12 @@ import t from 'tap'
 import { compileGrammar } from '../../src/edxml/envelope-grammar.js'
 import { ENVELOPE_GRAMMAR_URL, validateEdxmlEnvelope, type EnvelopeCheck } from '../../src/edxml/envelope-schema.js'
 import { DSIG_NS, EDXML_NS } from '../../src/edxml/namespaces.js'
-import { parseXmlStrict } from '../../src/verification/parse-xml.js'
+import { parseXml } from '../../src/xmldsig/parse.js'
 
 // The repository is cloned with shared/ beside it.
 const SAMPLES = new URL('../../../shared/edxml-samples/', import.meta.url)
 const sample = (name: string): string => readFileSync(new URL(name, SAMPLES), 'utf8')
-const check = (xml: string): EnvelopeCheck => validateEdxmlEnvelope(parseXmlStrict(xml))
+const check = (xml: string): EnvelopeCheck => validateEdxmlEnvelope(parseXml(xml))
 
 /** Applies string replacements, failing loudly if one does not apply (a no-op mutation tests nothing). */
 function mutate (xml: string, ...edits: [string | RegExp, string][]): string {
@@ -36,7 +36,7 @@ t.test('every well-formed sample passes with the right kind', async (t) => {
 
 t.test('the two samples shipped malformed are refused by the parser, not crashed on', async (t) => {
   for (const file of NOT_WELL_FORMED) {
-    t.throws(() => parseXmlStrict(readFileSync(new URL(file, SAMPLES))), { name: 'XmlRefusal', code: 'XML_MALFORMED' }, file)
+    t.throws(() => parseXml(readFileSync(new URL(file, SAMPLES))), { name: 'XmlRefusal', code: 'XML_MALFORMED' }, file)
   }
 })
 
@@ -263,7 +263,7 @@ const rejected: { name: string, xml: () => string, path: string, message: string
 
 t.test('mutations of good samples are rejected with a path and a sentence', async (t) => {
   for (const c of rejected) {
-    t.same(check(c.xml()), { ok: false, path: c.path, message: c.message }, c.name)
+    t.match(check(c.xml()), { ok: false, path: c.path, message: c.message }, c.name)
   }
 })
 
@@ -355,26 +355,15 @@ t.test('tolerated variations pass', async (t) => {
 })
 
 t.test('attachment payloads are never read', async (t) => {
-  const doc = parseXmlStrict(DOC)
-  const payloads = doc.getElementsByTagNameNS(EDXML_NS, 'ContentTransferEncoded')
+  const doc = parseXml(DOC)
+  const payloads = doc.elements.filter((e) => e.uri === EDXML_NS && e.local === 'ContentTransferEncoded')
   t.equal(payloads.length, 2)
-  const trap = (node: object, ...props: string[]): void => {
-    for (const prop of props) {
-      Object.defineProperty(node, prop, { get () { throw new Error(`${prop} was read`) } })
+  for (const element of payloads) {
+    for (const child of element.children) {
+      Object.defineProperty(child, 'value', { get () { throw new Error('a payload was read') } })
     }
   }
-  for (let i = 0; i < payloads.length; i++) {
-    const element = payloads.item(i) as Element
-    trap(element, 'textContent')
-    trap(element.firstChild as object, 'nodeValue', 'data', 'textContent')
-  }
-  trap(doc.documentElement as object, 'textContent')
   t.same(validateEdxmlEnvelope(doc), { ok: true, kind: 'document' })
-})
-
-t.test('an absent root element is reported, not crashed on', async (t) => {
-  t.same(validateEdxmlEnvelope({ documentElement: null } as unknown as Document),
-    { ok: false, path: '/', message: 'The document has no root element' })
 })
 
 t.test('the grammar file agrees with namespaces.ts', async (t) => {
@@ -406,6 +395,6 @@ t.test('a broken grammar is refused at load, with where and why', async (t) => {
 
 t.test('a grammar without a message kind says so instead of guessing', async (t) => {
   const grammar = compileGrammar({ grammar: 1, namespaces: { '': EDXML_NS }, root: { name: 'edXML', rule: 'edXML' }, rules: { edXML: { children: {} } } })
-  t.same(validateEdxmlEnvelope(parseXmlStrict(`<edXML xmlns="${EDXML_NS}"/>`), grammar),
-    { ok: false, path: '/edXML', message: 'The message kind (document or status) could not be determined' })
+  t.same(validateEdxmlEnvelope(parseXml(`<edXML xmlns="${EDXML_NS}"/>`), grammar),
+    { ok: false, code: 'SCHEMA_INVALID', path: '/edXML', message: 'The message kind (document or status) could not be determined' })
 })

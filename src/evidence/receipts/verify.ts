@@ -1,13 +1,12 @@
-import { SignedXml } from 'xml-crypto'
-import { DSIG_NS } from '../../edxml/namespaces.js'
 import { validateSigner, type ValidatedSigner } from '../../pki/path-validation.js'
 import type { TrustStore } from '../../pki/trust-store.js'
-import { ENVELOPED_SIGNATURE } from '../../verification/algorithms.js'
-import { parseXmlStrict, XmlRefusal } from '../../verification/parse-xml.js'
 import type { ReasonCode } from '../../verification/reason-codes.js'
-import { inspectSignature, type SignatureShape } from '../../verification/signature-structure.js'
 import type { CertificateSummary } from '../../verification/verdict.js'
 import { VerificationFailure, fail } from '../../verification/verification-failure.js'
+import { verifyCryptography } from '../../verification/verify-document.js'
+import { parseForVerification, xmldsigStep } from '../../verification/xmldsig-steps.js'
+import { DIRECT_CHILD_OF_ROOT, ENVELOPED_SIGNATURE, readSignatureProfile, type SignatureProfile } from '../../xmldsig/signature-profile.js'
+import type { XmlElement } from '../../xmldsig/xml-tree.js'
 import { RECEIPT_NS, ReceiptFormatError, type Receipt } from './format.js'
 import { checkHubPin, normalizeHubPin, type HubPin } from './hub-pin.js'
 import { readReceipt } from './read.js'
@@ -55,33 +54,34 @@ class ReceiptRefusal extends Error {
 export async function verifyReceipt (xml: string | Uint8Array, trustStore: TrustStore, options: VerifyReceiptOptions): Promise<ReceiptVerification> {
   const hub = normalizeHubPin(options.hub)
   try {
-    const text = decode(xml, options.maxBytes ?? DEFAULT_RECEIPT_MAX_BYTES)
-    const doc = parse(text)
-    const root = doc.documentElement
-    if (root.namespaceURI !== RECEIPT_NS || root.localName !== 'Receipt') {
-      throw new ReceiptRefusal('RECEIPT_INVALID', `the root element is {${root.namespaceURI ?? ''}}${root.localName}, not {${RECEIPT_NS}}Receipt`)
+    const bytes = typeof xml === 'string' ? Buffer.from(xml, 'utf8') : Buffer.from(xml.buffer, xml.byteOffset, xml.byteLength)
+    const maxBytes = options.maxBytes ?? DEFAULT_RECEIPT_MAX_BYTES
+    if (bytes.length > maxBytes) fail('PAYLOAD_TOO_LARGE', `the receipt has ${bytes.length} bytes; the cap is ${maxBytes}`)
+    // The same strict parse as documents: no DTD, no processing instruction, XML 1.0 UTF-8.
+    const doc = parseForVerification(bytes, { maxDepth: MAX_DEPTH })
+    const root = doc.root
+    if (root.uri !== RECEIPT_NS || root.local !== 'Receipt') {
+      throw new ReceiptRefusal('RECEIPT_INVALID', `the root element is {${root.uri}}${root.local}, not {${RECEIPT_NS}}Receipt`)
     }
+    if (doc.children.some((n) => n.kind === 'pi')) throw new ReceiptRefusal('RECEIPT_INVALID', 'only the XML declaration may stand outside <Receipt>')
 
-    // inspectSignature() would also accept a signature inside an edXMLHeader, and says so when
-    // refusing one elsewhere; a receipt's place is simpler and said here first.
-    const signatures = doc.getElementsByTagNameNS(DSIG_NS, 'Signature')
-    if (signatures.length === 1 && signatures.item(0)?.parentNode !== root) fail('SIGNATURE_LOCATION', 'the receipt signature must be a direct child of <Receipt>')
-    const shape = inspectSignature(doc, false)
-    checkReceiptShape(root, shape)
+    const profile = xmldsigStep(() => readSignatureProfile(doc, false, DIRECT_CHILD_OF_ROOT))
+    checkReceiptShape(profile)
 
-    const signer: ValidatedSigner = await validateSigner(trustStore, shape.certificates, {
+    const signer: ValidatedSigner = await validateSigner(trustStore, profile.certificates, {
       now: options.now ?? new Date(),
       requireRevocation: options.requireRevocation ?? true
     })
     const mismatch = checkHubPin(hub, signer)
     if (mismatch != null) throw new ReceiptRefusal('SIGNER_NOT_HUB', mismatch)
 
-    const signedXml = checkCryptography(text, shape, signer.leafPem)
+    verifyCryptography(doc, profile, signer.leafPem)
+    // Read from the tree that was just digested, without the signature (which is not signed).
     let fields: Receipt
     try {
-      fields = readReceipt(parseXmlStrict(signedXml, { maxDepth: MAX_DEPTH }).documentElement)
+      fields = readReceipt(root, profile.signature as XmlElement, { comments: 'skip' })
     } catch (err) {
-      if (err instanceof ReceiptFormatError || err instanceof XmlRefusal) throw new ReceiptRefusal('RECEIPT_INVALID', err.message)
+      if (err instanceof ReceiptFormatError) throw new ReceiptRefusal('RECEIPT_INVALID', err.message)
       throw err
     }
     return { ok: true, fields, signer: signer.leaf, chain: signer.chain }
@@ -91,70 +91,15 @@ export async function verifyReceipt (xml: string | Uint8Array, trustStore: Trust
   }
 }
 
-function decode (xml: string | Uint8Array, maxBytes: number): string {
-  const size = typeof xml === 'string' ? Buffer.byteLength(xml) : xml.byteLength
-  if (size > maxBytes) fail('PAYLOAD_TOO_LARGE', `the receipt has ${size} bytes; the cap is ${maxBytes}`)
-  if (typeof xml === 'string') return xml
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(xml)
-  } catch {
-    fail('XML_MALFORMED', 'the bytes are not valid UTF-8')
-  }
-}
-
-function parse (text: string): Document {
-  try {
-    return parseXmlStrict(text, { maxDepth: MAX_DEPTH })
-  } catch (err) {
-    if (err instanceof XmlRefusal) fail(err.code, err.message)
-    throw err
-  }
-}
-
 /**
- * inspectSignature() applies the edXML rules (one signature, one Reference to the whole document,
- * allow-listed transforms and strong algorithms, bounded KeyInfo certificates). A receipt has a
- * fixed shape on top of that: the signature is a direct child of <Receipt> (edXMLHeader does not
- * exist here), the Reference is URI="" (no Id attribute to point at), and the transforms and
- * canonicalization are exactly enveloped-signature + exclusive C14N without comments.
+ * On top of the hub's XML-DSig profile a receipt has a fixed shape: the signature is a direct
+ * child of <Receipt>, the Reference is URI="" (no Id attribute to point at), and the transforms
+ * and canonicalization are exactly enveloped-signature + exclusive C14N without comments.
  */
-function checkReceiptShape (root: Element, shape: SignatureShape): void {
-  if (shape.signature.parentNode !== root) fail('SIGNATURE_LOCATION', 'the receipt signature must be a direct child of <Receipt>')
-  if (shape.referenceUri !== '') fail('REFERENCE_NOT_DOCUMENT', `a receipt signature references URI="", not "${shape.referenceUri}"`)
-  if (shape.transforms.length !== 2 || shape.transforms[0] !== ENVELOPED_SIGNATURE || shape.transforms[1] !== EXC_C14N) {
+function checkReceiptShape (profile: SignatureProfile): void {
+  if (profile.referenceUri !== '') fail('REFERENCE_NOT_DOCUMENT', `a receipt signature references URI="", not "${profile.referenceUri}"`)
+  if (profile.transforms.length !== 2 || profile.transforms[0] !== ENVELOPED_SIGNATURE || profile.transforms[1] !== EXC_C14N) {
     fail('TRANSFORM_FORBIDDEN', 'a receipt signature has exactly the transforms enveloped-signature, then exclusive C14N')
   }
-  if (shape.canonicalization !== EXC_C14N) fail('ALGORITHM_FORBIDDEN', `a receipt's SignedInfo is canonicalized with exclusive C14N, not ${shape.canonicalization}`)
-}
-
-/**
- * The invariants of crypto-check.ts (key only from the validated certificate, never from KeyInfo,
- * CVE-2024-32962; no private key; no HMAC; a fresh SignedXml; algorithm tables reduced to what
- * the shape check accepted), returning the one signed reference: the canonical bytes of <Receipt>
- * without its signature, the only thing the fields are read from.
- */
-function checkCryptography (xml: string, shape: SignatureShape, signerPem: string): string {
-  const sig = new SignedXml({ publicCert: signerPem, getCertFromKeyInfo: () => null })
-  sig.SignatureAlgorithms = only(sig.SignatureAlgorithms, [shape.signatureMethod])
-  sig.HashAlgorithms = only(sig.HashAlgorithms, [shape.digestMethod])
-  sig.CanonicalizationAlgorithms = only(sig.CanonicalizationAlgorithms, [EXC_C14N, ENVELOPED_SIGNATURE])
-  sig.loadSignature(shape.signature)
-  let valid: boolean
-  try {
-    valid = sig.checkSignature(xml)
-  } catch (err) {
-    fail('SIGNATURE_INVALID', `the signature value does not verify with the signer certificate (${firstLine(err)})`)
-  }
-  if (!valid) fail('DIGEST_MISMATCH', 'the digest of the signed content does not match: the receipt was changed after it was signed')
-  const references = sig.getSignedReferences()
-  if (references.length !== 1) fail('SIGNATURE_AMBIGUOUS', 'the signature did not authenticate exactly one reference')
-  return references[0] as string
-}
-
-function only<T> (table: Record<string, T>, keys: readonly string[]): Record<string, T> {
-  return Object.fromEntries(keys.filter((k) => Object.hasOwn(table, k)).map((k) => [k, table[k] as T]))
-}
-
-function firstLine (err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0]?.slice(0, 200) ?? ''
+  if (profile.canonicalization !== EXC_C14N) fail('ALGORITHM_FORBIDDEN', `a receipt's SignedInfo is canonicalized with exclusive C14N, not ${profile.canonicalization}`)
 }

@@ -1,0 +1,38 @@
+import { EDXML_NS } from '../edxml/namespaces.js'
+import { parseXml, XmlRefusal } from '../xmldsig/parse.js'
+import type { SignaturePlacement } from '../xmldsig/signature-profile.js'
+import { XmlDsigFailure } from '../xmldsig/xmldsig-failure.js'
+import type { XmlDocument } from '../xmldsig/xml-tree.js'
+import { fail } from './verification-failure.js'
+
+/**
+ * Where QCVN 102:2016 puts the signature: inside edXMLEnvelope/edXMLHeader, or (as some
+ * senders do) a direct child of the root.
+ */
+export const EDXML_SIGNATURE_PLACE: SignaturePlacement = (signature, root) => {
+  const parent = signature.parent
+  if (parent === root) return true
+  return parent != null && parent.uri === EDXML_NS && parent.local === 'edXMLHeader' &&
+    parent.parent != null && parent.parent.uri === EDXML_NS && parent.parent.local === 'edXMLEnvelope' &&
+    parent.parent.parent === root
+}
+
+/** The strict parse every verified input goes through; refusals become verification failures. */
+export function parseForVerification (bytes: Buffer, limits: { maxDepth: number }): XmlDocument {
+  try {
+    return parseXml(bytes, { maxDepth: limits.maxDepth, processingInstructions: 'refuse' })
+  } catch (err) {
+    if (err instanceof XmlRefusal) fail(err.code, err.message)
+    throw err
+  }
+}
+
+/** Runs a step of the signed-XML verifier, turning its refusals into verification failures. */
+export function xmldsigStep<T> (step: () => T): T {
+  try {
+    return step()
+  } catch (err) {
+    if (err instanceof XmlDsigFailure) fail(err.code, err.message)
+    throw err
+  }
+}

@@ -1,0 +1,76 @@
+import { constants, createHash, createPublicKey, timingSafeEqual, verify, type KeyObject } from 'node:crypto'
+import { C14N_10, C14N_10_COMMENTS, EXC_C14N, EXC_C14N_COMMENTS, canonicalize, canonicalizeTo } from './c14n.js'
+import { HASH_OF, type SignatureProfile } from './signature-profile.js'
+import { refuse } from './xmldsig-failure.js'
+import type { XmlDocument } from './xml-tree.js'
+
+/** Pieces of canonical output are handed to the hash in blocks of about this many characters. */
+const HASH_BLOCK = 1 << 20
+
+/**
+ * The cryptographic check of a profile-checked signature with the *validated* signer key
+ * (never a key from KeyInfo): the digest of the canonical document minus the signature, then
+ * the RSA signature over canonical SignedInfo. Both canonical forms come from our C14N over
+ * the same tree the envelope is read from, so what is routed is what was digested.
+ *
+ * A digest mismatch (content changed) and a bad signature value are two reason codes.
+ */
+export function checkSignature (doc: XmlDocument, profile: SignatureProfile, signerPem: string): void {
+  const actual = digestReferencedContent(doc, profile)
+  if (actual.length !== profile.digestValue.length || !timingSafeEqual(actual, profile.digestValue)) {
+    refuse('DIGEST_MISMATCH', 'the digest of the signed content does not match: the document was changed after it was signed')
+  }
+  const signedInfo = Buffer.from(canonicalize(doc, { method: profile.canonicalization, apex: profile.signedInfo, inclusivePrefixes: profile.signedInfoPrefixes }), 'utf8')
+  const key = rsaKey(signerPem)
+  let valid: boolean
+  try {
+    valid = verify(HASH_OF[profile.signatureMethod] as string, signedInfo, { key, padding: constants.RSA_PKCS1_PADDING }, profile.signatureValue)
+  } catch (err) {
+    refuse('SIGNATURE_INVALID', `the signature value cannot be checked (${(err as Error).message.split('\n')[0]?.slice(0, 120) ?? ''})`)
+  }
+  if (!valid) refuse('SIGNATURE_INVALID', 'the signature value does not verify with the signer certificate')
+}
+
+/**
+ * URI="" and "#rootId" both select the document without comments (XML-DSig §4.3.3.3), so the
+ * reference is always canonicalised without comments, whatever variant the transform names.
+ */
+export function digestReferencedContent (doc: XmlDocument, profile: SignatureProfile): Buffer {
+  const hash = createHash(HASH_OF[profile.digestMethod] as string)
+  let pending: string[] = []
+  let size = 0
+  canonicalizeTo(doc, {
+    method: withoutComments(profile.referenceCanonicalization),
+    ...(profile.referenceUri === '' ? {} : { apex: doc.root }),
+    exclude: profile.signature,
+    inclusivePrefixes: profile.referencePrefixes
+  }, (chunk) => {
+    pending.push(chunk)
+    size += chunk.length
+    if (size >= HASH_BLOCK) {
+      hash.update(pending.join(''), 'utf8')
+      pending = []
+      size = 0
+    }
+  })
+  hash.update(pending.join(''), 'utf8')
+  return hash.digest()
+}
+
+function withoutComments (method: string): string {
+  if (method === C14N_10_COMMENTS) return C14N_10
+  if (method === EXC_C14N_COMMENTS) return EXC_C14N
+  return method
+}
+
+function rsaKey (pem: string): KeyObject {
+  let key: KeyObject
+  try {
+    key = createPublicKey(pem)
+  } catch (err) {
+    return refuse('SIGNATURE_INVALID', `the signer key cannot be read (${(err as Error).message.slice(0, 120)})`)
+  }
+  // The profile allows RSA only: an EC key would make node verify ECDSA under an RSA URI.
+  if (key.asymmetricKeyType !== 'rsa') refuse('ALGORITHM_FORBIDDEN', `the signer key is ${key.asymmetricKeyType ?? 'unknown'}, the signature method needs RSA`)
+  return key
+}

@@ -1,0 +1,97 @@
+import { createHash, createPrivateKey, sign } from 'node:crypto'
+import { canonicalize, canonicalizeTo, C14N_METHODS, EXC_C14N, EXC_C14N_COMMENTS, C14N_10, C14N_10_COMMENTS } from './c14n.js'
+import { parseXml } from './parse.js'
+import { DSIG_NS, ENVELOPED_SIGNATURE, HASH_OF } from './signature-profile.js'
+import type { XmlDocument, XmlElement } from './xml-tree.js'
+
+export interface SignatureSpec {
+  privateKeyPem: string
+  /** Base64 DER certificates for KeyInfo/X509Data, signer first. */
+  certificates: string[]
+  signatureMethod: string
+  digestMethod: string
+  /** Used for SignedInfo and as the reference's C14N transform. */
+  canonicalization: string
+  /** '' (whole document) or '#<Id of the root element>'. */
+  referenceUri: string
+  /**
+   * Where the signature goes: after this element (`after`) or as the last child of it
+   * (`append`). Chosen on the parsed unsigned document.
+   */
+  place: (doc: XmlDocument) => { after: XmlElement } | { append: XmlElement }
+  /** Prefix of the XML-DSig elements; '' declares the XML-DSig namespace as the default. */
+  prefix?: string
+}
+
+export class XmlSigningError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'XmlSigningError'
+  }
+}
+
+/**
+ * Signs `xml` with an enveloped XML-DSig signature of the hub's profile, inserted as text so
+ * every other byte of the input stays as it was. Both digests are computed with the hub's own
+ * C14N, the one the verifier uses and that is proven byte-identical to libxml2, so whatever
+ * we sign verifies in xmlsec1 and the reverse (test/interop).
+ */
+export function signXml (xml: string, spec: SignatureSpec): string {
+  if (!C14N_METHODS.has(spec.canonicalization)) throw new XmlSigningError(`unsupported canonicalization ${spec.canonicalization}`)
+  const text = xml.charCodeAt(0) === 0xfeff ? xml.slice(1) : xml
+  const doc = parseXml(text)
+  const place = spec.place(doc)
+  const offset = 'after' in place ? place.after.end : endTagStart(text, place.append)
+
+  const hash = createHash(hashOf(spec.digestMethod))
+  canonicalizeTo(doc, {
+    method: withoutComments(spec.canonicalization),
+    ...(spec.referenceUri === '' ? {} : { apex: doc.root })
+  }, (chunk) => { hash.update(chunk, 'utf8') })
+  const digest = hash.digest('base64')
+
+  const p = spec.prefix ?? 'ds'
+  if (p !== '' && !/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(p)) throw new XmlSigningError(`unusable prefix ${JSON.stringify(p)}`)
+  const n = (local: string): string => p === '' ? local : `${p}:${local}`
+  const signedInfo = `<${n('SignedInfo')}>` +
+    `<${n('CanonicalizationMethod')} Algorithm="${spec.canonicalization}"/>` +
+    `<${n('SignatureMethod')} Algorithm="${spec.signatureMethod}"/>` +
+    `<${n('Reference')} URI="${escapeAttr(spec.referenceUri)}"><${n('Transforms')}>` +
+    `<${n('Transform')} Algorithm="${ENVELOPED_SIGNATURE}"/><${n('Transform')} Algorithm="${spec.canonicalization}"/>` +
+    `</${n('Transforms')}><${n('DigestMethod')} Algorithm="${spec.digestMethod}"/><${n('DigestValue')}>${digest}</${n('DigestValue')}></${n('Reference')}>` +
+    `</${n('SignedInfo')}>`
+  const keyInfo = `<${n('KeyInfo')}><${n('X509Data')}>${spec.certificates.map((c) => `<${n('X509Certificate')}>${c}</${n('X509Certificate')}>`).join('')}</${n('X509Data')}></${n('KeyInfo')}>`
+  const declaration = p === '' ? `xmlns="${DSIG_NS}"` : `xmlns:${p}="${DSIG_NS}"`
+  const build = (value: string): string => `<${n('Signature')} ${declaration}>${signedInfo}<${n('SignatureValue')}>${value}</${n('SignatureValue')}>${keyInfo}</${n('Signature')}>`
+
+  // SignedInfo is canonicalised in place: inclusive C14N pulls in the namespaces and xml:*
+  // attributes in scope where the signature stands, so it is parsed where it will live.
+  const draft = text.slice(0, offset) + build('') + text.slice(offset)
+  const draftDoc = parseXml(draft)
+  const info = draftDoc.elements.find((e) => e.uri === DSIG_NS && e.local === 'SignedInfo') as XmlElement
+  const canonicalInfo = canonicalize(draftDoc, { method: spec.canonicalization, apex: info })
+  const value = sign(HASH_OF[spec.signatureMethod] ?? 'sha256', Buffer.from(canonicalInfo, 'utf8'), createPrivateKey(spec.privateKeyPem)).toString('base64')
+  return text.slice(0, offset) + build(value) + text.slice(offset)
+}
+
+function hashOf (digestMethod: string): string {
+  const name = HASH_OF[digestMethod]
+  if (name == null) throw new XmlSigningError(`unsupported digest ${digestMethod}`)
+  return name
+}
+
+function withoutComments (method: string): string {
+  if (method === C14N_10_COMMENTS) return C14N_10
+  if (method === EXC_C14N_COMMENTS) return EXC_C14N
+  return method
+}
+
+function endTagStart (text: string, element: XmlElement): number {
+  const at = text.lastIndexOf('</', element.end)
+  if (at < 0 || !text.startsWith(`</${element.qname}`, at)) throw new XmlSigningError(`<${element.qname}> has no end tag to sign into`)
+  return at
+}
+
+function escapeAttr (value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;')
+}
