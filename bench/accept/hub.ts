@@ -100,6 +100,8 @@ export async function startHub (options: HubOptions): Promise<HubProcess> {
     LIENTHONG_HOST: '127.0.0.1',
     LIENTHONG_DATA_DIR: dataDir,
     LIENTHONG_LOG_LEVEL: 'warn',
+    // The demo key material of certs-example/ (refused without it).
+    LIENTHONG_DEMO: '1',
     LIENTHONG_RATE_LIMIT_PER_MINUTE: '1000000',
     LIENTHONG_VERIFY_QUEUE: String(options.verifyQueue)
   }

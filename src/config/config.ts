@@ -32,9 +32,29 @@ export interface HubConfig {
   certExpiryMarginDays: number
   tls: { keyFile: string, certFile: string, clientCaFile: string | undefined } | undefined
   rateLimitPerMinute: number
+  /** Failed authentications per client address per minute, then 429 until the minute is over. */
+  authFailuresPerMinute: number
+  /**
+   * Slow clients (docs/gateway.md, "Timeouts and limits"): the request headers must arrive within
+   * `headersMs`, the whole request within `requestMs`, and a body may pause at most `bodyIdleMs`
+   * between two chunks; an idle keep-alive connection is closed after `keepAliveMs`.
+   */
+  timeouts: { headersMs: number, requestMs: number, bodyIdleMs: number, keepAliveMs: number }
+  /** Request-body bytes being received or verified at once: overall and per credential. */
+  inFlightBytes: { total: number, perCredential: number }
   logLevel: string
-  /** Bearer token that GET /metrics requires (gateway and worker); undefined: open. */
+  /**
+   * Operator token (Authorization: Bearer): GET /metrics on the API port is served only when it
+   * is set (or metricsOpen), and /health/ready shows each check's detail only to it.
+   */
   metricsToken: string | undefined
+  /** LIENTHONG_METRICS_OPEN=1: /metrics on the API port without a token (behind a firewall). */
+  metricsOpen: boolean
+  /**
+   * LIENTHONG_DEMO=1: `serve`, `worker` and `start` on PostgreSQL may run on the public demo key
+   * material of certs-example/ (refused otherwise; `start` on the embedded database always may).
+   */
+  demo: boolean
   /** Port of `lienthong worker`'s own /metrics listener (on `host`); undefined: none; 0: any free port. */
   workerMetricsPort: number | undefined
   reconcileIntervalMs: number
@@ -118,6 +138,19 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): HubConfig {
   const logLevel = str('LIENTHONG_LOG_LEVEL', 'info')
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) problems.push(`LIENTHONG_LOG_LEVEL=${logLevel}: must be one of fatal, error, warn, info, debug, trace, silent`)
 
+  const flag = (key: string): boolean => {
+    const raw = env[key]
+    if (raw == null || raw === '' || raw === '0' || raw === 'false') return false
+    if (raw === '1' || raw === 'true') return true
+    problems.push(`${key}=${raw}: must be 1 (true) or 0 (false)`)
+    return false
+  }
+  const maxBytes = int('LIENTHONG_MAX_BYTES', 50 * 1024 * 1024, 1024, 2 * 1024 * 1024 * 1024)
+  const inFlightPerCredential = int('LIENTHONG_INFLIGHT_BYTES_PER_CREDENTIAL', 2 * maxBytes, 1024, 64 * 1024 * 1024 * 1024)
+  const inFlightTotal = int('LIENTHONG_INFLIGHT_BYTES', 4 * maxBytes, 1024, 64 * 1024 * 1024 * 1024)
+  if (inFlightPerCredential < maxBytes) problems.push(`LIENTHONG_INFLIGHT_BYTES_PER_CREDENTIAL=${inFlightPerCredential}: must be at least LIENTHONG_MAX_BYTES (${maxBytes}), or no document of the largest size could be sent`)
+  if (inFlightTotal < inFlightPerCredential) problems.push(`LIENTHONG_INFLIGHT_BYTES=${inFlightTotal}: must be at least LIENTHONG_INFLIGHT_BYTES_PER_CREDENTIAL (${inFlightPerCredential})`)
+
   const config: HubConfig = {
     host: str('LIENTHONG_HOST', '127.0.0.1'),
     port: int('LIENTHONG_PORT', 8080, 0, 65535),
@@ -130,7 +163,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): HubConfig {
     hubKeyFile: path(str('LIENTHONG_HUB_KEY', demo('hub', 'signing-key.pem'))),
     hubCertFile: path(str('LIENTHONG_HUB_CERT', demo('hub', 'signing-cert.pem'))),
     hubChainFile: env.LIENTHONG_HUB_CHAIN === '' ? undefined : path(str('LIENTHONG_HUB_CHAIN', demo('trust', 'issuing-ca.pem'))),
-    maxBytes: int('LIENTHONG_MAX_BYTES', 50 * 1024 * 1024, 1024, 2 * 1024 * 1024 * 1024),
+    maxBytes,
     verifyThreads: optionalInt('LIENTHONG_VERIFY_THREADS', 1, 256),
     verifyQueue: optionalInt('LIENTHONG_VERIFY_QUEUE', 1, 100000),
     requireRevocation: revocation !== 'best-effort',
@@ -144,8 +177,18 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): HubConfig {
       ? { keyFile: path(tlsKey), certFile: path(tlsCert), clientCaFile: optional('LIENTHONG_TLS_CLIENT_CA') }
       : undefined,
     rateLimitPerMinute: int('LIENTHONG_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
+    authFailuresPerMinute: int('LIENTHONG_AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
+    timeouts: {
+      headersMs: int('LIENTHONG_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
+      requestMs: int('LIENTHONG_REQUEST_TIMEOUT_MS', 300_000, 100, 3_600_000),
+      bodyIdleMs: int('LIENTHONG_BODY_TIMEOUT_MS', 30_000, 100, 600_000),
+      keepAliveMs: int('LIENTHONG_KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 600_000)
+    },
+    inFlightBytes: { total: inFlightTotal, perCredential: inFlightPerCredential },
     logLevel,
     metricsToken: optional('LIENTHONG_METRICS_TOKEN'),
+    metricsOpen: flag('LIENTHONG_METRICS_OPEN'),
+    demo: flag('LIENTHONG_DEMO'),
     workerMetricsPort: optionalInt('LIENTHONG_WORKER_METRICS_PORT', 0, 65535),
     reconcileIntervalMs: int('LIENTHONG_RECONCILE_INTERVAL_MS', 5000, 100, 3_600_000),
     shutdownTimeoutMs: int('LIENTHONG_SHUTDOWN_TIMEOUT_MS', 25_000, 100, 600_000),

@@ -1,4 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
+import type { Socket } from 'node:net'
 import type { ServerOptions } from 'node:https'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import rateLimit from '@fastify/rate-limit'
@@ -11,8 +12,23 @@ import healthRoutes from './routes/health.js'
 import inboxRoutes from './routes/inbox.js'
 import metricsRoutes from './routes/metrics.js'
 import { Problem } from './schemas/problem.js'
-import type { HubContext } from './hub-context.js'
+import type { GatewayTimeouts, HubContext } from './hub-context.js'
 import { logSizeRefusal } from '../accept/log-size-refusal.js'
+import { problemBody, type ProblemCode } from './problem.js'
+import { InFlightBudget } from './limits/in-flight-budget.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The client's own X-Request-Id, when it is short and plain; kept beside the hub's id (logs, answer header). */
+    clientRequestId: string | undefined
+  }
+}
+
+/** Slow-client timeouts when the context does not say (LIENTHONG_*_TIMEOUT_MS, docs/gateway.md). */
+export const DEFAULT_TIMEOUTS: GatewayTimeouts = { headersMs: 10_000, requestMs: 300_000, bodyIdleMs: 30_000, keepAliveMs: 5_000 }
+
+/** A client's X-Request-Id is kept (beside the hub's own) only when it matches this. */
+export const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
 
 export interface GatewayOptions {
   logger?: FastifyServerOptions['logger']
@@ -25,18 +41,36 @@ export interface GatewayOptions {
  * needs comes in through `context`, so tests build it over real stores without listening.
  */
 export async function buildGateway (context: HubContext, options: GatewayOptions = {}): Promise<FastifyInstance> {
+  const timeouts: GatewayTimeouts = { ...DEFAULT_TIMEOUTS, ...context.timeouts }
+  // Node checks headersTimeout/requestTimeout only every connectionsCheckingInterval (default
+  // 30 s): check often enough for the configured timeouts to hold to within a quarter.
+  const serverTimeouts = {
+    headersTimeout: Math.min(timeouts.headersMs, timeouts.requestMs),
+    requestTimeout: timeouts.requestMs,
+    connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(Math.min(timeouts.headersMs, timeouts.requestMs) / 4)))
+  }
   const app = Fastify({
     logger: options.logger ?? false,
-    ...(options.https != null ? { https: options.https } : {}) as Record<string, never>,
+    ...(options.https != null ? { https: { ...serverTimeouts, ...options.https } } : { http: serverTimeouts }) as unknown as Record<string, never>,
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
     bodyLimit: context.maxBytes,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id']
-      return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID()
-    },
+    // Request ids are the hub's own, never the client's (they end up in the signature log).
+    genReqId: () => randomUUID(),
     requestIdHeader: false,
     trustProxy: false,
+    clientErrorHandler: clientError,
     ajv: { customOptions: { removeAdditional: false } }
   }) as unknown as FastifyInstance
+  app.decorateRequest('clientRequestId', undefined)
+  app.addHook('onRequest', async (request, reply) => {
+    const given = request.headers['x-request-id']
+    if (typeof given === 'string' && CLIENT_REQUEST_ID.test(given)) {
+      request.clientRequestId = given
+      request.log = request.log.child({ clientRequestId: given })
+      reply.header('x-client-request-id', given)
+    }
+  })
   app.addHook('onSend', async (request, reply) => { reply.header('x-request-id', request.id) })
 
   await app.register(swagger, {
@@ -50,38 +84,64 @@ export async function buildGateway (context: HubContext, options: GatewayOptions
   await app.register(problemHandler, {
     onDocumentTooLarge: async (request) => {
       context.metrics?.documentRejected('PAYLOAD_TOO_LARGE')
-      // The credential, when it checks out, names who tried; an unauthenticated oversize
-      // request is logged without an agency (it is refused all the same).
-      const agency = await app.requireAgency(request).then((a) => a.agencyCode, () => undefined)
+      // Only authenticated attempts are evidence. Authentication runs before the body is
+      // considered, so an oversize request without a credential never gets here (401); should
+      // one, it is refused without a log entry.
+      const agency = request.agency?.agencyCode
+      if (agency == null) return {}
       const declared = request.headers['content-length'] == null ? NaN : Number(request.headers['content-length'])
       const id = await logSizeRefusal(context.db, {
         requestId: request.id,
         ...(Number.isSafeInteger(declared) && declared >= 0 ? { declaredBytes: declared } : {}),
         maxBytes: context.maxBytes,
-        ...(agency != null ? { authenticatedAgency: agency } : {})
+        authenticatedAgency: agency
       })
       return { signatureLogEntry: id }
     }
   })
+  await app.register(authenticate, { context })
   await app.register(rateLimit, {
     max: context.rateLimitPerMinute,
     timeWindow: '1 minute',
-    // Per credential: the API key (hashed, never kept in clear) or the TLS client certificate;
-    // unauthenticated callers share their IP's budget.
-    keyGenerator: (request) => {
-      const auth = request.headers.authorization
-      if (auth != null) return 'key:' + createHash('sha256').update(auth).digest('hex')
-      return 'ip:' + request.ip
-    },
+    // After authentication (onRequest), before the body is read: per resolved credential (agency
+    // + credential id), however the client spells its Authorization header. Failed
+    // authentications have their own budget per client address (authenticate.ts).
+    hook: 'preParsing',
+    keyGenerator: (request) => request.agency != null ? `credential:${request.agency.agencyCode}:${request.agency.credentialId}` : `ip:${request.ip}`,
     errorResponseBuilder: (_request, context) => ({ statusCode: 429, message: `rate limit of ${context.max} requests per ${context.after} exceeded` })
   })
-  await app.register(rawBody, { maxBytes: context.maxBytes })
-  await app.register(authenticate, { context })
+  const inFlight = context.inFlightBytes ?? { total: 4 * context.maxBytes, perCredential: 2 * context.maxBytes }
+  await app.register(rawBody, { maxBytes: context.maxBytes, bodyIdleMs: timeouts.bodyIdleMs, budget: new InFlightBudget(inFlight.total, inFlight.perCredential) })
   // Before the routes: its onResponse hook counts every request.
   await app.register(metricsRoutes, { context })
   await app.register(healthRoutes, { context })
   await app.register(documentRoutes, { context })
   await app.register(inboxRoutes, { context })
-  app.get('/openapi.json', { schema: { hide: true }, config: { rateLimit: false } }, async () => app.swagger())
+  app.get('/openapi.json', { schema: { hide: true }, config: { rateLimit: false, public: true } }, async () => app.swagger())
   return app
+}
+
+/**
+ * Errors Node raises before a request reaches Fastify (headers not received within
+ * headersTimeout, the whole request not within requestTimeout, headers too large, unparsable
+ * HTTP): problem+json when no answer is under way, then the connection is closed.
+ */
+function clientError (this: FastifyInstance, err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  let code: ProblemCode = 'BAD_REQUEST'
+  let detail = 'the request is not valid HTTP'
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    code = 'REQUEST_TIMEOUT'
+    detail = 'the request was not received in time (LIENTHONG_HEADERS_TIMEOUT_MS, LIENTHONG_REQUEST_TIMEOUT_MS)'
+  } else if (err.code === 'HPE_HEADER_OVERFLOW') {
+    code = 'HEADERS_TOO_LARGE'
+    detail = 'the request headers are larger than the hub accepts'
+  }
+  this.log.debug({ err }, 'client error')
+  const answering = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage
+  if (socket.writable && answering == null) {
+    const body = JSON.stringify(problemBody(code, detail))
+    socket.write(`HTTP/1.1 ${problemBody(code, detail).status} ${code.replaceAll('_', ' ')}\r\nContent-Type: application/problem+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+  }
+  socket.destroy()
 }

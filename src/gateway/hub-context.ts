@@ -11,11 +11,37 @@ export interface HubContext {
   queue: DeliveryQueue | undefined
   hub: HubIdentity
   maxBytes: number
+  /** Requests per minute per resolved credential (agency + credential id). */
   rateLimitPerMinute: number
+  /** Failed authentications per client address per minute (default 30). */
+  authFailuresPerMinute?: number
+  /** Slow-client timeouts (defaults: DEFAULT_TIMEOUTS in app.ts). */
+  timeouts?: Partial<GatewayTimeouts>
+  /** Request-body bytes in progress at once, overall and per credential (defaults: 4x and 2x maxBytes). */
+  inFlightBytes?: { total: number, perCredential: number }
   /** Extra readiness checks (trust store, pool...), by name. */
   readiness?: Record<string, () => Promise<{ ok: boolean, detail?: string }>>
   /** Prometheus metrics of this process; without them there is no /metrics and nothing is counted. */
   metrics?: HubMetrics
-  /** Bearer token GET /metrics requires (empty or absent: open). */
+  /**
+   * Operator token: GET /metrics requires it when set, and /health/ready shows each check's
+   * detail only to a request bearing it (without a token: statuses only, to everyone).
+   */
   metricsToken?: string | undefined
+  /**
+   * Whether GET /metrics is served at all (default: when `metrics` is given). The hub processes
+   * set it from the configuration: only with LIENTHONG_METRICS_TOKEN or LIENTHONG_METRICS_OPEN=1.
+   */
+  exposeMetrics?: boolean
+}
+
+export interface GatewayTimeouts {
+  /** The request line and headers must arrive within this (Node headersTimeout). */
+  headersMs: number
+  /** The whole request, headers and body, must arrive within this (Node requestTimeout). */
+  requestMs: number
+  /** Longest pause between two chunks of a request body. */
+  bodyIdleMs: number
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveMs: number
 }

@@ -14,8 +14,11 @@ export const GATEWAY_CODES = {
   RECIPIENT_UNKNOWN: { status: 422, title: 'No known recipient' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   BAD_REQUEST: { status: 400, title: 'Bad request' },
+  REQUEST_TIMEOUT: { status: 408, title: 'The request was not received in time' },
+  HEADERS_TOO_LARGE: { status: 431, title: 'Request headers too large' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   BUSY: { status: 503, title: 'Verification capacity exhausted, retry later' },
+  IN_FLIGHT_LIMIT: { status: 503, title: 'Too many request bytes in progress, retry later' },
   INTERNAL: { status: 500, title: 'Internal error' }
 } as const
 

@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { loadConfig } from '../config/config.js'
+import { refuseDemoMaterial } from '../config/demo-material.js'
 import { startHub, type RunningHub } from './start-hub.js'
 import { createApiKey } from '../store/credentials.js'
 import type { Database } from '../db/database.js'
@@ -8,6 +9,7 @@ import { DEMO_REGISTRY } from '../cli/defaults.js'
 
 export async function runHub (role: 'start' | 'serve'): Promise<void> {
   const config = loadConfig()
+  refuseDemoMaterial(config, role)
   const hub = await startHub(config, { role })
   const out = (line: string): void => { process.stdout.write(line + '\n') }
   out(`lienthong ${role}: listening on ${hub.url}`)

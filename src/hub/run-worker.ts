@@ -1,5 +1,6 @@
 import pino from 'pino'
 import { loadConfig } from '../config/config.js'
+import { refuseDemoMaterial } from '../config/demo-material.js'
 import { loadHubIdentity } from '../evidence/hub-identity.js'
 import { openHubDatabase, redisUnreachableMessage } from './open-database.js'
 import { logRedaction } from './log-redaction.js'
@@ -17,6 +18,7 @@ export async function runWorker (): Promise<void> {
   if (config.databaseUrl == null) {
     throw new Error('lienthong worker shares PostgreSQL with the gateways: set DATABASE_URL (the embedded database belongs to `lienthong start`)')
   }
+  refuseDemoMaterial(config, 'worker')
   const logger = pino({ level: config.logLevel, redact: logRedaction, base: { role: 'worker' } })
   const db = await openHubDatabase(config.databaseUrl, config.dataDir)
   const hub = await loadHubIdentity({ keyFile: config.hubKeyFile, certFile: config.hubCertFile, ...(config.hubChainFile != null ? { chainFile: config.hubChainFile } : {}) })

@@ -67,9 +67,14 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
     hub,
     maxBytes: config.maxBytes,
     rateLimitPerMinute: config.rateLimitPerMinute,
+    authFailuresPerMinute: config.authFailuresPerMinute,
+    timeouts: config.timeouts,
+    inFlightBytes: config.inFlightBytes,
     readiness: await configuredReadinessChecks(config, hub, revocation.trustStore, db, options.role),
     metrics,
-    metricsToken: config.metricsToken
+    metricsToken: config.metricsToken,
+    // Closed on the API port unless the operator set a token or explicitly opened it.
+    exposeMetrics: config.metricsToken != null || config.metricsOpen
   }, {
     logger: { level: config.logLevel, redact: logRedaction },
     ...(config.tls != null ? { https: await httpsOptions(config.tls) } : {})

@@ -199,3 +199,18 @@ export async function getReceipt (db: Queryable, documentId: string, kind: strin
 function iso (value: unknown): string {
   return value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString()
 }
+
+/**
+ * The receipt of `kind` for a document as `agency` may see it: its sender sees the first one;
+ * a recipient sees the acceptance receipt and only the delivery/failure receipts of its own
+ * delivery (never another recipient's). Call after canRead.
+ */
+export async function getReceiptVisibleTo (db: Queryable, documentId: string, kind: string, agency: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ xml: string }>(
+    `SELECT r.xml FROM receipts r JOIN documents d ON d.id = r.document_id
+     LEFT JOIN deliveries x ON x.id = r.delivery_id
+     WHERE r.document_id = $1 AND r.kind = $2
+       AND (d.sender_code = $3 OR r.delivery_id IS NULL OR x.recipient_code = $3)
+     ORDER BY r.created_at LIMIT 1`, [documentId, kind, agency])
+  return rows[0]?.xml
+}

@@ -58,6 +58,8 @@ async function startHub (t: Test, role: 'start' | 'serve' = 'start'): Promise<{ 
       LIENTHONG_QUEUE_PREFIX: prefix,
       LIENTHONG_LOG_LEVEL: 'warn',
       LIENTHONG_VERIFY_THREADS: '1',
+      // On PostgreSQL with the demo key material of certs-example/: a demo, said so.
+      LIENTHONG_DEMO: '1',
       DATABASE_URL: `${db.connectionString}${db.connectionString.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${db.schema}`)}`
     },
     stdio: ['ignore', 'pipe', 'pipe']

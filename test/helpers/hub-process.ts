@@ -20,7 +20,9 @@ const READY: Record<LienthongCommand, RegExp> = {
 /**
  * The child's environment: this process's, minus tap's loaders (NODE_OPTIONS: the child loads tsx
  * itself) and minus any hub setting the test runner happens to carry (LIENTHONG_*, DATABASE_URL,
- * REDIS_URL), plus `settings`. What a test does not set is the documented default.
+ * REDIS_URL), plus `settings`. What a test does not set is the documented default, except
+ * LIENTHONG_DEMO=1: the tests run on the demo key material of certs-example/, which `serve`,
+ * `worker` and `start` on PostgreSQL refuse without it (`LIENTHONG_DEMO: ''` to see the refusal).
  */
 export function lienthongEnv (settings: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env }
@@ -28,7 +30,7 @@ export function lienthongEnv (settings: Record<string, string>): NodeJS.ProcessE
   delete env.DATABASE_URL
   delete env.REDIS_URL
   for (const key of Object.keys(env)) if (key.startsWith('LIENTHONG_')) delete env[key]
-  return { ...env, ...settings }
+  return { ...env, LIENTHONG_DEMO: '1', ...settings }
 }
 
 /**

@@ -41,7 +41,9 @@ t.test('worker fetches, gateway in another process picks the CRL up, readiness f
     LIENTHONG_LOG_LEVEL: 'info',
     LIENTHONG_CRL_URLS: crlUrl,
     // A round a second (the lease keeps it to one worker), so the gateway polls every second too.
-    LIENTHONG_CRL_REFRESH_MS: '1000'
+    LIENTHONG_CRL_REFRESH_MS: '1000',
+    // The operator's token: readiness details are shown only to it.
+    LIENTHONG_METRICS_TOKEN: 'crl-operator'
   })
   // nextUpdate in 2 h: fresh, but within the default 6 h margin.
   await publish(2, 2 * HOUR)
@@ -54,7 +56,7 @@ t.test('worker fetches, gateway in another process picks the CRL up, readiness f
   t.match(worker.stdout, /"nextUpdate":"\d{4}-/, 'the refresh is logged with its nextUpdate')
 
   type Readiness = { status: string, checks: Record<string, { status: string, detail?: string, checkedAt?: string }> }
-  const readiness = async (): Promise<Readiness> => await (await fetch(`${gateway.url}/health/ready`)).json() as Readiness
+  const readiness = async (): Promise<Readiness> => await (await fetch(`${gateway.url}/health/ready`, { headers: { authorization: 'Bearer crl-operator' } })).json() as Readiness
   let seen: Readiness | undefined
   await waitUntil('the gateway sees the CRL near its nextUpdate', async () => {
     seen = await readiness()

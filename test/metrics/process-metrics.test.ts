@@ -43,7 +43,8 @@ function cleanEnv (extra: Record<string, string>): NodeJS.ProcessEnv {
   delete env.NODE_OPTIONS
   delete env.DATABASE_URL
   for (const key of Object.keys(env)) if (key.startsWith('LIENTHONG_')) delete env[key]
-  return { ...env, ...extra }
+  // The demo key material of certs-example/ (serve/worker refuse it without LIENTHONG_DEMO=1).
+  return { ...env, LIENTHONG_DEMO: '1', ...extra }
 }
 
 async function deliveredTo (db: Queryable, code: string): Promise<boolean> {

@@ -14,14 +14,18 @@ interface Readiness { status: number, body: { status: string, checks: Record<str
 
 async function readiness (url: string): Promise<Readiness> {
   // Bounded: a readiness probe that hangs is the failure this guards against.
-  const res = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(5000) })
+  // As the operator (the token shows each check's detail).
+  const res = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(5000), headers: { authorization: `Bearer ${OPERATOR_TOKEN}` } })
   return { status: res.status, body: await res.json() as Readiness['body'] }
 }
 
 /** A port nothing listens on (it was free a moment ago). */
 const closedPort = freePort
 
+const OPERATOR_TOKEN = 'ops-readiness-token'
+
 const baseSettings = (dataDir: string): Record<string, string> => ({
+  LIENTHONG_METRICS_TOKEN: OPERATOR_TOKEN,
   LIENTHONG_PORT: '0',
   LIENTHONG_VERIFY_THREADS: '1',
   LIENTHONG_LOG_LEVEL: 'warn',

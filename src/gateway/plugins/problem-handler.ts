@@ -49,10 +49,20 @@ export default fp(async function problemHandler (app: FastifyInstance, options: 
       detail = 'an internal error occurred; the request id identifies it in the hub log'
     }
     const body = problemBody(code, detail, { ...extra, requestId: request.id }, request.url)
-    if (code === 'BUSY' && typeof extra.retryAfterSeconds === 'number') reply.header('retry-after', String(extra.retryAfterSeconds))
+    if (typeof extra.retryAfterSeconds === 'number') reply.header('retry-after', String(extra.retryAfterSeconds))
+    // Answered before its body was read (401, 413, 408, 503...): the connection is closed after
+    // the answer instead of reading (and discarding) the rest of what the client declared.
+    if (bodyUnread(request)) reply.header('connection', 'close')
     return await reply.code(body.status).type('application/problem+json').send(body)
   })
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).type('application/problem+json').send(problemBody('NOT_FOUND', `no route ${request.method} ${request.url}`, { requestId: request.id }, request.url))
   })
 }, { name: 'problem-handler' })
+
+/** The request declared a body that has not been received completely. */
+export function bodyUnread (request: FastifyRequest): boolean {
+  if (request.raw.complete) return false
+  const length = request.headers['content-length']
+  return request.headers['transfer-encoding'] != null || (length != null && length !== '0')
+}

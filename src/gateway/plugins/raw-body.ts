@@ -1,10 +1,37 @@
 import fp from 'fastify-plugin'
 import { errorCodes, type FastifyInstance, type FastifyRequest } from 'fastify'
+import { HubProblem } from '../problem.js'
+import { InFlightBudget, type Refusal } from '../limits/in-flight-budget.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Reserves more body bytes for this request (chunked uploads); released when the answer is sent. */
+    reserveBodyBytes: ((bytes: number) => Refusal | undefined) | undefined
+  }
+}
+
+export interface RawBodyOptions {
+  maxBytes: number
+  /** Longest pause between two chunks of a body before the request is answered 408 and closed. */
+  bodyIdleMs: number
+  budget: InFlightBudget
+}
+
+/** The problem for a reservation the in-flight budget refused. */
+export function inFlightProblem (refusal: Refusal): HubProblem {
+  return new HubProblem('IN_FLIGHT_LIMIT', refusal === 'credential'
+    ? 'this credential already has as many request bytes in progress as the hub allows (LIENTHONG_INFLIGHT_BYTES_PER_CREDENTIAL); retry when they are answered'
+    : 'the hub already has as many request bytes in progress as it allows (LIENTHONG_INFLIGHT_BYTES); retry later', { retryAfterSeconds: refusal === 'credential' ? 5 : 2 })
+}
 
 /**
  * edXML is taken as raw bytes (never parsed by Fastify): the verifier must see exactly what the
- * sender signed. The size cap is enforced from Content-Length before the body is read (413), and
- * while streaming for chunked uploads.
+ * sender signed. By the time a body is read the caller is authenticated (onRequest, see
+ * authenticate.ts). Then, before a byte is read (preParsing): the size cap from Content-Length
+ * (413), and the declared bytes are reserved against the in-flight budget, overall and per
+ * credential (503 IN_FLIGHT_LIMIT + Retry-After when they do not fit), held until the answer is
+ * sent. Chunked uploads reserve as they grow. A body that pauses longer than `bodyIdleMs` is
+ * answered 408 REQUEST_TIMEOUT and its connection closed (slowloris).
  *
  * The body is read into memory allocated once from Content-Length, a SharedArrayBuffer: pages are
  * touched chunk by chunk as they arrive instead of all at once by a final concat (a fresh 50 MB
@@ -13,7 +40,40 @@ import { errorCodes, type FastifyInstance, type FastifyRequest } from 'fastify'
  * Nobody writes to it after this parser: the bytes that are verified are the bytes that are
  * stored.
  */
-export default fp(async function rawBody (app: FastifyInstance, options: { maxBytes: number }) {
+export default fp(async function rawBody (app: FastifyInstance, options: RawBodyOptions) {
+  const { budget } = options
+  app.decorateRequest('reserveBodyBytes', undefined)
+
+  app.addHook('preParsing', async (request, reply, payload) => {
+    const header = request.headers['content-length']
+    const declared = header == null ? 0 : Number(header)
+    const chunked = request.headers['transfer-encoding'] != null
+    if (!chunked && !(declared > 0)) return payload
+    // The size cap (the route's bodyLimit where it has a smaller one), before a byte is read.
+    if (declared > (request.routeOptions.bodyLimit ?? options.maxBytes)) throw new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE()
+    const credential = request.agency != null ? `${request.agency.agencyCode}/${request.agency.credentialId}` : `ip:${request.ip}`
+    let reserved = 0
+    const reserve = (bytes: number): Refusal | undefined => {
+      const refused = budget.reserve(credential, bytes)
+      if (refused == null) reserved += bytes
+      return refused
+    }
+    let released = false
+    reply.raw.once('close', () => {
+      if (released) return
+      released = true
+      budget.release(credential, reserved)
+      reserved = 0
+    })
+    const bound = Math.min(Number.isSafeInteger(declared) ? declared : 0, request.routeOptions.bodyLimit ?? options.maxBytes)
+    const refused = reserve(bound)
+    if (refused != null) throw inFlightProblem(refused)
+    request.reserveBodyBytes = reserve
+    // Every body, JSON ones too: a pause longer than bodyIdleMs ends the request.
+    idleTimeout(request, payload, options.bodyIdleMs)
+    return payload
+  })
+
   const parser = (request: FastifyRequest, payload: NodeJS.ReadableStream & { receivedEncodedLength?: number }, done: (err: Error | null, body?: Buffer) => void): void => {
     const header = request.headers['content-length']
     const declared = header == null ? undefined : Number(header)
@@ -47,6 +107,12 @@ export default fp(async function rawBody (app: FastifyInstance, options: { maxBy
         }
         bytes.copy(target, received)
       } else {
+        // Chunked: no declared size was reserved; reserve what arrives (twice: the final copy).
+        const refused = request.reserveBodyBytes?.(2 * bytes.length)
+        if (refused != null) {
+          finish(inFlightProblem(refused))
+          return
+        }
         chunks.push(bytes)
       }
       received += bytes.length
@@ -74,3 +140,31 @@ export default fp(async function rawBody (app: FastifyInstance, options: { maxBy
   }
   app.addContentTypeParser(['application/xml', 'text/xml', 'application/octet-stream', 'application/edxml+xml'], parser)
 }, { name: 'raw-body' })
+
+/**
+ * Ends a body stream with a 408 REQUEST_TIMEOUT error when no chunk arrives for `ms` (the
+ * parser answers it; the problem handler closes the connection, the body being unread).
+ */
+function idleTimeout (request: FastifyRequest, payload: NodeJS.ReadableStream, ms: number): void {
+  let timer: NodeJS.Timeout | undefined
+  const stop = (): void => {
+    if (timer != null) clearTimeout(timer)
+    timer = undefined
+  }
+  const arm = (): void => {
+    stop()
+    timer = setTimeout(() => {
+      timer = undefined
+      request.log.info({ bodyIdleMs: ms }, 'request body stalled; answering 408 and closing the connection')
+      const err = new HubProblem('REQUEST_TIMEOUT', `no part of the request body arrived for ${ms} ms (LIENTHONG_BODY_TIMEOUT_MS)`)
+      payload.emit('error', err)
+    }, ms)
+    timer.unref()
+  }
+  arm()
+  payload.on('data', arm)
+  payload.once('end', stop)
+  payload.once('error', stop)
+  payload.once('close', stop)
+  request.raw.once('close', stop)
+}

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { acceptSubmission } from '../../accept/accept-submission.js'
-import { canRead, getDocumentView, getRaw, getReceipt } from '../../store/documents.js'
+import { canRead, getDocumentView, getRaw, getReceiptVisibleTo, type DocumentView as View } from '../../store/documents.js'
 import { PoolSaturatedError } from '../../verification/verification-pool.js'
 import { HubProblem } from '../problem.js'
 import { commonErrors } from '../schemas/problem.js'
@@ -55,6 +55,13 @@ export default async function documentRoutes (fastify: FastifyInstance, options:
     if (outcome.outcome === 'rejected') {
       ctx.metrics?.documentRejected(outcome.code)
       request.log.info({ code: outcome.code, signatureLogEntry: outcome.signatureLogId }, 'document rejected')
+      // A status message answering a document the signing agency did not receive gets the same
+      // answer as one answering a document that does not exist: whether agency X sent document
+      // D is not disclosed to anyone but X and D's recipients. (The signature log keeps the
+      // precise reason for auditors.)
+      if (outcome.code === 'DOCUMENT_UNKNOWN' || outcome.code === 'FORBIDDEN') {
+        throw new HubProblem('DOCUMENT_UNKNOWN', `the status message answers no document that ${auth.agencyCode} received through this hub`, { signatureLogEntry: outcome.signatureLogId })
+      }
       throw new HubProblem(outcome.code, outcome.detail, {
         signatureLogEntry: outcome.signatureLogId,
         ...(outcome.recipients != null ? { recipients: outcome.recipients } : {})
@@ -97,7 +104,7 @@ export default async function documentRoutes (fastify: FastifyInstance, options:
     await readable(request.params.id, auth.agencyCode)
     const view = await getDocumentView(ctx.db, request.params.id)
     if (view == null) throw new HubProblem('NOT_FOUND', `no document ${request.params.id}`)
-    return view
+    return visibleTo(view, auth.agencyCode)
   })
 
   app.get('/v1/documents/:id/receipts/:kind', {
@@ -105,7 +112,7 @@ export default async function documentRoutes (fastify: FastifyInstance, options:
   }, async (request, reply) => {
     const auth = await app.requireAgency(request)
     await readable(request.params.id, auth.agencyCode)
-    const xml = await getReceipt(ctx.db, request.params.id, request.params.kind)
+    const xml = await getReceiptVisibleTo(ctx.db, request.params.id, request.params.kind, auth.agencyCode)
     if (xml == null) throw new HubProblem('NOT_FOUND', `no ${request.params.kind} receipt for document ${request.params.id}`)
     return await reply.type('application/xml; charset=utf-8').send(xml)
   })
@@ -119,4 +126,22 @@ export default async function documentRoutes (fastify: FastifyInstance, options:
     if (raw == null) throw new HubProblem('CONTENT_EXPIRED', `the bytes of document ${request.params.id} were removed after the retention period; its digest, receipts and signature-log entries remain`)
     return await reply.type('application/xml').header('content-disposition', `attachment; filename="${request.params.id}.edxml"`).send(raw)
   })
+}
+
+/**
+ * What `agency` sees of a document: its sender everything; a recipient only its own delivery
+ * (state, attempts, last error), its own status messages, the acceptance receipt and the
+ * receipts of its own delivery, and the receipts it signed itself: never what happened to the
+ * other recipients of the same document.
+ */
+export function visibleTo (view: View, agency: string): View {
+  if (view.sender === agency) return view
+  const mine = new Set(view.deliveries.filter((d) => d.recipient === agency).map((d) => d.id))
+  return {
+    ...view,
+    deliveries: view.deliveries.filter((d) => mine.has(d.id)),
+    statusEvents: view.statusEvents.filter((e) => e.recipient === agency),
+    receipts: view.receipts.filter((r) => r.deliveryId == null || mine.has(r.deliveryId)),
+    recipientReceipts: view.recipientReceipts.filter((r) => mine.has(r.deliveryId))
+  }
 }

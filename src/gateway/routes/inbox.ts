@@ -10,6 +10,33 @@ import { commonErrors } from '../schemas/problem.js'
 import { AckBody, DeliveryParams, DeliveryStateAnswer, InboxPage, InboxQuery, ReceiptFeed, ReceiptIdParams } from '../schemas/inbox.js'
 import type { HubContext } from '../hub-context.js'
 
+/**
+ * A cursor as this hub issues them (delivery/inbox.ts encodeCursor): base64url of
+ * `<timestamp to the microsecond>Z|<uuid>`. Anything else is refused here, before a query
+ * could choke on it (a 500 before).
+ */
+export function isHubCursor (cursor: string): boolean {
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(cursor)) return false
+  const decoded = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)\|([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(Buffer.from(cursor, 'base64url').toString('latin1'))
+  if (decoded == null) return false
+  const at = decoded[1] as string
+  const parsed = new Date(at.slice(0, 23) + 'Z')
+  // A real instant, written the way it reads (no month 13, no 31 February).
+  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 23) === at.slice(0, 23)
+}
+
+/**
+ * A fail-ack reason goes into the delivery trail and the hub-signed failure notice (XML): only
+ * XML 1.0 characters, and no control characters but tab, line feed and carriage return.
+ */
+export function isPlainReason (reason: string): boolean {
+  return /^[\t\n\r\u0020-\u007E\u00A0-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u.test(reason)
+}
+
+const checkCursor = (after: string | undefined): void => {
+  if (after != null && !isHubCursor(after)) throw new HubProblem('BAD_REQUEST', 'the `after` cursor is not one this hub issued')
+}
+
 /** Pull delivery (what VDXP clients do today) and the sender's delivery controls. */
 export default async function inboxRoutes (fastify: FastifyInstance, options: { context: HubContext }): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
@@ -19,6 +46,7 @@ export default async function inboxRoutes (fastify: FastifyInstance, options: { 
     schema: { summary: 'Documents and status messages waiting for the authenticated agency (keyset-paginated)', tags: ['inbox'], querystring: InboxQuery, response: { 200: InboxPage, ...commonErrors } }
   }, async (request) => {
     const auth = await app.requireAgency(request)
+    checkCursor(request.query.after)
     const page = await listInbox(ctx.db, auth.agencyCode, request.query.after, request.query.limit ?? 100)
     if (page === 'bad-cursor') throw new HubProblem('BAD_REQUEST', 'the `after` cursor is not one this hub issued')
     return page
@@ -37,9 +65,14 @@ export default async function inboxRoutes (fastify: FastifyInstance, options: { 
   })
 
   app.post('/v1/inbox/:deliveryId/ack', {
+    // A small JSON object: no reason to read megabytes of it.
+    bodyLimit: 64 * 1024,
     schema: { summary: 'Acknowledge an inbox item: done or fail (+ reason); idempotent', tags: ['inbox'], params: DeliveryParams, body: AckBody, response: { 200: DeliveryStateAnswer, ...commonErrors, 409: Type.Ref('Problem') } }
   }, async (request) => {
     const auth = await app.requireAgency(request)
+    if (request.body.reason != null && !isPlainReason(request.body.reason)) {
+      throw new HubProblem('BAD_REQUEST', 'the reason may hold no control characters (other than tab and line breaks) and only characters XML allows')
+    }
     const result = await acknowledge(ctx.db, ctx.hub, auth.agencyCode, request.params.deliveryId, request.body.result, request.body.reason)
     if (result === 'not-found') throw new HubProblem('NOT_FOUND', `no inbox item ${request.params.deliveryId} for ${auth.agencyCode}`)
     if ('conflict' in result) throw new HubProblem('CONFLICT', result.conflict)
@@ -51,6 +84,7 @@ export default async function inboxRoutes (fastify: FastifyInstance, options: { 
     schema: { summary: 'Delivery receipts and failure notices for the documents the agency sent (keyset-paginated)', tags: ['receipts'], querystring: InboxQuery, response: { 200: ReceiptFeed, ...commonErrors } }
   }, async (request) => {
     const auth = await app.requireAgency(request)
+    checkCursor(request.query.after)
     const page = await listReceipts(ctx.db, auth.agencyCode, request.query.after, request.query.limit ?? 100)
     if (page === 'bad-cursor') throw new HubProblem('BAD_REQUEST', 'the `after` cursor is not one this hub issued')
     return page

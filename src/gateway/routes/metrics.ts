@@ -9,12 +9,13 @@ interface Readiness { checks?: Record<string, { status?: string }> }
 /**
  * GET /metrics (Prometheus text format) and the gateway's request counting. Wrapped with
  * fastify-plugin so that the onResponse hook sees every route. Not rate limited (Prometheus
- * scrapes every few seconds from one address), not in the OpenAPI document, and open unless
- * LIENTHONG_METRICS_TOKEN is set (operators usually keep the port behind a firewall).
- * Nothing is registered when the context has no metrics (tests' gateways).
+ * scrapes every few seconds from one address), not in the OpenAPI document. The hub processes
+ * serve it on the API port only with LIENTHONG_METRICS_TOKEN (then required) or
+ * LIENTHONG_METRICS_OPEN=1 (context.exposeMetrics); otherwise it is an unknown route. Nothing is
+ * registered when the context has no metrics (tests' gateways).
  */
 export default fp(async function metricsRoutes (app: FastifyInstance, options: { context: HubContext }) {
-  const { metrics, metricsToken } = options.context
+  const { metrics, metricsToken, exposeMetrics } = options.context
   if (metrics == null) return
 
   app.addHook('onResponse', async (request, reply) => {
@@ -29,7 +30,8 @@ export default fp(async function metricsRoutes (app: FastifyInstance, options: {
     return Object.fromEntries(Object.entries(checks).map(([name, check]) => [name, check.status === 'ok']))
   })
 
-  app.get('/metrics', { schema: { hide: true }, config: { rateLimit: false } }, async (request, reply) => {
+  if (exposeMetrics === false) return
+  app.get('/metrics', { schema: { hide: true }, config: { rateLimit: false, public: true } }, async (request, reply) => {
     if (metricsToken != null && metricsToken !== '' && !bearerMatches(request.headers.authorization, metricsToken)) {
       throw new HubProblem('UNAUTHENTICATED', 'send the metrics token (LIENTHONG_METRICS_TOKEN) as Authorization: Bearer <token>')
     }
