@@ -16,7 +16,8 @@ import type { Accepted, Verdict } from '../verification/verdict.js'
 
 export interface AcceptDependencies {
   db: Database
-  verify: (bytes: Buffer) => Promise<Verdict>
+  /** `expectedSender`: the authenticated agency, checked against From before signature work. */
+  verify: (bytes: Buffer, options?: { expectedSender?: string }) => Promise<Verdict>
   queue: DeliveryQueue | undefined
   hub: HubIdentity
   onEnqueueError?: (err: unknown, deliveryIds: string[]) => void
@@ -50,7 +51,7 @@ const UNIQUE_VIOLATION = '23505'
  */
 export async function acceptSubmission (deps: AcceptDependencies, submission: Submission): Promise<AcceptOutcome> {
   const { db } = deps
-  const verdict = await deps.verify(submission.bytes)
+  const verdict = await deps.verify(submission.bytes, { expectedSender: submission.auth.agencyCode })
   const context = { requestId: submission.requestId, authenticatedAgency: submission.auth.agencyCode, sizeBytes: submission.bytes.length }
   const base = entryFromVerdict(verdict, context)
 

@@ -62,7 +62,7 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
 
   const app = await buildGateway({
     db,
-    verify: async (bytes) => await pool.verify(bytes),
+    verify: async (bytes, options) => await pool.verify(bytes, options),
     queue,
     hub,
     maxBytes: config.maxBytes,

@@ -126,10 +126,10 @@ export class HubMetrics {
   }
 
   /** `verify` with its duration observed (a verifier that throws, e.g. pool full, is not observed). */
-  timedVerify (verify: (bytes: Buffer) => Promise<Verdict>): (bytes: Buffer) => Promise<Verdict> {
-    return async (bytes) => {
+  timedVerify (verify: (bytes: Buffer, options?: { expectedSender?: string }) => Promise<Verdict>): (bytes: Buffer, options?: { expectedSender?: string }) => Promise<Verdict> {
+    return async (bytes, options) => {
       const end = this.verification.startTimer()
-      const verdict = await verify(bytes)
+      const verdict = await verify(bytes, options)
       end({ verdict: verdict.verdict })
       return verdict
     }

@@ -31,7 +31,7 @@ export interface WorkerConfig {
 
 export type WorkerTask =
   /** `bytes` arrives transferred, not copied: its ArrayBuffer now belongs to this thread. */
-  | { kind: 'verify', bytes: Uint8Array }
+  | { kind: 'verify', bytes: Uint8Array, expectedSender?: string }
   /** Answers once this thread's trust store and registry are loaded (or failed to load). */
   | { kind: 'probe' }
 
@@ -86,7 +86,7 @@ export default async function handleTask (task: WorkerTask): Promise<WorkerReply
         const started = performance.now()
         // A view over the transferred memory, no copy.
         const bytes = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength)
-        const verdict = await verifyDocument(bytes, loaded.policy)
+        const verdict = await verifyDocument(bytes, loaded.policy, task.expectedSender != null ? { expectedSender: task.expectedSender } : {})
         return { kind: 'verdict', verdict, elapsedMs: performance.now() - started }
       }
       case 'probe':
