@@ -1,5 +1,6 @@
 import { isAbsolute, join, resolve } from 'node:path'
 import { PACKAGE_ROOT } from '../cli/defaults.js'
+import { pushSettingsFromEnv, SECURE_PUSH, type PushSettings } from '../registry/push-endpoint.js'
 
 /**
  * The hub's configuration, read from the environment once, validated, with one clear message per
@@ -86,6 +87,20 @@ export interface HubConfig {
     workerStalledMs: number
     /** How often the worker looks for receipts to push to senders that receive by push. */
     receiptCallbackIntervalMs: number
+    /** Development-only relaxations of the push rules (http://, unpinned endpoints); see docs/agency-registry.md. */
+    push: PushSettings
+  }
+  /** How often the worker signs a checkpoint of the signature log head (docs/signature-log.md). */
+  checkpointIntervalMs: number
+}
+
+/** The two development push settings, validated like every other key (src/registry/push-endpoint.ts). */
+function devPushSettings (http: string | undefined, unpinned: string | undefined, problems: string[]): PushSettings {
+  try {
+    return pushSettingsFromEnv({ LIENTHONG_DEV_ALLOW_HTTP_PUSH: http, LIENTHONG_DEV_ALLOW_UNPINNED_PUSH: unpinned })
+  } catch (err) {
+    problems.push((err as Error).message)
+    return SECURE_PUSH
   }
 }
 
@@ -182,7 +197,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): HubConfig {
       headersMs: int('LIENTHONG_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
       requestMs: int('LIENTHONG_REQUEST_TIMEOUT_MS', 300_000, 100, 3_600_000),
       bodyIdleMs: int('LIENTHONG_BODY_TIMEOUT_MS', 30_000, 100, 600_000),
-      keepAliveMs: int('LIENTHONG_KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 600_000)
+      keepAliveMs: int('LIENTHONG_KEEP_ALIVE_TIMEOUT_MS', 72_000, 100, 600_000)
     },
     inFlightBytes: { total: inFlightTotal, perCredential: inFlightPerCredential },
     logLevel,
@@ -205,8 +220,10 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): HubConfig {
       serverCaFile: env.LIENTHONG_PUSH_SERVER_CA === '' ? undefined : path(str('LIENTHONG_PUSH_SERVER_CA', demo('trust', 'root-ca.pem'))),
       workerLockMs: optionalInt('LIENTHONG_WORKER_LOCK_MS', 1000, 3_600_000),
       workerStalledMs: int('LIENTHONG_WORKER_STALLED_MS', 15_000, 500, 3_600_000),
-      receiptCallbackIntervalMs: int('LIENTHONG_RECEIPT_CALLBACK_INTERVAL_MS', 1000, 50, 3_600_000)
-    }
+      receiptCallbackIntervalMs: int('LIENTHONG_RECEIPT_CALLBACK_INTERVAL_MS', 1000, 50, 3_600_000),
+      push: devPushSettings(env.LIENTHONG_DEV_ALLOW_HTTP_PUSH, env.LIENTHONG_DEV_ALLOW_UNPINNED_PUSH, problems)
+    },
+    checkpointIntervalMs: int('LIENTHONG_CHECKPOINT_INTERVAL_MS', 600_000, 1000, 7 * 24 * 3_600_000)
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return config

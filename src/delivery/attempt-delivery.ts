@@ -2,7 +2,9 @@ import type { Database } from '../db/database.js'
 import type { HubIdentity } from '../evidence/hub-identity.js'
 import { issueDeliveryReceipt, issueFailureNotice } from './delivery-receipts.js'
 import { loadDelivery, loadRaw, recordEvent, TERMINAL_STATES } from './delivery-store.js'
-import { push, type PushResponse, type PushTls } from './push-client.js'
+import { push, PushRefusedError, type PushResponse, type PushTls } from './push-client.js'
+import type { PushSettings } from '../registry/push-endpoint.js'
+import { pinFromColumns } from '../store/push-pins.js'
 import { classifyResponse, nextAttemptAt, parseRetryAfter, type RetryPolicy } from './retry-policy.js'
 import { carriesSignedReceipt, checkRecipientReceipt, recordRecipientReceipt } from './recipient-receipt.js'
 import type { VerificationPolicy } from '../verification/verification-policy.js'
@@ -20,6 +22,8 @@ export interface DeliveryDependencies {
   receiptPolicy?: () => VerificationPolicy
   /** Who acts, for the delivery trail (e.g. worker host:pid). */
   actor: string
+  /** Development relaxations of the push rules (http://, unpinned); default from the environment. */
+  pushSettings?: PushSettings
   now?: () => number
 }
 
@@ -54,6 +58,7 @@ export async function attemptDelivery (deps: DeliveryDependencies, deliveryId: s
 
   let response: PushResponse | undefined
   let networkError: string | undefined
+  let refused = false
   if (row.push_url == null) {
     networkError = 'the recipient has no push URL'
   } else {
@@ -72,14 +77,22 @@ export async function attemptDelivery (deps: DeliveryDependencies, deliveryId: s
           ...(row.edxml_document_id != null ? { 'x-lienthong-edxml-document-id': encodeURIComponent(row.edxml_document_id) } : {})
         },
         timeoutMs: deps.timeoutMs,
-        ...(deps.tls != null ? { tls: deps.tls } : {})
+        ...(deps.tls != null ? { tls: deps.tls } : {}),
+        pin: pinFromColumns(row.push_server_certificates, row.push_server_subject),
+        agency: row.recipient_code,
+        ...(deps.pushSettings != null ? { settings: deps.pushSettings } : {})
       })
     } catch (err) {
       networkError = (err as Error).message
+      refused = err instanceof PushRefusedError
     }
   }
 
-  const outcome = row.push_url == null ? { kind: 'permanent' as const, reason: networkError as string } : classifyResponse(response?.status, networkError)
+  // No push URL, or one the hub refuses to use (plain http, no pin): permanent. A server that
+  // presents another certificate than the registered one is a network-level failure (retried: the
+  // recipient may be renewing its certificate and the registry be updated within the window;
+  // nothing was sent to it), with that reason as the last error.
+  const outcome = row.push_url == null || refused ? { kind: 'permanent' as const, reason: networkError as string } : classifyResponse(response?.status, networkError)
   // The recipient's own receipt is verified before the transaction (CPU work, no locks held).
   const receipt = outcome.kind === 'delivered' && response != null && deps.receiptPolicy != null && carriesSignedReceipt(response)
     ? { body: response.body, verdict: await checkRecipientReceipt(deps.receiptPolicy(), row, response) }
@@ -102,7 +115,7 @@ export async function attemptDelivery (deps: DeliveryDependencies, deliveryId: s
       if (receipt != null) {
         const recorded = await recordRecipientReceipt(tx, row, receipt.body, receipt.verdict)
         await recordEvent(tx, deliveryId, 'recipient-receipt', deps.actor, recorded.verified
-          ? `signed receipt verified (signature log ${recorded.signatureLogId})`
+          ? `signed receipt verified, about ${receipt.verdict.ok ? receipt.verdict.about ?? 'this delivery' : ''} (signature log ${recorded.signatureLogId})`
           : `receipt NOT verified: ${receipt.verdict.ok ? '' : `${receipt.verdict.code}: ${receipt.verdict.detail}`} (signature log ${recorded.signatureLogId})`)
       }
       // An earlier attempt had failed: the recipient is back (the worker pulls its other waiting

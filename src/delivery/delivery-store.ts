@@ -10,6 +10,9 @@ export interface DeliveryRow {
   created_at: Date
   next_attempt_at: Date | null
   push_url: string | null
+  /** The push endpoint's server-certificate pin (migration 009_push_endpoint_pins). */
+  push_server_certificates: string[] | null
+  push_server_subject: Record<string, string> | string | null
   sender_code: string
   digest_sha256: string
   edxml_document_id: string | null
@@ -23,7 +26,7 @@ export const OPEN_PUSH_STATES = ['queued', 'sending', 'waiting_retry'] as const
 export async function loadDelivery (db: Queryable, id: string, forUpdate = false): Promise<DeliveryRow | undefined> {
   const { rows } = await db.query<DeliveryRow>(
     `SELECT x.id, x.document_id, x.recipient_code, x.mode, x.state, x.attempts, x.created_at, x.next_attempt_at,
-            a.push_url, d.sender_code, d.digest_sha256, d.edxml_document_id, d.kind
+            a.push_url, a.push_server_certificates, a.push_server_subject, d.sender_code, d.digest_sha256, d.edxml_document_id, d.kind
      FROM deliveries x JOIN documents d ON d.id = x.document_id JOIN agencies a ON a.code = x.recipient_code
      WHERE x.id = $1${forUpdate ? ' FOR UPDATE OF x' : ''}`, [id])
   return rows[0]

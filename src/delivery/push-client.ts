@@ -1,5 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
+import { checkServerIdentity, type PeerCertificate } from 'node:tls'
+import { checkServerPin, pushRefusal, pushSettingsFromEnv, type PushPin, type PushSettings } from '../registry/push-endpoint.js'
 
 export interface PushTls {
   /** The hub's TLS client certificate and key (mTLS towards recipients). */
@@ -15,6 +17,27 @@ export interface PushRequest {
   headers: Record<string, string>
   timeoutMs: number
   tls?: PushTls
+  /**
+   * The recipient's registered server certificate (fingerprints and/or subject): checked on the TLS
+   * connection after the CA and host name checks, before a byte of the body is sent.
+   */
+  pin?: PushPin | undefined
+  /** Whose endpoint this is (for the messages). */
+  agency?: string
+  /** Development relaxations (http://, no pin); default from the environment. */
+  settings?: PushSettings
+}
+
+/**
+ * The hub refuses to send at all (plain http, no pin): a configuration error, not a network
+ * one; callers treat it as a permanent failure.
+ */
+export class PushRefusedError extends Error {
+  readonly permanent = true
+  constructor (message: string) {
+    super(message)
+    this.name = 'PushRefusedError'
+  }
 }
 
 export interface PushResponse {
@@ -37,22 +60,45 @@ const MAX_KEPT_BODY = 64 * 1024
 const NO_TLS = {}
 const agents = new WeakMap<object, Map<string, HttpAgent>>()
 
-function agentFor (url: URL, tls: PushTls | undefined): HttpAgent {
+function agentFor (url: URL, tls: PushTls | undefined, pin: PushPin | undefined, agency: string | undefined): HttpAgent {
   const identity = tls ?? NO_TLS
   let byOrigin = agents.get(identity)
   if (byOrigin == null) {
     byOrigin = new Map()
     agents.set(identity, byOrigin)
   }
-  let agent = byOrigin.get(url.origin)
+  // One agent per origin AND pin: a kept-alive socket or a cached TLS session (whose resumption
+  // skips checkServerIdentity) was verified against exactly this pin.
+  const key = `${url.origin} ${JSON.stringify(pin ?? null)}`
+  let agent = byOrigin.get(key)
   if (agent == null) {
     const common = { keepAlive: true, keepAliveMsecs: 10_000, maxFreeSockets: 16, scheduling: 'lifo' as const }
     agent = url.protocol === 'https:'
-      ? new HttpsAgent({ ...common, ...(tls != null ? { cert: tls.cert, key: tls.key, ...(tls.ca != null ? { ca: tls.ca } : {}) } : {}) })
+      ? new HttpsAgent({
+        ...common,
+        ...(tls != null ? { cert: tls.cert, key: tls.key, ...(tls.ca != null ? { ca: tls.ca } : {}) } : {}),
+        ...(pin != null ? { checkServerIdentity: pinnedIdentityCheck(url, pin, agency) } : {})
+      })
       : new HttpAgent(common)
-    byOrigin.set(url.origin, agent)
+    byOrigin.set(key, agent)
   }
   return agent
+}
+
+/**
+ * Node's host name check, then the pin. Runs inside the TLS handshake (after the chain was
+ * verified against the CA), so a refused server never sees the request.
+ */
+function pinnedIdentityCheck (url: URL, pin: PushPin, agency: string | undefined) {
+  return (host: string, cert: PeerCertificate): Error | undefined => {
+    const hostError = checkServerIdentity(host, cert)
+    if (hostError != null) return hostError
+    const verdict = checkServerPin(pin, cert.raw)
+    if (verdict.ok) return undefined
+    const err = new Error(`the server certificate of ${url.origin} is not the one registered for ${agency != null ? `agency ${agency}` : 'this recipient'}: ${verdict.detail}`) as Error & { code: string }
+    err.code = 'ERR_LIENTHONG_SERVER_PIN'
+    return err
+  }
 }
 
 /** Closes the idle connections kept for `tls` (a stopping worker; tests). */
@@ -70,13 +116,15 @@ export function closePushConnections (tls: PushTls | undefined): void {
  * socket is destroyed, never returned to the pool.
  */
 export async function push (req: PushRequest): Promise<PushResponse> {
+  const refusal = pushRefusal(req.url, req.pin, req.settings ?? pushSettingsFromEnv())
+  if (refusal != null) throw new PushRefusedError(`not sent${req.agency != null ? ` to ${req.agency}` : ''}: ${refusal}`)
   const url = new URL(req.url)
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest
   return await new Promise<PushResponse>((resolve, reject) => {
     const r = send(url, {
       method: 'POST',
       headers: { ...req.headers, 'content-length': String(req.body.length) },
-      agent: agentFor(url, req.tls)
+      agent: agentFor(url, req.tls, url.protocol === 'https:' ? req.pin : undefined, req.agency)
     }, (res) => {
       const chunks: Buffer[] = []
       let kept = 0

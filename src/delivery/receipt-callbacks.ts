@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import type { Database, Queryable } from '../db/database.js'
 import type { DeliveryRow } from './delivery-store.js'
-import { push, type PushResponse, type PushTls } from './push-client.js'
+import { push, PushRefusedError, type PushResponse, type PushTls } from './push-client.js'
+import type { PushSettings } from '../registry/push-endpoint.js'
+import { pinFromColumns } from '../store/push-pins.js'
 import { classifyResponse, nextAttemptAt, parseRetryAfter, type RetryPolicy } from './retry-policy.js'
 
 /**
@@ -28,6 +30,8 @@ export interface ReceiptCallbackOptions {
   /** Callbacks claimed per round. */
   batch?: number
   onError?: (err: unknown) => void
+  /** Development relaxations of the push rules (http://, unpinned); default from the environment. */
+  pushSettings?: PushSettings
 }
 
 interface Claimed {
@@ -39,7 +43,10 @@ interface Claimed {
   xml: string
   kind: string
   delivery_id: string | null
+  agency_code: string
   push_url: string | null
+  push_server_certificates: string[] | null
+  push_server_subject: unknown
 }
 
 /**
@@ -51,7 +58,7 @@ export async function sendDueCallbacks (options: ReceiptCallbackOptions): Promis
   const { db } = options
   const claimed = await db.transaction(async (tx) => {
     const { rows } = await tx.query<Claimed>(
-      `SELECT c.id, c.receipt_id, c.document_id, c.attempts, c.created_at, r.xml, r.kind, r.delivery_id, a.push_url
+      `SELECT c.id, c.receipt_id, c.document_id, c.attempts, c.created_at, r.xml, r.kind, r.delivery_id, c.agency_code, a.push_url, a.push_server_certificates, a.push_server_subject
        FROM receipt_callbacks c JOIN receipts r ON r.id = c.receipt_id JOIN agencies a ON a.code = c.agency_code
        WHERE (c.state IN ('queued', 'waiting_retry') AND (c.next_attempt_at IS NULL OR c.next_attempt_at <= now()))
           OR (c.state = 'sending' AND c.updated_at < now() - ($2 || ' milliseconds')::interval)
@@ -68,6 +75,7 @@ export async function sendDueCallbacks (options: ReceiptCallbackOptions): Promis
 async function sendOne (options: ReceiptCallbackOptions, c: Claimed): Promise<void> {
   let response: PushResponse | undefined
   let networkError: string | undefined
+  let refused = false
   if (c.push_url == null) {
     networkError = 'the sender has no push URL any more'
   } else {
@@ -85,13 +93,17 @@ async function sendOne (options: ReceiptCallbackOptions, c: Claimed): Promise<vo
           ...(c.delivery_id != null ? { 'x-lienthong-delivery-id': c.delivery_id } : {})
         },
         timeoutMs: options.timeoutMs,
-        ...(options.tls != null ? { tls: options.tls } : {})
+        ...(options.tls != null ? { tls: options.tls } : {}),
+        pin: pinFromColumns(c.push_server_certificates, c.push_server_subject),
+        agency: c.agency_code,
+        ...(options.pushSettings != null ? { settings: options.pushSettings } : {})
       })
     } catch (err) {
       networkError = (err as Error).message
+      refused = err instanceof PushRefusedError
     }
   }
-  const outcome = c.push_url == null ? { kind: 'permanent' as const, reason: networkError as string } : classifyResponse(response?.status, networkError)
+  const outcome = c.push_url == null || refused ? { kind: 'permanent' as const, reason: networkError as string } : classifyResponse(response?.status, networkError)
   const status = response?.status ?? null
   if (outcome.kind === 'delivered') {
     await options.db.query('UPDATE receipt_callbacks SET state = \'delivered\', next_attempt_at = NULL, last_status = $2, last_error = NULL, updated_at = now() WHERE id = $1', [c.id, status])

@@ -1,8 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto'
+import { DOMParser } from '@xmldom/xmldom'
 import type { Queryable } from '../db/database.js'
 import { appendSignatureLog } from '../evidence/signature-log.js'
 import type { VerificationPolicy } from '../verification/verification-policy.js'
 import { verifySignedXml, type SignedXmlVerdict } from '../verification/verify-signed-xml.js'
+import type { CertificateSummary, RevocationResult } from '../verification/verdict.js'
 import type { DeliveryRow } from './delivery-store.js'
 import type { PushResponse } from './push-client.js'
 
@@ -18,16 +20,101 @@ export function carriesSignedReceipt (response: PushResponse): boolean {
   return head.startsWith('<') && response.body.includes(XMLDSIG_NS) && response.body.includes('Signature')
 }
 
+/** The reason code of a genuine recipient signature over a receipt that is not about this delivery. */
+export const NOT_FOR_THIS_DELIVERY = 'RECEIPT_NOT_FOR_THIS_DELIVERY'
+
+/**
+ * A verified signature by the recipient over something that does not name this delivery (an old
+ * receipt of another document replayed by whoever answered): kept, not verified.
+ */
+export interface NotForThisDelivery {
+  ok: false
+  digestSha256: string
+  code: typeof NOT_FOR_THIS_DELIVERY
+  detail: string
+  signer: CertificateSummary
+  chain: CertificateSummary[]
+  algorithms: object
+  revocation: RevocationResult
+}
+
+export type RecipientReceiptVerdict = (SignedXmlVerdict & { about?: string }) | NotForThisDelivery
+
 /**
  * Verifies the receipt as signed by the recipient agency itself (its registered certificate,
- * full path validation and revocation). Runs outside any transaction: it is CPU work.
+ * full path validation and revocation), then that it is about THIS delivery: its signed content
+ * must name the delivery id, the hub's document id, the document's SHA-256 digest or its edXML
+ * DocumentId (receiptSubject). A genuine signature over anything else proves nothing about this
+ * delivery. Runs outside any transaction: it is CPU work.
  */
-export async function checkRecipientReceipt (policy: VerificationPolicy, row: DeliveryRow, response: PushResponse): Promise<SignedXmlVerdict> {
+export async function checkRecipientReceipt (policy: VerificationPolicy, row: DeliveryRow, response: PushResponse): Promise<RecipientReceiptVerdict> {
   if (response.truncated) {
     const digestSha256 = createHash('sha256').update(response.body).digest('hex')
     return { ok: false, digestSha256, code: 'PAYLOAD_TOO_LARGE', detail: 'the receipt is longer than the 64 KB kept of an answer' }
   }
-  return await verifySignedXml(response.body, policy, row.recipient_code)
+  const verdict = await verifySignedXml(response.body, policy, row.recipient_code)
+  if (!verdict.ok) return verdict
+  const about = receiptSubject(response.body, row)
+  if (about == null) {
+    return {
+      ok: false,
+      digestSha256: verdict.digestSha256,
+      code: NOT_FOR_THIS_DELIVERY,
+      detail: `the receipt is validly signed by ${row.recipient_code} but names neither this delivery (${row.id}), nor the document (${row.document_id}), ` +
+        `its digest (${row.digest_sha256})${row.edxml_document_id != null ? ` nor its DocumentId (${row.edxml_document_id})` : ''}: it is not about this delivery`,
+      signer: verdict.signer,
+      chain: verdict.chain,
+      algorithms: verdict.algorithms,
+      revocation: verdict.revocation
+    }
+  }
+  return { ...verdict, about }
+}
+
+const XML_SPACE = /^[ \t\r\n]+|[ \t\r\n]+$/g
+
+/**
+ * Which identifier of this delivery the receipt names, or undefined. Looks at the text of every
+ * element and every attribute value outside ds:Signature, trimmed of XML whitespace, compared
+ * exactly (ids and digest case-insensitively). Only called once the signature over the whole
+ * document verified, so what is read is signed content (comments and processing instructions
+ * are not text here: they are not covered by a comment-free canonicalization).
+ */
+export function receiptSubject (bytes: Buffer, row: Pick<DeliveryRow, 'id' | 'document_id' | 'digest_sha256' | 'edxml_document_id'>): string | undefined {
+  let doc: Document
+  try {
+    doc = new DOMParser({ errorHandler: (_level: string, message: unknown) => { throw new Error(String(message)) } }).parseFromString(bytes.toString('utf8'), 'text/xml')
+  } catch {
+    return undefined
+  }
+  const wanted: Array<[string, string, boolean]> = [
+    ['the delivery id', row.id.toLowerCase(), true],
+    ['the hub document id', row.document_id.toLowerCase(), true],
+    ['the document digest', row.digest_sha256.toLowerCase(), true],
+    ...(row.edxml_document_id != null && row.edxml_document_id !== '' ? [['the edXML DocumentId', row.edxml_document_id, false] as [string, string, boolean]] : [])
+  ]
+  const match = (value: string): string | undefined => {
+    const v = value.replace(XML_SPACE, '')
+    for (const [name, expected, folded] of wanted) if ((folded ? v.toLowerCase() : v) === expected) return name
+    return undefined
+  }
+  const stack: Element[] = doc.documentElement != null ? [doc.documentElement] : []
+  while (stack.length > 0) {
+    const element = stack.pop() as Element
+    if (element.namespaceURI === XMLDSIG_NS) continue
+    for (let i = 0; i < element.attributes.length; i++) {
+      const found = match((element.attributes.item(i) as Attr).value)
+      if (found != null) return found
+    }
+    let text = ''
+    for (let n = element.firstChild; n != null; n = n.nextSibling) {
+      if (n.nodeType === 3 || n.nodeType === 4) text += n.nodeValue ?? ''
+      else if (n.nodeType === 1) stack.push(n as Element)
+    }
+    const found = match(text)
+    if (found != null) return found
+  }
+  return undefined
 }
 
 /**
@@ -35,7 +122,9 @@ export async function checkRecipientReceipt (policy: VerificationPolicy, row: De
  * hub makes, flagged `recipient-receipt`) and the receipt row linked to the delivery. Inside the
  * transaction that marks the delivery delivered, so the receipt is never lost or doubled.
  */
-export async function recordRecipientReceipt (tx: Queryable, row: DeliveryRow, body: Buffer, verdict: SignedXmlVerdict): Promise<{ verified: boolean, signatureLogId: number }> {
+export async function recordRecipientReceipt (tx: Queryable, row: DeliveryRow, body: Buffer, verdict: RecipientReceiptVerdict): Promise<{ verified: boolean, signatureLogId: number }> {
+  // The signature itself held (and its chain and revocation are evidence) but not the subject.
+  const held = verdict.ok ? verdict : verdict.code === NOT_FOR_THIS_DELIVERY ? verdict as NotForThisDelivery : undefined
   const logged = await appendSignatureLog(tx, {
     claimedAgency: row.recipient_code,
     hubDocumentId: row.document_id,
@@ -43,7 +132,7 @@ export async function recordRecipientReceipt (tx: Queryable, row: DeliveryRow, b
     sizeBytes: body.length,
     ...(verdict.algorithms != null ? { algorithms: verdict.algorithms } : {}),
     ...(verdict.signer != null ? { signer: verdict.signer } : {}),
-    ...(verdict.ok ? { chain: verdict.chain, revocation: verdict.revocation } : {}),
+    ...(held != null ? { chain: held.chain, revocation: held.revocation } : {}),
     verdict: verdict.ok ? 'accepted' : 'rejected',
     ...(verdict.ok ? {} : { reasonCode: verdict.code, detail: verdict.detail }),
     flags: ['recipient-receipt']

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { Value } from '@sinclair/typebox/value'
 import { RegistryFile, type AgencyEntry } from './registry-format.js'
 import { subjectAttributeOid } from '../pki/subject-attributes.js'
+import { insecurePushWarning, pinOf, pushRefusal, pushSettingsFromEnv, type PushSettings } from './push-endpoint.js'
 
 export class RegistryError extends Error {
   constructor (message: string) {
@@ -17,11 +18,28 @@ export interface SignerIdentity {
   subject: ReadonlyMap<string, readonly string[]>
 }
 
+export interface RegistryOptions {
+  /** Development relaxations of the push rules; default from the environment (push-endpoint.ts). */
+  push?: PushSettings
+  /** Where the loud warning for an endpoint let through by a development setting goes (default: stderr). */
+  warn?: (message: string) => void
+}
+
+const warned = new Set<string>()
+/** Each warning once per process (the registry is loaded by the gateway, the worker, each verification thread). */
+function warnOnce (message: string): void {
+  if (warned.has(message)) return
+  warned.add(message)
+  process.stderr.write(`lienthong: ${message}\n`)
+}
+
 export class AgencyRegistry {
   private readonly byCode: Map<string, AgencyEntry>
 
-  constructor (entries: readonly AgencyEntry[], source = 'registry') {
+  constructor (entries: readonly AgencyEntry[], source = 'registry', options: RegistryOptions = {}) {
     this.byCode = new Map()
+    const push = options.push ?? pushSettingsFromEnv()
+    const warn = options.warn ?? warnOnce
     entries.forEach((entry, i) => {
       const at = `${source}: /agencies/${i}`
       if (this.byCode.has(entry.code)) throw new RegistryError(`${at}/code agency ${entry.code} is listed twice`)
@@ -31,27 +49,37 @@ export class AgencyRegistry {
       if (entry.certificates.length === 0 && entry.subjectRule == null) {
         throw new RegistryError(`${at} agency ${entry.code} has neither certificates nor a subjectRule: nothing could ever sign for it`)
       }
+      if (entry.delivery.mode === 'push') {
+        for (const key of Object.keys(entry.delivery.serverSubject ?? {})) {
+          if (subjectAttributeOid(key) == null) throw new RegistryError(`${at}/delivery/serverSubject/${key} unknown subject attribute "${key}" (agency ${entry.code})`)
+        }
+        const pin = pinOf(entry.delivery)
+        const refusal = pushRefusal(entry.delivery.url, pin, push)
+        if (refusal != null) throw new RegistryError(`${at}/delivery agency ${entry.code}: ${refusal}`)
+        const warning = insecurePushWarning(entry.code, entry.delivery.url, pin)
+        if (warning != null) warn(`${source}: ${warning}`)
+      }
       this.byCode.set(entry.code, { ...entry, certificates: entry.certificates.map(normaliseFingerprint) })
     })
   }
 
-  static async load (file: string): Promise<AgencyRegistry> {
+  static async load (file: string, options: RegistryOptions = {}): Promise<AgencyRegistry> {
     let raw: unknown
     try {
       raw = JSON.parse(await readFile(file, 'utf8'))
     } catch (err) {
       throw new RegistryError(`cannot read agency registry ${file}: ${(err as Error).message}`)
     }
-    return AgencyRegistry.fromJson(raw, file)
+    return AgencyRegistry.fromJson(raw, file, options)
   }
 
-  static fromJson (raw: unknown, source = 'registry'): AgencyRegistry {
+  static fromJson (raw: unknown, source = 'registry', options: RegistryOptions = {}): AgencyRegistry {
     const withDefaults = Value.Default(RegistryFile, structuredClone(raw))
     const firstError = Value.Errors(RegistryFile, withDefaults).First()
     if (firstError != null) {
       throw new RegistryError(`${source}: ${firstError.path || '/'} ${firstError.message}`)
     }
-    return new AgencyRegistry((withDefaults as RegistryFile).agencies, source)
+    return new AgencyRegistry((withDefaults as RegistryFile).agencies, source, options)
   }
 
   get (code: string): AgencyEntry | undefined {

@@ -18,8 +18,22 @@ export const Fingerprint = Type.String({
   pattern: '^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$'
 })
 
+/**
+ * A push endpoint is bound to its agency by the TLS server certificate it must present (checked on
+ * every connection, beside the CA and host name checks): registered SHA-256 fingerprints of that
+ * certificate (several while a certificate is renewed), and/or subject attributes it must carry
+ * (same attribute names as `subjectRule`). Plain http:// and unpinned endpoints are refused at load
+ * unless a development setting says otherwise (src/registry/push-endpoint.ts).
+ */
+export const PushDelivery = Type.Object({
+  mode: Type.Literal('push'),
+  url: Type.String({ pattern: '^https?://' }),
+  serverCertificates: Type.Optional(Type.Array(Fingerprint, { minItems: 1 })),
+  serverSubject: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String({ minLength: 1 }), { minProperties: 1 }))
+}, { additionalProperties: false })
+
 export const Delivery = Type.Union([
-  Type.Object({ mode: Type.Literal('push'), url: Type.String({ pattern: '^https?://' }) }, { additionalProperties: false }),
+  PushDelivery,
   Type.Object({ mode: Type.Literal('pull') }, { additionalProperties: false })
 ])
 
@@ -38,4 +52,5 @@ export const RegistryFile = Type.Object({
 }, { additionalProperties: false })
 
 export type AgencyEntry = Static<typeof AgencyEntry>
+export type PushDelivery = Static<typeof PushDelivery>
 export type RegistryFile = Static<typeof RegistryFile>

@@ -1,5 +1,6 @@
 import type { AgencyRegistry } from '../registry/agency-registry.js'
 import type { Queryable } from '../db/database.js'
+import { syncPushPin } from './push-pins.js'
 
 /**
  * The registry file is the source of truth for agencies; at start it is seeded into the
@@ -15,6 +16,8 @@ export async function syncAgencies (db: Queryable, registry: AgencyRegistry): Pr
          push_url = EXCLUDED.push_url, allow_weak_algorithms = EXCLUDED.allow_weak_algorithms, updated_at = now()`,
       [agency.code, agency.name, agency.delivery.mode, agency.delivery.mode === 'push' ? agency.delivery.url : null, agency.allowWeakAlgorithms]
     )
+    // The push endpoint's server-certificate pin (src/store/push-pins.ts).
+    await syncPushPin(db, agency)
     count++
   }
   return count

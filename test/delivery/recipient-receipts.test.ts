@@ -1,4 +1,5 @@
 import t from 'tap'
+import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import { startDeliveryWorker } from '../../src/delivery/delivery-worker.js'
 import { loadHubIdentity, type HubIdentity } from '../../src/evidence/hub-identity.js'
@@ -37,11 +38,28 @@ const receiptBy = (by: HubIdentity) => (request: RecordedRequest): string => iss
   method: 'push'
 }, by)
 
+/** A receipt signed by `by` about another document (other ids and digest) unless `over` says otherwise. */
+const oldReceiptBy = (by: HubIdentity, over: { deliveryId?: string, digestSha256?: string } = {}) => (_request: RecordedRequest): string => issueReceipt({
+  kind: 'delivery',
+  issuedAt: new Date('2025-01-02T03:04:05.000Z'),
+  hubDocumentId: randomUUID(),
+  deliveryId: over.deliveryId ?? randomUUID(),
+  digestSha256: over.digestSha256 ?? 'ab'.repeat(32),
+  sender: G22,
+  recipient: H29,
+  method: 'push'
+}, by)
+
 const cases: Array<{ name: string, answer: (r: RecordedRequest) => string, verified: boolean, code: string | null }> = [
   { name: 'signed by the recipient itself: verified', answer: receiptBy(signers.H29), verified: true, code: null },
   { name: 'signed by another agency: kept, not verified', answer: receiptBy(signers.G12), verified: false, code: 'SENDER_MISMATCH' },
   { name: 'altered after signing: kept, not verified', answer: (r) => receiptBy(signers.H29)(r).replace(`<Sender>${G22}</Sender>`, `<Sender>${G12}</Sender>`), verified: false, code: 'DIGEST_MISMATCH' },
-  { name: 'not well-formed: kept, not verified', answer: (r) => receiptBy(signers.H29)(r).replace('</Receipt>', ''), verified: false, code: 'XML_MALFORMED' }
+  { name: 'not well-formed: kept, not verified', answer: (r) => receiptBy(signers.H29)(r).replace('</Receipt>', ''), verified: false, code: 'XML_MALFORMED' },
+  // F06 (b): a genuine receipt of the recipient about ANOTHER document (replayed by whoever
+  // answered) proves nothing about this delivery.
+  { name: 'an old receipt of another document, signed by the recipient itself: kept, not verified', answer: oldReceiptBy(signers.H29), verified: false, code: 'RECEIPT_NOT_FOR_THIS_DELIVERY' },
+  { name: 'a receipt naming only this delivery id: verified', answer: (r) => oldReceiptBy(signers.H29, { deliveryId: String(r.idempotencyKey) })(r), verified: true, code: null },
+  { name: 'a receipt naming only this document digest: verified', answer: (r) => oldReceiptBy(signers.H29, { digestSha256: String(r.headers['x-lienthong-digest-sha256']) })(r), verified: true, code: null }
 ]
 
 for (const c of cases) {

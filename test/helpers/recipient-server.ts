@@ -79,6 +79,8 @@ export interface RecipientServerOptions {
   keepBodies?: boolean
   /** The body of a 2xx answer (e.g. the recipient's own signed receipt); default a small JSON. */
   answer?: (request: RecordedRequest) => { contentType: string, body: string }
+  /** The server certificate (+ chain) and key it presents; default the hub's TLS certificate with its issuing CA. */
+  serverTls?: { cert: Buffer, key: Buffer }
 }
 
 /**
@@ -103,6 +105,7 @@ export class RecipientServer {
   private readonly answerBody: RecipientServerOptions['answer']
   private readonly keepBodies: boolean
   private readonly perKey = new Map<string, number>()
+  private readonly serverTls: { cert: Buffer, key: Buffer }
 
   constructor (options: RecipientServerOptions = {}) {
     this.behaviour = options.behaviour ?? { kind: 'healthy' }
@@ -111,6 +114,7 @@ export class RecipientServer {
     this.idempotent = options.idempotent ?? true
     this.clientCa = options.clientCa ?? [HUB_TLS.rootCa, HUB_TLS.issuingCa]
     this.path = options.path ?? '/edxml'
+    this.serverTls = options.serverTls ?? { cert: Buffer.concat([HUB_TLS.cert, HUB_TLS.issuingCa]), key: HUB_TLS.key }
   }
 
   get url (): string {
@@ -149,8 +153,8 @@ export class RecipientServer {
   async start (): Promise<void> {
     if (this.listening) return
     const server = createServer({
-      cert: Buffer.concat([HUB_TLS.cert, HUB_TLS.issuingCa]),
-      key: HUB_TLS.key,
+      cert: this.serverTls.cert,
+      key: this.serverTls.key,
       ca: this.clientCa,
       requestCert: true,
       rejectUnauthorized: true

@@ -202,10 +202,11 @@ t.test('registry.json', async (t) => {
     certificates: [],
     subjectRule: { UID: '000.00.00.H29' },
     allowWeakAlgorithms: false,
-    delivery: { mode: 'push', url: 'https://127.0.0.1:9442/edxml' }
+    delivery: { mode: 'push', url: 'https://127.0.0.1:9442/edxml', serverCertificates: [fp(await cert('hub/tls-cert.pem'))] }
   })
   t.same(Object.keys(byCode.get('000.00.00.G22') as object), ['code', 'name', 'certificates', 'allowWeakAlgorithms', 'delivery'])
-  t.same((byCode.get('000.00.00.G22') as { delivery: unknown }).delivery, { mode: 'push', url: 'https://127.0.0.1:9441/edxml' })
+  // Push endpoints are pinned to the one TLS server certificate of the PKI, which the demo recipients serve.
+  t.same((byCode.get('000.00.00.G22') as { delivery: unknown }).delivery, { mode: 'push', url: 'https://127.0.0.1:9441/edxml', serverCertificates: [fp(await cert('hub/tls-cert.pem'))] })
   t.same((byCode.get('000.00.00.G12') as { delivery: unknown }).delivery, { mode: 'pull' })
   t.equal((byCode.get('000.00.00.H41') as { allowWeakAlgorithms: boolean }).allowWeakAlgorithms, true)
   const all = registry.agencies.flatMap((a: { certificates: string[] }) => a.certificates)

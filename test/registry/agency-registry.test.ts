@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { X509Certificate } from 'node:crypto'
 import * as pkijs from 'pkijs'
 import { AgencyRegistry, RegistryError, type SignerIdentity } from '../../src/registry/agency-registry.js'
-import type { AgencyEntry } from '../../src/registry/registry-format.js'
+import type { AgencyEntry, PushDelivery } from '../../src/registry/registry-format.js'
+import { pinOf, pushSettingsFromEnv, SECURE_PUSH } from '../../src/registry/push-endpoint.js'
 import { subjectAttributeMap } from '../../src/pki/leaf-policy.js'
 import { PKI } from '../helpers/example-pki.js'
 
@@ -13,6 +14,7 @@ const G12 = '000.00.00.G12'
 const H41 = '000.00.00.H41'
 const H29 = '000.00.00.H29'
 const UID_OID = '0.9.2342.19200300.100.1.1'
+const HUB_TLS_FP = new X509Certificate(readFileSync(join(PKI, 'hub/tls-cert.pem'))).fingerprint256.replaceAll(':', '').toLowerCase()
 
 /** The identity sender binding sees, read from a real certificate of certs-example/. */
 function identityOf (path: string): SignerIdentity {
@@ -37,7 +39,7 @@ const agency = (registry: AgencyRegistry, code: string): AgencyEntry => {
 t.test('the demo registry (certs-example/registry.json)', async (t) => {
   const registry = await AgencyRegistry.load(join(PKI, 'registry.json'))
   t.same(registry.all().map((a) => a.code), [G22, G12, H41, H29], '4 agencies, in file order')
-  t.same(agency(registry, G22).delivery, { mode: 'push', url: 'https://127.0.0.1:9441/edxml' })
+  t.same(agency(registry, G22).delivery, { mode: 'push', url: 'https://127.0.0.1:9441/edxml', serverCertificates: [HUB_TLS_FP] }, 'pinned to the TLS certificate the demo recipients serve')
   t.same(agency(registry, G12).delivery, { mode: 'pull' })
   t.same(registry.all().map((a) => [a.code, a.allowWeakAlgorithms]), [[G22, false], [G12, false], [H41, true], [H29, false]], 'only H41 allows weak algorithms')
   t.same(agency(registry, H29).certificates, [], 'H29 has no fingerprint')
@@ -122,4 +124,38 @@ t.test('binds(): fingerprint and rule together, either one suffices', async (t) 
   t.equal(registry.binds(both, cert.g22), true, 'by fingerprint')
   t.equal(registry.binds(both, cert.h29), true, 'by rule')
   t.equal(registry.binds(both, cert.g12), false, 'neither')
+})
+
+// F12 and F06 (a): a push entry must be https and pinned to the recipient's server certificate;
+// the development settings let an exception through, loudly.
+t.test('F12: an http:// push URL is refused by the registry unless LIENTHONG_DEV_ALLOW_HTTP_PUSH', async (t) => {
+  const raw = { version: 1, agencies: [entry({ delivery: { mode: 'push', url: 'http://10.0.0.5/edxml', serverCertificates: [FP] } })] }
+  t.throws(() => AgencyRegistry.fromJson(raw, SOURCE, { push: SECURE_PUSH }), { name: 'RegistryError', message: /\/agencies\/0\/delivery agency 000\.00\.00\.G22: the push URL http:\/\/10\.0\.0\.5\/edxml is plain http .*only https is allowed/ })
+  const warnings: string[] = []
+  const registry = AgencyRegistry.fromJson(raw, SOURCE, { push: { ...SECURE_PUSH, allowPlainHttp: true }, warn: (m) => warnings.push(m) })
+  t.equal(registry.get(G22)?.delivery.mode, 'push', 'accepted behind the development setting')
+  t.match(warnings, [/WARNING: agency 000\.00\.00\.G22 is pushed to over PLAIN HTTP/], 'and said loudly')
+  t.throws(() => AgencyRegistry.fromJson({ version: 1, agencies: [entry({ delivery: { mode: 'push', url: 'ftp://x/edxml', serverCertificates: [FP] } })] }, SOURCE), /Expected union value/)
+})
+
+t.test('F06: a push entry without a server-certificate pin is refused unless LIENTHONG_DEV_ALLOW_UNPINNED_PUSH', async (t) => {
+  const raw = { version: 1, agencies: [entry({ delivery: { mode: 'push', url: 'https://agency.example/edxml' } })] }
+  t.throws(() => AgencyRegistry.fromJson(raw, SOURCE, { push: SECURE_PUSH }), { name: 'RegistryError', message: /has no server-certificate pin/ })
+  const warnings: string[] = []
+  AgencyRegistry.fromJson(raw, SOURCE, { push: { ...SECURE_PUSH, allowUnpinned: true }, warn: (m) => warnings.push(m) })
+  t.match(warnings, [/NO server-certificate pin/])
+  const pinned = AgencyRegistry.fromJson({ version: 1, agencies: [entry({ delivery: { mode: 'push', url: 'https://agency.example/edxml', serverCertificates: [FP.toUpperCase()] } })] }, SOURCE, { push: SECURE_PUSH, warn: (m) => warnings.push(m) })
+  t.same(pinOf(pinned.get(G22)?.delivery as PushDelivery), { fingerprints: [FP] }, 'a fingerprint pin, normalised')
+  t.ok(AgencyRegistry.fromJson({ version: 1, agencies: [entry({ delivery: { mode: 'push', url: 'https://agency.example/edxml', serverSubject: { UID: G22 } } })] }, SOURCE, { push: SECURE_PUSH }), 'a subject pin')
+  t.throws(() => AgencyRegistry.fromJson({ version: 1, agencies: [entry({ delivery: { mode: 'push', url: 'https://a.example/', serverSubject: { Nickname: 'x' } } })] }, SOURCE),
+    /\/agencies\/0\/delivery\/serverSubject\/Nickname unknown subject attribute/)
+  t.throws(() => AgencyRegistry.fromJson({ version: 1, agencies: [entry({ delivery: { mode: 'push', url: 'https://a.example/', serverCertificates: [] } })] }, SOURCE), /Expected union value/, 'an empty fingerprint list is no pin')
+  t.equal(warnings.length, 1, 'pinned https entries raise no warning')
+})
+
+t.test('the development push settings are read strictly from the environment', async (t) => {
+  t.same(pushSettingsFromEnv({}), SECURE_PUSH, 'off by default')
+  t.same(pushSettingsFromEnv({ LIENTHONG_DEV_ALLOW_HTTP_PUSH: 'true', LIENTHONG_DEV_ALLOW_UNPINNED_PUSH: '1' }), { allowPlainHttp: true, allowUnpinned: true })
+  t.same(pushSettingsFromEnv({ LIENTHONG_DEV_ALLOW_HTTP_PUSH: 'false', LIENTHONG_DEV_ALLOW_UNPINNED_PUSH: '' }), SECURE_PUSH)
+  t.throws(() => pushSettingsFromEnv({ LIENTHONG_DEV_ALLOW_HTTP_PUSH: 'yes please' }), /LIENTHONG_DEV_ALLOW_HTTP_PUSH: "yes please" is not true, 1, false, 0 or empty/)
 })

@@ -67,7 +67,7 @@ export async function examplePkiFiles (pki: ExamplePki): Promise<ExamplePkiFile[
   await pair('special/weak-key', special.weakKey)
   trust(STALE_TRUST_DIR, crlPem(pki.staleIssuingCrl))
 
-  const registry = buildRegistry(DEMO_AGENCIES, registeredFingerprints(pki))
+  const registry = buildRegistry(DEMO_AGENCIES, registeredFingerprints(pki), fingerprint(pki.hubTls.der))
   text(REGISTRY_PATH, JSON.stringify(registry, null, 2) + '\n')
   text('README.md', examplePkiReadme(pki))
   return files

@@ -12,7 +12,7 @@ export function examplePkiReadme (pki: ExamplePki): string {
   const certRow = (path: string, issued: Issued): string =>
     `| \`${path}\` | ${day(issued.cert.notBefore.value)} .. ${day(issued.cert.notAfter.value)} | \`${fingerprint(issued.der)}\` |`
   const agencyLines = DEMO_AGENCIES.map((a) => {
-    const delivery = a.delivery.mode === 'push' ? `push to ${a.delivery.url}` : 'pull'
+    const delivery = a.delivery.mode === 'push' ? `push to ${a.delivery.url}, server certificate pinned to \`hub/tls-cert.pem\` (the one TLS server certificate of this PKI, which the demo recipients serve)` : 'pull'
     const notes = [delivery]
     if (a.allowWeakAlgorithms) notes.push('`allowWeakAlgorithms: true` (real traffic from this province is still RSA-SHA1)')
     if (a.bindBySubjectRule) notes.push(`no registered fingerprint: bound by \`subjectRule\` UID=${a.code}`)

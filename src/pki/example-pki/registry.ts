@@ -1,13 +1,15 @@
 // The demo agency registry (registry.json), in the project's documented format.
 import type { DemoAgency, DemoDelivery } from './agencies.js'
 
+export type RegistryDelivery = { mode: 'pull' } | { mode: 'push', url: string, serverCertificates: string[] }
+
 export interface RegistryAgencyEntry {
   code: string
   name: string
   certificates: string[]
   subjectRule?: Record<string, string>
   allowWeakAlgorithms: boolean
-  delivery: DemoDelivery
+  delivery: RegistryDelivery
 }
 
 export interface RegistryFile {
@@ -17,8 +19,11 @@ export interface RegistryFile {
 
 /**
  * @param fingerprints registered certificate fingerprints per agency code (lowercase hex SHA-256)
+ * @param pushServerFingerprint the server certificate every demo push endpoint is pinned to: the
+ *   example PKI has one TLS server certificate (hub/tls-cert.pem, SAN localhost and 127.0.0.1),
+ *   which the demo recipients serve. A real registry pins each recipient's own certificate.
  */
-export function buildRegistry (agencies: readonly DemoAgency[], fingerprints: ReadonlyMap<string, string[]>): RegistryFile {
+export function buildRegistry (agencies: readonly DemoAgency[], fingerprints: ReadonlyMap<string, string[]>, pushServerFingerprint: string): RegistryFile {
   return {
     version: 1,
     // Key order as in the documented format.
@@ -28,7 +33,11 @@ export function buildRegistry (agencies: readonly DemoAgency[], fingerprints: Re
       certificates: [...(fingerprints.get(a.code) ?? [])],
       ...(a.bindBySubjectRule ? { subjectRule: { UID: a.code } } : {}),
       allowWeakAlgorithms: a.allowWeakAlgorithms,
-      delivery: a.delivery
+      delivery: pinned(a.delivery, pushServerFingerprint)
     }))
   }
+}
+
+function pinned (delivery: DemoDelivery, fingerprint: string): RegistryDelivery {
+  return delivery.mode === 'push' ? { mode: 'push', url: delivery.url, serverCertificates: [fingerprint] } : { mode: 'pull' }
 }
