@@ -153,8 +153,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): HubConfig {
   const logLevel = str('LIENTHONG_LOG_LEVEL', 'info')
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) problems.push(`LIENTHONG_LOG_LEVEL=${logLevel}: must be one of fatal, error, warn, info, debug, trace, silent`)
 
-  const flag = (key: string): boolean => {
-    const raw = env[key]
+  const flag = (key: string, raw: string | undefined): boolean => {
     if (raw == null || raw === '' || raw === '0' || raw === 'false') return false
     if (raw === '1' || raw === 'true') return true
     problems.push(`${key}=${raw}: must be 1 (true) or 0 (false)`)
@@ -202,8 +201,8 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): HubConfig {
     inFlightBytes: { total: inFlightTotal, perCredential: inFlightPerCredential },
     logLevel,
     metricsToken: optional('LIENTHONG_METRICS_TOKEN'),
-    metricsOpen: flag('LIENTHONG_METRICS_OPEN'),
-    demo: flag('LIENTHONG_DEMO'),
+    metricsOpen: flag('LIENTHONG_METRICS_OPEN', env.LIENTHONG_METRICS_OPEN),
+    demo: flag('LIENTHONG_DEMO', env.LIENTHONG_DEMO),
     workerMetricsPort: optionalInt('LIENTHONG_WORKER_METRICS_PORT', 0, 65535),
     reconcileIntervalMs: int('LIENTHONG_RECONCILE_INTERVAL_MS', 5000, 100, 3_600_000),
     shutdownTimeoutMs: int('LIENTHONG_SHUTDOWN_TIMEOUT_MS', 25_000, 100, 600_000),

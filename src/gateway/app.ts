@@ -25,7 +25,7 @@ declare module 'fastify' {
 }
 
 /** Slow-client timeouts when the context does not say (LIENTHONG_*_TIMEOUT_MS, docs/gateway.md). */
-export const DEFAULT_TIMEOUTS: GatewayTimeouts = { headersMs: 10_000, requestMs: 300_000, bodyIdleMs: 30_000, keepAliveMs: 5_000 }
+export const DEFAULT_TIMEOUTS: GatewayTimeouts = { headersMs: 10_000, requestMs: 300_000, bodyIdleMs: 30_000, keepAliveMs: 72_000 }
 
 /** A client's X-Request-Id is kept (beside the hub's own) only when it matches this. */
 export const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/

@@ -246,10 +246,11 @@ t.test('a status message goes back to a pull sender: inbox kind status, code 03,
   t.same(answered.json().recipients.map((r: { code: string, mode: string }) => [r.code, r.mode]), [[G22, 'pull']], 'routed back to the sender, by pull')
   const statusDoc = answered.json().id as string
 
-  // G12 never got that document: it may not answer it.
+  // G12 never got that document: it may not answer it, and is not told the document exists
+  // (the same 404 as for an unknown document; issue 9 F14, test/gateway/disclosure.test.ts).
   const stranger = await submit(app, keys, G12, statusFrom(G12, doc.documentId))
-  t.equal(stranger.statusCode, 403, 'a status from a non-recipient is refused')
-  t.equal(stranger.json().code, 'FORBIDDEN')
+  t.equal(stranger.statusCode, 404, 'a status from a non-recipient is refused')
+  t.equal(stranger.json().code, 'DOCUMENT_UNKNOWN')
 
   const g22Inbox = await app.inject({ url: '/v1/inbox', headers: as(keys, G22) })
   const items = g22Inbox.json().items as Item[]
