@@ -127,8 +127,15 @@ async function validatePath (store: TrustStore, leaf: Decoded, others: Decoded[]
 function decodeCertificate (b64: string, index: number): Decoded {
   try {
     const der = base64ToDer(b64)
-    return { der, node: new X509Certificate(der), pkijs: pkijs.Certificate.fromBER(der) }
+    const node = new X509Certificate(der)
+    // OpenSSL decodes a certificate whose validity does not parse and reports "Bad time value";
+    // every later step (dates, the signature log) would then throw instead of giving a verdict.
+    if (Number.isNaN(Date.parse(node.validFrom)) || Number.isNaN(Date.parse(node.validTo))) {
+      fail('CERT_MALFORMED', `X509Certificate #${index + 1} in KeyInfo has a validity period that does not parse (${node.validFrom} - ${node.validTo})`)
+    }
+    return { der, node, pkijs: pkijs.Certificate.fromBER(der) }
   } catch (err) {
+    if (err instanceof VerificationFailure) throw err
     fail('CERT_MALFORMED', `X509Certificate #${index + 1} in KeyInfo cannot be decoded: ${(err as Error).message}`)
   }
 }
