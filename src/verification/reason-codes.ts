@@ -35,7 +35,7 @@ export const REASON_CODES = {
   ENVELOPE_AMBIGUOUS: { status: 422, title: 'Ambiguous envelope', sentence: 'an envelope element (MessageHeader, From...) occurs more than once or outside the edXML namespace' },
   FIELD_TOO_LONG: { status: 422, title: 'Envelope field too long', sentence: 'an envelope field is longer than the edXML schema allows' },
   SIGNATURE_FOREIGN_CONTENT: { status: 422, title: 'Unsigned content in the signature', sentence: 'ds:Signature holds something other than SignedInfo, SignatureValue and KeyInfo/X509Data' },
-  SIGNATURE_MALFORMED: { status: 422, title: 'Signature unreadable', sentence: 'a DigestValue or SignatureValue is missing, empty or not strict base64' }
+  SIGNATURE_MALFORMED: { status: 422, title: 'Signature unreadable', sentence: 'a DigestValue, SignatureValue or X509Certificate is empty or not strict base64 (a missing or repeated one is SIGNATURE_AMBIGUOUS)' }
 } as const satisfies Record<string, { status: number, title: string, sentence: string }>
 
 export type ReasonCode = keyof typeof REASON_CODES
