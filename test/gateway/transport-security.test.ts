@@ -69,7 +69,7 @@ t.test('rate limit per credential: 429 with a code, other credentials unaffected
   t.equal((await app.inject({ url: '/health/live' })).statusCode, 200, 'health is never rate limited')
 })
 
-t.test('log lines carry the request id and never the API key', async (t) => {
+t.test('log lines carry the hub\'s request id (the client\'s beside it) and never the API key', async (t) => {
   const lines: string[] = []
   const sink = new Writable({ write (chunk: Buffer, _enc, done) { lines.push(...chunk.toString().split('\n').filter(Boolean)); done() } })
   const { context, keys } = await testHub(t, { redisUrl: null })
@@ -77,11 +77,13 @@ t.test('log lines carry the request id and never the API key', async (t) => {
   t.teardown(async () => { await app.close() })
   const res = await app.inject({ method: 'POST', url: '/v1/documents', headers: { 'content-type': 'application/xml', authorization: `Bearer ${keys['000.00.00.G22']}`, 'x-request-id': 'trace-123' }, payload: doc() })
   t.equal(res.statusCode, 202)
-  t.equal(res.headers['x-request-id'], 'trace-123')
+  const requestId = res.headers['x-request-id']
+  t.match(requestId, /^[0-9a-f-]{36}$/, 'the request id is the hub\'s own (issue 9 F05)')
+  t.equal(res.headers['x-client-request-id'], 'trace-123', 'the client\'s id is kept beside it')
   t.ok(lines.length >= 2, 'request and response are logged')
   for (const line of lines) {
-    const entry = JSON.parse(line) as { reqId?: string }
-    t.equal(entry.reqId, 'trace-123', 'every line has the request id')
+    const entry = JSON.parse(line) as { reqId?: string, clientRequestId?: string }
+    t.equal(entry.reqId, requestId, 'every line has the request id')
     t.notOk(line.includes(keys['000.00.00.G22']!), 'the API key is not in the log')
   }
 })

@@ -105,9 +105,11 @@ t.test('/health/ready: the hub\'s checks override the default, each with status,
       hubCertificate: { label: 'hub signing certificate', notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + 5 * DAY) },
       tlsCertificates: [],
       certExpiryMarginDays: 30
-    })
+    }),
+    metricsToken: 'operator'
   })
-  const res = await hub.app.inject({ method: 'GET', url: '/health/ready' })
+  // As the operator (the details are shown only to the token; test/gateway/disclosure.test.ts).
+  const res = await hub.app.inject({ method: 'GET', url: '/health/ready', headers: { authorization: 'Bearer operator' } })
   t.equal(res.statusCode, 503)
   const body = res.json() as { status: string, checks: Record<string, { status: string, detail?: string, durationMs: number, checkedAt: string }> }
   t.equal(body.status, 'not-ready')
