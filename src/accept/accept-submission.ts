@@ -96,7 +96,8 @@ export async function acceptSubmission (deps: AcceptDependencies, submission: Su
         digestSha256: verdict.digestSha256,
         sender: verdict.agency,
         recipients: plan.deliveries.map((d) => d.recipientCode),
-        signatureLogEntry: logged.id
+        signatureLogEntry: logged.id,
+        signatureLogEntryHash: logged.entryHash
       }, deps.hub)
       await insertReceipt(tx, { id: randomUUID(), documentId, kind: 'acceptance', xml: receipt })
       if (plan.answers != null) {

@@ -20,7 +20,8 @@ export async function issueDeliveryReceipt (tx: Queryable, hub: HubIdentity, del
     digestSha256: delivery.digest_sha256,
     sender: delivery.sender_code,
     recipient: delivery.recipient_code,
-    method
+    method,
+    ...acceptanceEntry(delivery)
   }, hub)
   const id = randomUUID()
   await insertReceipt(tx, { id, documentId: delivery.document_id, deliveryId: delivery.id, kind: 'delivery', xml })
@@ -37,9 +38,16 @@ export async function issueFailureNotice (tx: Queryable, hub: HubIdentity, deliv
     digestSha256: delivery.digest_sha256,
     sender: delivery.sender_code,
     recipient: delivery.recipient_code,
-    reason: reason.slice(0, 1000)
+    reason: reason.slice(0, 1000),
+    ...acceptanceEntry(delivery)
   }, hub)
   const id = randomUUID()
   await insertReceipt(tx, { id, documentId: delivery.document_id, deliveryId: delivery.id, kind: 'failure', xml })
   await scheduleReceiptCallback(tx, id, delivery)
+}
+
+/** The document's acceptance entry (id and entry_hash), when the row names one. */
+function acceptanceEntry (delivery: DeliveryRow): { signatureLogEntry?: number, signatureLogEntryHash?: string } {
+  if (delivery.signature_log_id == null || delivery.signature_log_hash == null) return {}
+  return { signatureLogEntry: Number(delivery.signature_log_id), signatureLogEntryHash: delivery.signature_log_hash }
 }

@@ -17,6 +17,9 @@ export interface DeliveryRow {
   digest_sha256: string
   edxml_document_id: string | null
   kind: 'document' | 'status'
+  /** The document's acceptance entry in the signature log (cited by delivery receipts). */
+  signature_log_id: number | string | null
+  signature_log_hash: string | null
 }
 
 export const TERMINAL_STATES = new Set(['delivered', 'failed', 'cancelled', 'acknowledged'])
@@ -26,7 +29,8 @@ export const OPEN_PUSH_STATES = ['queued', 'sending', 'waiting_retry'] as const
 export async function loadDelivery (db: Queryable, id: string, forUpdate = false): Promise<DeliveryRow | undefined> {
   const { rows } = await db.query<DeliveryRow>(
     `SELECT x.id, x.document_id, x.recipient_code, x.mode, x.state, x.attempts, x.created_at, x.next_attempt_at,
-            a.push_url, a.push_server_certificates, a.push_server_subject, d.sender_code, d.digest_sha256, d.edxml_document_id, d.kind
+            a.push_url, a.push_server_certificates, a.push_server_subject, d.sender_code, d.digest_sha256, d.edxml_document_id, d.kind,
+            d.signature_log_id, (SELECT sl.entry_hash FROM signature_log sl WHERE sl.id = d.signature_log_id) AS signature_log_hash
      FROM deliveries x JOIN documents d ON d.id = x.document_id JOIN agencies a ON a.code = x.recipient_code
      WHERE x.id = $1${forUpdate ? ' FOR UPDATE OF x' : ''}`, [id])
   return rows[0]

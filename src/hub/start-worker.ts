@@ -6,6 +6,7 @@ import type { HubIdentity } from '../evidence/hub-identity.js'
 import { startDeliveryWorker, type DeliveryWorker } from '../delivery/delivery-worker.js'
 import { startReceiptCallbacks } from '../delivery/receipt-callbacks.js'
 import { startRetention } from '../retention/remove-expired-content.js'
+import { startCheckpoints } from '../evidence/signature-log-checkpoints.js'
 import type { HubMetrics } from '../metrics/hub-metrics.js'
 import { openRevocationSync } from './revocation-sync.js'
 import type { TrustStore } from '../pki/trust-store.js'
@@ -39,7 +40,7 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
   const retry = { baseDelayMs: d.retryBaseMs, maxDelayMs: Math.max(d.retryBaseMs, 15 * 60 * 1000), windowMs: d.retryWindowMs }
   // Receipts pushed to senders that receive by push (see receipt-callbacks.ts).
   const callbacks = startReceiptCallbacks({
-    db, tls, timeoutMs: d.timeoutMs, retry, intervalMs: d.receiptCallbackIntervalMs, onError: (err) => logger.warn({ err }, 'receipt callbacks: round failed')
+    db, tls, timeoutMs: d.timeoutMs, retry, intervalMs: d.receiptCallbackIntervalMs, pushSettings: d.push, onError: (err) => logger.warn({ err }, 'receipt callbacks: round failed')
   })
   const worker = startDeliveryWorker({
     receiptPolicy,
@@ -54,6 +55,7 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
     stalledIntervalMs: d.workerStalledMs,
     retry,
     tls,
+    pushSettings: d.push,
     onError: (err) => logger.warn({ err }, 'delivery worker: Redis error'),
     ...(metrics != null ? { metrics } : {})
   })
@@ -65,9 +67,16 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
       onRun: (removed) => { if (removed > 0) logger.info({ removed, retentionDays: config.retentionDays }, 'retention: removed the signed bytes of finished documents') },
       onError: (err) => logger.warn({ err }, 'retention: run failed')
     })
+  // Signed checkpoints of the signature log head (docs/signature-log.md, "Checkpoints").
+  const checkpoints = startCheckpoints(db, hub, {
+    intervalMs: config.checkpointIntervalMs,
+    onIssued: (c) => logger.info({ checkpoint: c.id, headId: c.signed.checkpoint.headId, entries: c.signed.checkpoint.entries }, 'signature log: checkpoint signed'),
+    onError: (err) => logger.error({ err }, 'signature log: checkpoint NOT issued')
+  })
   return {
     ...worker,
     close: async (deadlineMs?: number) => {
+      await checkpoints.close()
       stopRetention()
       revocation?.close()
       await callbacks.close()

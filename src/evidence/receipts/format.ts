@@ -40,10 +40,22 @@ export interface AcceptanceFields<M extends Mode = 'input'> extends ReceiptHeade
   recipients: string[]
   /** Id of the signature-log entry that recorded the verification. */
   signatureLogEntry: LogEntryId<M>
+  /**
+   * That entry's entry_hash: whoever holds the receipt can show the entry existed with exactly this
+   * content (the chain from it back to genesis), so deleting it (tail truncation) cannot go unseen.
+   * Optional only so that receipts issued before it was added still read.
+   */
+  signatureLogEntryHash?: string
+}
+
+/** The document's acceptance entry in the signature log, cited by delivery receipts and failure notices. */
+interface AcceptanceEntry<M extends Mode> {
+  signatureLogEntry?: LogEntryId<M>
+  signatureLogEntryHash?: string
 }
 
 /** `recipient` received the document, by push (HTTPS POST answered 2xx) or pull (downloaded). */
-export interface DeliveryFields<M extends Mode = 'input'> extends ReceiptHeader<M> {
+export interface DeliveryFields<M extends Mode = 'input'> extends ReceiptHeader<M>, AcceptanceEntry<M> {
   kind: 'delivery'
   hubDocumentId: string
   deliveryId?: string
@@ -55,7 +67,7 @@ export interface DeliveryFields<M extends Mode = 'input'> extends ReceiptHeader<
 }
 
 /** Delivery of the document to `recipient` was given up (permanent error or retries exhausted). */
-export interface FailureFields<M extends Mode = 'input'> extends ReceiptHeader<M> {
+export interface FailureFields<M extends Mode = 'input'> extends ReceiptHeader<M>, AcceptanceEntry<M> {
   kind: 'failure'
   hubDocumentId: string
   deliveryId?: string
@@ -78,6 +90,7 @@ export interface RejectionFields<M extends Mode = 'input'> extends ReceiptHeader
   code: string
   detail: string
   signatureLogEntry?: LogEntryId<M>
+  signatureLogEntryHash?: string
 }
 
 /** What buildReceipt() / issueReceipt() take. */
@@ -105,6 +118,12 @@ const header = [
   { key: 'issuedAt', element: 'IssuedAt', type: 'time' }
 ] as const
 
+/** Delivery receipts and failure notices cite the document's acceptance entry in the signature log. */
+const acceptanceEntry = [
+  { key: 'signatureLogEntry', element: 'SignatureLogEntry', type: 'token', optional: true },
+  { key: 'signatureLogEntryHash', element: 'SignatureLogEntryHash', type: 'digest', optional: true }
+] as const
+
 /** Element order per kind; the list element <Recipients> holds one <Recipient> per recipient. */
 export const RECEIPT_LAYOUT: Layout = {
   acceptance: [
@@ -114,7 +133,8 @@ export const RECEIPT_LAYOUT: Layout = {
     { key: 'digestSha256', element: 'DigestSha256', type: 'digest' },
     { key: 'sender', element: 'Sender', type: 'agency' },
     { key: 'recipients', element: 'Recipients', type: 'agencyList' },
-    { key: 'signatureLogEntry', element: 'SignatureLogEntry', type: 'token' }
+    { key: 'signatureLogEntry', element: 'SignatureLogEntry', type: 'token' },
+    { key: 'signatureLogEntryHash', element: 'SignatureLogEntryHash', type: 'digest', optional: true }
   ],
   delivery: [
     ...header,
@@ -124,7 +144,8 @@ export const RECEIPT_LAYOUT: Layout = {
     { key: 'digestSha256', element: 'DigestSha256', type: 'digest' },
     { key: 'sender', element: 'Sender', type: 'agency' },
     { key: 'recipient', element: 'Recipient', type: 'agency' },
-    { key: 'method', element: 'Method', type: 'method' }
+    { key: 'method', element: 'Method', type: 'method' },
+    ...acceptanceEntry
   ],
   failure: [
     ...header,
@@ -134,7 +155,8 @@ export const RECEIPT_LAYOUT: Layout = {
     { key: 'digestSha256', element: 'DigestSha256', type: 'digest' },
     { key: 'sender', element: 'Sender', type: 'agency' },
     { key: 'recipient', element: 'Recipient', type: 'agency' },
-    { key: 'reason', element: 'Reason', type: 'text' }
+    { key: 'reason', element: 'Reason', type: 'text' },
+    ...acceptanceEntry
   ],
   rejection: [
     ...header,
@@ -143,7 +165,8 @@ export const RECEIPT_LAYOUT: Layout = {
     { key: 'claimedSender', element: 'ClaimedSender', type: 'text', optional: true },
     { key: 'code', element: 'Code', type: 'code' },
     { key: 'detail', element: 'Detail', type: 'text' },
-    { key: 'signatureLogEntry', element: 'SignatureLogEntry', type: 'token', optional: true }
+    { key: 'signatureLogEntry', element: 'SignatureLogEntry', type: 'token', optional: true },
+    { key: 'signatureLogEntryHash', element: 'SignatureLogEntryHash', type: 'digest', optional: true }
   ]
 }
 
