@@ -1,14 +1,24 @@
 import { mkdir } from 'node:fs/promises'
 import { PGlite } from '@electric-sql/pglite'
 import type { Database, Queryable } from './database.js'
+import { lockEmbeddedDatabase } from '../store/embedded-db-lock.js'
 
 /**
  * Embedded PostgreSQL (WASM) under a data directory: what `npm start` uses when no DATABASE_URL
  * is set. Single connection; PGlite serialises queries and transactions itself.
  */
 export async function openPglite (dataDir: string | undefined): Promise<Database> {
-  if (dataDir != null) await mkdir(dataDir, { recursive: true })
-  const db = dataDir != null ? await PGlite.create(dataDir) : await PGlite.create()
+  // One process at a time on a directory: refused cleanly (EmbeddedDatabaseBusy) before PGlite
+  // reads or writes a byte of it when another process (the running hub) holds it.
+  const lock = dataDir != null ? await lockEmbeddedDatabase(dataDir) : undefined
+  let db: PGlite
+  try {
+    if (dataDir != null) await mkdir(dataDir, { recursive: true })
+    db = dataDir != null ? await PGlite.create(dataDir) : await PGlite.create()
+  } catch (err) {
+    await lock?.release()
+    throw err
+  }
   const wrap = (q: { query: PGlite['query'] }): Queryable => ({
     query: async (sql, params) => {
       const result = await q.query(sql, params as unknown[] | undefined)
@@ -23,7 +33,11 @@ export async function openPglite (dataDir: string | undefined): Promise<Database
       await db.exec(sql)
     },
     async close () {
-      await db.close()
+      try {
+        await db.close()
+      } finally {
+        await lock?.release()
+      }
     }
   }
 }
