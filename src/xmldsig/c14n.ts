@@ -211,6 +211,7 @@ class Canonicalizer {
   private exclusiveDeclarations (element: XmlElement): [string, string][] {
     const utilised = new Set<string>([element.prefix])
     for (const a of element.attributes) if (a.prefix !== '' && a.prefix !== 'xml') utilised.add(a.prefix)
+    // Bounded: the signature profile accepts at most 16 PrefixList entries (MAX_INCLUSIVE_PREFIXES).
     for (const p of this.inclusivePrefixes) if (p === '' || this.scope.get(p) !== undefined) utilised.add(p)
     const out: [string, string][] = []
     for (const prefix of utilised) {

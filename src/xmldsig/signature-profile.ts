@@ -1,7 +1,7 @@
 import { decodeBase64Strict } from './base64.js'
 import { C14N_10, C14N_METHODS, EXC_C14N, EXC_C14N_COMMENTS } from './c14n.js'
 import { XmlDsigFailure, refuse } from './xmldsig-failure.js'
-import { attributeValue, type XmlDocument, type XmlElement } from './xml-tree.js'
+import { XML_NAMESPACE, attributeValue, type XmlDocument, type XmlElement } from './xml-tree.js'
 
 export const DSIG_NS = 'http://www.w3.org/2000/09/xmldsig#'
 export const EXC_C14N_NS = 'http://www.w3.org/2001/10/xml-exc-c14n#'
@@ -35,10 +35,32 @@ export const MAX_KEYINFO_CERTIFICATES = 5
 export const MAX_CERTIFICATE_BASE64 = 16 * 1024
 const MAX_VALUE_BASE64 = 4096
 
+/**
+ * Attributes a verifier might take as an element's Id: all of them count when the Id is checked
+ * for uniqueness, but only `Id` may be what a Reference names (xmlsec1 resolves `#x` only through
+ * an attribute registered as an ID, which signers register as `Id`).
+ */
 const ID_ATTRIBUTES = ['Id', 'ID', 'id']
+const REFERENCE_ID_ATTRIBUTE = 'Id'
+/** An xs:ID is an NCName; `#xpointer(/)` and friends are XPointer, with other semantics. */
+const NCNAME = /^[A-Za-z_\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C-\u200D\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD][A-Za-z0-9_.\-\u00B7\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u037D\u037F-\u1FFF\u200C-\u200D\u203F-\u2040\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD]*$/
+/** InclusiveNamespaces PrefixList entries: real signers name a handful (the C14N cost is per element x entry). */
+export const MAX_INCLUSIVE_PREFIXES = 16
+/** Text of the descriptive X509Data children (a DN, a serial number). */
+const MAX_DESCRIPTIVE_TEXT = 1024
+/** Attributes an unsigned part of the signature may carry (XML-DSig defines only Id there). */
+const UNSIGNED_ATTRIBUTES = ['Id']
 
 /** Where the one signature may stand. */
 export type SignaturePlacement = (signature: XmlElement, root: XmlElement) => boolean
+
+export interface ProfileOptions {
+  /**
+   * Tolerate X509SubjectName and X509IssuerSerial beside the certificates (real edXML signers
+   * write them). Hub receipts never carry them, so their verifier says false.
+   */
+  descriptiveX509Data?: boolean
+}
 
 export const DIRECT_CHILD_OF_ROOT: SignaturePlacement = (signature, root) => signature.parent === root
 
@@ -73,7 +95,7 @@ export interface SignatureProfile {
  * allow-listed algorithms; values in strict base64. Linear in the document: it looks only at
  * the list of elements the parser already made and at the signature's own subtree.
  */
-export function readSignatureProfile (doc: XmlDocument, allowWeak: boolean, placement: SignaturePlacement): SignatureProfile {
+export function readSignatureProfile (doc: XmlDocument, allowWeak: boolean, placement: SignaturePlacement, options: ProfileOptions = {}): SignatureProfile {
   const root = doc.root
   let dsigElements = 0
   const signatures: XmlElement[] = []
@@ -93,6 +115,8 @@ export function readSignatureProfile (doc: XmlDocument, allowWeak: boolean, plac
     refuse('CERT_MISSING', 'the signature has no KeyInfo: no X509Certificate to validate')
   }
   const [signedInfo, signatureValueElement, keyInfo] = exactChildren(signature, ['SignedInfo', 'SignatureValue', 'KeyInfo'], 'Signature')
+  // Everything but SignedInfo is unsigned: no attributes beyond Id that could carry data.
+  for (const e of [signature, signatureValueElement, keyInfo]) onlyIdAttribute(e)
   const [c14nElement, signatureMethodElement, reference] = exactChildren(signedInfo, ['CanonicalizationMethod', 'SignatureMethod', 'Reference'], 'SignedInfo')
 
   let weak = false
@@ -137,7 +161,7 @@ export function readSignatureProfile (doc: XmlDocument, allowWeak: boolean, plac
     digestValue,
     signatureValue,
     weak,
-    certificates: keyInfoCertificates(keyInfo)
+    certificates: keyInfoCertificates(keyInfo, options.descriptiveX509Data !== false)
   }
 }
 
@@ -185,7 +209,12 @@ function c14nParameters (element: XmlElement, algorithm: string): string[] {
     refuse('TRANSFORM_FORBIDDEN', `${algorithm} carries a parameter other than one InclusiveNamespaces`)
   }
   const list = attributeValue(only, 'PrefixList') ?? ''
-  return list.split(/[ \t\r\n]+/).filter((p) => p !== '')
+  const prefixes = [...new Set(list.split(/[ \t\r\n]+/).filter((p) => p !== ''))]
+  if (prefixes.length > MAX_INCLUSIVE_PREFIXES) refuse('TRANSFORM_FORBIDDEN', `InclusiveNamespaces names ${prefixes.length} prefixes; at most ${MAX_INCLUSIVE_PREFIXES} are accepted`)
+  for (const p of prefixes) {
+    if (p !== '#default' && !NCNAME.test(p)) refuse('TRANSFORM_FORBIDDEN', `InclusiveNamespaces names ${JSON.stringify(p.slice(0, 40))}, which is not a prefix`)
+  }
+  return prefixes
 }
 
 /**
@@ -199,11 +228,13 @@ function checkReferenceTarget (doc: XmlDocument, reference: XmlElement): string 
   if (uri === '') return uri
   if (!uri.startsWith('#')) refuse('REFERENCE_NOT_DOCUMENT', `Reference URI "${uri.slice(0, 80)}" is not a same-document reference`)
   const id = uri.slice(1)
-  const rootId = ID_ATTRIBUTES.map((name) => attributeValue(doc.root, name)).find((value) => value != null && value !== '')
-  if (rootId !== id) refuse('REFERENCE_NOT_DOCUMENT', `Reference URI "${uri.slice(0, 80)}" does not name the root element`)
+  if (!NCNAME.test(id)) refuse('REFERENCE_NOT_DOCUMENT', `Reference URI "${uri.slice(0, 80)}" is not a bare-name Id (XPointer is not accepted)`)
+  if (attributeValue(doc.root, REFERENCE_ID_ATTRIBUTE) !== id) refuse('REFERENCE_NOT_DOCUMENT', `Reference URI "${uri.slice(0, 80)}" does not name the root element's Id`)
   let holders = 0
   for (const e of doc.elements) {
-    for (const a of e.attributes) if (a.uri === '' && ID_ATTRIBUTES.includes(a.local) && a.value === id) holders++
+    for (const a of e.attributes) {
+      if (a.value === id && ((a.uri === '' && ID_ATTRIBUTES.includes(a.local)) || (a.uri === XML_NAMESPACE && a.local === 'id'))) holders++
+    }
   }
   if (holders !== 1) refuse('REFERENCE_NOT_DOCUMENT', `Id "${id.slice(0, 80)}" is carried by ${holders} attributes; it must be unique`)
   return uri
@@ -242,19 +273,38 @@ function base64Value (element: XmlElement, name: string): Buffer {
   return bytes
 }
 
-function keyInfoCertificates (keyInfo: XmlElement): string[] {
+function keyInfoCertificates (keyInfo: XmlElement, descriptive: boolean): string[] {
   const data = elementsOf(keyInfo)
   if (data.length !== 1 || data[0]?.uri !== DSIG_NS || data[0].local !== 'X509Data') {
     refuse(data.every((d) => d.uri === DSIG_NS && d.local === 'X509Data') && data.length > 0 ? 'SIGNATURE_AMBIGUOUS' : 'SIGNATURE_FOREIGN_CONTENT',
       'KeyInfo must hold exactly one X509Data and nothing else (a bare KeyValue is never trusted)')
   }
+  const x509Data = data[0] as XmlElement
+  noAttributes(x509Data)
   const certificates: string[] = []
-  for (const item of elementsOf(data[0] as XmlElement)) {
+  for (const item of elementsOf(x509Data)) {
     if (item.uri !== DSIG_NS) refuse('SIGNATURE_FOREIGN_CONTENT', `X509Data holds a foreign element <${item.qname}>`)
+    noAttributes(item)
     // X509SubjectName and X509IssuerSerial describe the certificate and are what real signers
-    // write beside it; they are never read. Anything else is refused.
-    if (item.local === 'X509SubjectName' || item.local === 'X509IssuerSerial') continue
-    if (item.local !== 'X509Certificate') refuse('SIGNATURE_FOREIGN_CONTENT', `X509Data holds <${item.qname}>; only X509Certificate (and X509SubjectName, X509IssuerSerial) are accepted`)
+    // write beside it; they are never read, and hold nothing but their short text (KeyInfo is
+    // not signed: anything else there would travel as if it were).
+    if (descriptive && item.local === 'X509SubjectName') {
+      descriptiveText(item)
+      continue
+    }
+    if (descriptive && item.local === 'X509IssuerSerial') {
+      const parts = elementsOf(item)
+      if (parts.length !== 2 || parts.some((p, i) => p.uri !== DSIG_NS || p.local !== ['X509IssuerName', 'X509SerialNumber'][i])) {
+        refuse('SIGNATURE_FOREIGN_CONTENT', 'X509IssuerSerial must hold exactly X509IssuerName and X509SerialNumber')
+      }
+      for (const p of parts) {
+        noAttributes(p)
+        descriptiveText(p)
+      }
+      if (!/^[ \t\r\n]*-?[0-9]+[ \t\r\n]*$/.test(textOf(parts[1] as XmlElement))) refuse('SIGNATURE_FOREIGN_CONTENT', 'X509SerialNumber is not an integer')
+      continue
+    }
+    if (item.local !== 'X509Certificate') refuse('SIGNATURE_FOREIGN_CONTENT', `X509Data holds <${item.qname}>; only X509Certificate${descriptive ? ' (and X509SubjectName, X509IssuerSerial)' : ''} is accepted`)
     if (!textOnly(item)) refuse('CERT_MALFORMED', 'an X509Certificate holds elements')
     const text = textOf(item)
     if (text.length > MAX_CERTIFICATE_BASE64) refuse('CERT_MALFORMED', 'an X509Certificate in KeyInfo is larger than 16 KB')
@@ -265,6 +315,21 @@ function keyInfoCertificates (keyInfo: XmlElement): string[] {
   }
   if (certificates.length === 0) refuse('CERT_MISSING', 'KeyInfo carries no X509Certificate')
   return certificates
+}
+
+function descriptiveText (element: XmlElement): void {
+  if (!element.children.every((c) => c.kind === 'text')) refuse('SIGNATURE_FOREIGN_CONTENT', `${element.local} must hold only text`)
+  if (textOf(element).length > MAX_DESCRIPTIVE_TEXT) refuse('SIGNATURE_FOREIGN_CONTENT', `${element.local} is longer than ${MAX_DESCRIPTIVE_TEXT} characters`)
+}
+
+function onlyIdAttribute (element: XmlElement): void {
+  for (const a of element.attributes) {
+    if (!(a.uri === '' && UNSIGNED_ATTRIBUTES.includes(a.local))) refuse('SIGNATURE_FOREIGN_CONTENT', `${element.local} carries an attribute ${a.qname} (only Id is accepted)`)
+  }
+}
+
+function noAttributes (element: XmlElement): void {
+  if (element.attributes.length > 0) refuse('SIGNATURE_FOREIGN_CONTENT', `${element.local} carries an attribute ${(element.attributes[0] as { qname: string }).qname}`)
 }
 
 function textOnly (element: XmlElement): boolean {

@@ -65,7 +65,7 @@ export async function verifyReceipt (xml: string | Uint8Array, trustStore: Trust
     }
     if (doc.children.some((n) => n.kind === 'pi')) throw new ReceiptRefusal('RECEIPT_INVALID', 'only the XML declaration may stand outside <Receipt>')
 
-    const profile = xmldsigStep(() => readSignatureProfile(doc, false, DIRECT_CHILD_OF_ROOT))
+    const profile = xmldsigStep(() => readSignatureProfile(doc, false, DIRECT_CHILD_OF_ROOT, { descriptiveX509Data: false }))
     checkReceiptShape(profile)
 
     const signer: ValidatedSigner = await validateSigner(trustStore, profile.certificates, {

@@ -77,8 +77,9 @@ export const MUTATIONS: MutationCase[] = [
   // an XML 1.1 parser reads a line feed. Only refusing 1.1 keeps every reader on the signed text.
   { finding: 'F10', name: 'version="1.1" set after signing (U+2028 in signed text)', code: 'XML_DECLARATION_UNSUPPORTED', xmlsec1: 'accepts', make: () => withDeclaration(ourSign(UNSIGNED.replace(CONTENT_WITH_LF, CONTENT_WITH_LF.replace('\n', '\u2028'))), '<?xml version="1.1" encoding="UTF-8"?>') },
   { finding: 'F10', name: 'two byte-order marks', code: 'XML_MALFORMED', xmlsec1: 'rejects', make: (g) => Buffer.concat([bom, bom, Buffer.from(g.exc)]) },
-  // Inclusive C14N: xml:* attributes of ancestors are inherited into SignedInfo.
-  { finding: 'diff', name: 'xml:lang added to ds:Signature after signing, inclusive C14N', code: 'SIGNATURE_INVALID', xmlsec1: 'rejects', make: (g) => replace(g.c14n, '<Signature xmlns="http://www.w3.org/2000/09/xmldsig#">', '<Signature xmlns="http://www.w3.org/2000/09/xmldsig#" xml:lang="vi">') },
+  // Inclusive C14N inherits xml:* attributes of ancestors into SignedInfo (SIGNATURE_INVALID);
+  // the profile refuses it earlier: the unsigned Signature element may carry only Id.
+  { finding: 'diff', name: 'xml:lang added to ds:Signature after signing, inclusive C14N', code: 'SIGNATURE_FOREIGN_CONTENT', xmlsec1: 'rejects', make: (g) => replace(g.c14n, '<Signature xmlns="http://www.w3.org/2000/09/xmldsig#">', '<Signature xmlns="http://www.w3.org/2000/09/xmldsig#" xml:lang="vi">') },
   { finding: 'diff', name: 'xml:space added to edXMLHeader after signing, inclusive C14N', code: 'DIGEST_MISMATCH', xmlsec1: 'rejects', make: (g) => replace(g.c14n, '<edXML:edXMLHeader>', '<edXML:edXMLHeader xml:space="preserve">') },
   // F08: decoy envelope parts, validly signed.
   { finding: 'F08', name: 'decoy MessageHeader in an unknown wrapper (signed)', code: 'ENVELOPE_AMBIGUOUS', xmlsec1: 'accepts', make: () => ourSign(replace(UNSIGNED, '<edXML:MessageHeader>', `<edXML:Wrapper><edXML:MessageHeader>${FROM}<edXML:OrganId>000.00.00.H41</edXML:OrganId></edXML:From></edXML:MessageHeader></edXML:Wrapper>\n      <edXML:MessageHeader>`)) },
