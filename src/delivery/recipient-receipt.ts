@@ -1,5 +1,4 @@
 import { createHash, randomUUID } from 'node:crypto'
-import { DOMParser } from '@xmldom/xmldom'
 import type { Queryable } from '../db/database.js'
 import { appendSignatureLog } from '../evidence/signature-log.js'
 import type { VerificationPolicy } from '../verification/verification-policy.js'
@@ -7,6 +6,7 @@ import { verifySignedXml, type SignedXmlVerdict } from '../verification/verify-s
 import type { CertificateSummary, RevocationResult } from '../verification/verdict.js'
 import type { DeliveryRow } from './delivery-store.js'
 import type { PushResponse } from './push-client.js'
+import { directText, type XmlDocument, type XmlElement } from '../xmldsig/xml-tree.js'
 
 const XMLDSIG_NS = 'http://www.w3.org/2000/09/xmldsig#'
 
@@ -38,7 +38,7 @@ export interface NotForThisDelivery {
   revocation: RevocationResult
 }
 
-export type RecipientReceiptVerdict = (SignedXmlVerdict & { about?: string }) | NotForThisDelivery
+export type RecipientReceiptVerdict = (Exclude<SignedXmlVerdict, { ok: true }> | (Omit<Extract<SignedXmlVerdict, { ok: true }>, 'tree' | 'signature'> & { about?: string })) | NotForThisDelivery
 
 /**
  * Verifies the receipt as signed by the recipient agency itself (its registered certificate,
@@ -54,7 +54,8 @@ export async function checkRecipientReceipt (policy: VerificationPolicy, row: De
   }
   const verdict = await verifySignedXml(response.body, policy, row.recipient_code)
   if (!verdict.ok) return verdict
-  const about = receiptSubject(response.body, row)
+  const { tree, signature, ...held } = verdict
+  const about = receiptSubject(tree, signature, row)
   if (about == null) {
     return {
       ok: false,
@@ -68,7 +69,7 @@ export async function checkRecipientReceipt (policy: VerificationPolicy, row: De
       revocation: verdict.revocation
     }
   }
-  return { ...verdict, about }
+  return { ...held, about }
 }
 
 const XML_SPACE = /^[ \t\r\n]+|[ \t\r\n]+$/g
@@ -80,13 +81,7 @@ const XML_SPACE = /^[ \t\r\n]+|[ \t\r\n]+$/g
  * document verified, so what is read is signed content (comments and processing instructions
  * are not text here: they are not covered by a comment-free canonicalization).
  */
-export function receiptSubject (bytes: Buffer, row: Pick<DeliveryRow, 'id' | 'document_id' | 'digest_sha256' | 'edxml_document_id'>): string | undefined {
-  let doc: Document
-  try {
-    doc = new DOMParser({ errorHandler: (_level: string, message: unknown) => { throw new Error(String(message)) } }).parseFromString(bytes.toString('utf8'), 'text/xml')
-  } catch {
-    return undefined
-  }
+export function receiptSubject (tree: XmlDocument, signature: XmlElement, row: Pick<DeliveryRow, 'id' | 'document_id' | 'digest_sha256' | 'edxml_document_id'>): string | undefined {
   const wanted: Array<[string, string, boolean]> = [
     ['the delivery id', row.id.toLowerCase(), true],
     ['the hub document id', row.document_id.toLowerCase(), true],
@@ -98,23 +93,23 @@ export function receiptSubject (bytes: Buffer, row: Pick<DeliveryRow, 'id' | 'do
     for (const [name, expected, folded] of wanted) if ((folded ? v.toLowerCase() : v) === expected) return name
     return undefined
   }
-  const stack: Element[] = doc.documentElement != null ? [doc.documentElement] : []
-  while (stack.length > 0) {
-    const element = stack.pop() as Element
-    if (element.namespaceURI === XMLDSIG_NS) continue
-    for (let i = 0; i < element.attributes.length; i++) {
-      const found = match((element.attributes.item(i) as Attr).value)
+  // The very tree whose canonical form the signature covered (no second parser): every element
+  // but the signature's own subtree; text is text and CDATA, comments skipped as C14N does.
+  for (const element of tree.elements) {
+    if (element.uri === XMLDSIG_NS || insideSignature(element, signature)) continue
+    for (const a of element.attributes) {
+      const found = match(a.value)
       if (found != null) return found
     }
-    let text = ''
-    for (let n = element.firstChild; n != null; n = n.nextSibling) {
-      if (n.nodeType === 3 || n.nodeType === 4) text += n.nodeValue ?? ''
-      else if (n.nodeType === 1) stack.push(n as Element)
-    }
-    const found = match(text)
+    const found = match(directText(element))
     if (found != null) return found
   }
   return undefined
+}
+
+function insideSignature (element: XmlElement, signature: XmlElement): boolean {
+  for (let e: XmlElement | undefined = element; e != null; e = e.parent) if (e === signature) return true
+  return false
 }
 
 /**
