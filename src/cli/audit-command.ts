@@ -114,12 +114,13 @@ export function auditCommand (): Command {
     .option('--hub-chain <file>', 'its chain (default: LIENTHONG_HUB_CHAIN or the demo issuing CA)')
     .action(async (options: DatabaseOptions & { out?: string, hubKey?: string, hubCert?: string, hubChain?: string }, command: Command) => {
       checkSchema(options, command)
+      const certFile = options.hubCert ?? env('LIENTHONG_HUB_CERT')
+      // The demo chain goes only with the demo certificate.
+      const chainFile = options.hubChain ?? env('LIENTHONG_HUB_CHAIN') ?? (certFile == null ? join(PACKAGE_ROOT, 'certs-example', 'trust', 'issuing-ca.pem') : undefined)
       const hub = await loadHubIdentity({
         keyFile: options.hubKey ?? env('LIENTHONG_HUB_KEY') ?? DEMO_HUB('signing-key.pem'),
-        certFile: options.hubCert ?? env('LIENTHONG_HUB_CERT') ?? DEMO_HUB('signing-cert.pem'),
-        ...((options.hubChain ?? env('LIENTHONG_HUB_CHAIN') ?? join(PACKAGE_ROOT, 'certs-example', 'trust', 'issuing-ca.pem')) !== ''
-          ? { chainFile: options.hubChain ?? env('LIENTHONG_HUB_CHAIN') ?? join(PACKAGE_ROOT, 'certs-example', 'trust', 'issuing-ca.pem') }
-          : {})
+        certFile: certFile ?? DEMO_HUB('signing-cert.pem'),
+        ...(chainFile != null ? { chainFile } : {})
       })
       const db = await openAuditDatabase(options)
       try {
