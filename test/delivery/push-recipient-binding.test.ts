@@ -3,6 +3,7 @@ import { createServer as createHttpServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { attemptDelivery, type DeliveryDependencies } from '../../src/delivery/attempt-delivery.js'
 import { closePushConnections } from '../../src/delivery/push-client.js'
+import { sendDueCallbacks } from '../../src/delivery/receipt-callbacks.js'
 import { SECURE_PUSH, type PushSettings } from '../../src/registry/push-endpoint.js'
 import { documentFromTo } from '../helpers/ops-fixtures.js'
 import { testHub, type TestHub } from '../helpers/hub.js'
@@ -117,4 +118,19 @@ t.test('F12: an http:// push URL is never used in clear text: permanent failure,
   const dev = await setup(t, url, {}, { allowPlainHttp: true, allowUnpinned: false })
   t.equal((await attemptDelivery(dev.deps, dev.deliveryId)).state, 'delivered', 'LIENTHONG_DEV_ALLOW_HTTP_PUSH lets it through')
   t.same(seen, ['/edxml'])
+})
+
+t.test('receipts pushed back to a sender are bound the same way: the sender\'s pin, nothing to an impostor', async (t) => {
+  const recipient = await recipientServer(t, { serverTls: recipientCert })
+  const s = await setup(t, recipient.url, { certificates: [recipientCert.fingerprint] })
+  // G22 (the sender) receives by push; its endpoint now serves a certificate that is not its pin.
+  const impostor = await recipientServer(t, { serverTls: impostorCert })
+  await s.hub.db.query('UPDATE agencies SET push_url = $1, push_server_certificates = $2::text[], push_server_subject = NULL WHERE code = $3', [impostor.url, [recipientCert.fingerprint], G22])
+  t.equal((await attemptDelivery(s.deps, s.deliveryId)).state, 'delivered')
+  const sent = await sendDueCallbacks({ db: s.hub.db, tls, timeoutMs: 3000, retry: s.deps.retry, intervalMs: 1000, pushSettings: SECURE_PUSH })
+  t.equal(sent, 1, 'the delivery receipt callback was attempted')
+  t.equal(impostor.requests.length, 0, 'the impostor got nothing')
+  const { rows: [callback] } = await s.hub.db.query<{ state: string, last_error: string }>('SELECT state, last_error FROM receipt_callbacks')
+  t.equal(callback?.state, 'waiting_retry')
+  t.match(callback?.last_error, /is not the one registered for agency 000\.00\.00\.G22/)
 })
