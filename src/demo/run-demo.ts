@@ -67,7 +67,7 @@ export async function runDemo (options: DemoOptions): Promise<boolean> {
   const pullApi = clientOf(pullTo)
   const probe = await senderApi.get('/v1/inbox?limit=1')
   if (probe.status === 401) {
-    throw new DemoSetupError(`the hub at ${hub} does not know the API keys in ${keysFile}: run the demo with the hub's data directory (--data-dir, or the same LIENTHONG_DATA_DIR)`)
+    throw new DemoSetupError(`the hub at ${hub} does not know the API keys in ${keysFile} (${refusal(probe).message}): run the demo with the hub's data directory (--data-dir, or the same LIENTHONG_DATA_DIR)`)
   }
   if (probe.status !== 200) throw new DemoSetupError(`the hub at ${hub} answered ${refusal(probe).message} to ${sender.code}'s inbox`)
   done(`hub is up at ${hub}; it accepts the demo agencies' API keys from ${shortPath(keysFile)}`)
