@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import pg from 'pg'
 import type { Database, Queryable } from './database.js'
 import { uploadBytea } from './bytea-copy.js'
+import { isUnavailableError } from './unavailable.js'
 
 // bigint (int8) columns come back as strings by default; our ids fit in a JS number.
 pg.types.setTypeParser(20, (value: string) => Number(value))
@@ -41,6 +42,10 @@ export async function openPostgres (options: PostgresOptions): Promise<Database>
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.max ?? 10,
+    // A connection attempt that hangs (server unreachable, not refusing) fails instead of holding
+    // the request for ever; the caller answers 503 UNAVAILABLE (src/db/unavailable.ts).
+    connectionTimeoutMillis: 10_000,
+    keepAlive: true,
     ...(schema != null ? { options: `-c search_path=${schema}` } : {})
   })
   // An idle client losing its connection must not crash the process; the next query reconnects.
@@ -56,6 +61,14 @@ export async function openPostgres (options: PostgresOptions): Promise<Database>
     query,
     async transaction (fn) {
       const client = await pool.connect()
+      // pg-pool removes its own 'error' listener while a client is checked out: without this one a
+      // server restart (57P01, "Connection terminated unexpectedly") during the transaction is an
+      // unhandled 'error' event and the process exits. The error fails the statement in flight (pg
+      // rejects it, or the next one: "not queryable"); the broken client is destroyed at release
+      // (release(err)), never returned to the pool, so the next transaction gets a new connection.
+      let broken: Error | undefined
+      const onError = (err: Error): void => { broken ??= err }
+      client.on('error', onError)
       try {
         await client.query('BEGIN')
         const tx: Queryable = {
@@ -66,10 +79,16 @@ export async function openPostgres (options: PostgresOptions): Promise<Database>
         await client.query('COMMIT')
         return result
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => {})
+        if (broken == null && isUnavailableError(err)) broken = err as Error
+        if (broken == null) {
+          await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+            broken ??= rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError))
+          })
+        }
         throw err
       } finally {
-        client.release()
+        client.removeListener('error', onError)
+        client.release(broken)
       }
     },
     async exec (sql) {
