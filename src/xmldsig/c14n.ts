@@ -17,6 +17,13 @@ export interface C14nOptions {
   inclusivePrefixes?: readonly string[]
 }
 
+/** The same canonicalization without comments (what a same-document Reference digests). */
+export function withoutComments (method: string): string {
+  if (method === C14N_10_COMMENTS) return C14N_10
+  if (method === EXC_C14N_COMMENTS) return EXC_C14N
+  return method
+}
+
 /** Receives the canonical form piece by piece, in order (a hash, or an array to join). */
 export type C14nSink = (chunk: string) => void
 

@@ -1,5 +1,5 @@
 import { constants, createHash, createPublicKey, timingSafeEqual, verify, type KeyObject } from 'node:crypto'
-import { C14N_10, C14N_10_COMMENTS, EXC_C14N, EXC_C14N_COMMENTS, canonicalize, canonicalizeTo } from './c14n.js'
+import { canonicalize, canonicalizeTo, withoutComments } from './c14n.js'
 import { HASH_OF, type SignatureProfile } from './signature-profile.js'
 import { refuse } from './xmldsig-failure.js'
 import type { XmlDocument } from './xml-tree.js'
@@ -55,12 +55,6 @@ export function digestReferencedContent (doc: XmlDocument, profile: SignaturePro
   })
   hash.update(pending.join(''), 'utf8')
   return hash.digest()
-}
-
-function withoutComments (method: string): string {
-  if (method === C14N_10_COMMENTS) return C14N_10
-  if (method === EXC_C14N_COMMENTS) return EXC_C14N
-  return method
 }
 
 function rsaKey (pem: string): KeyObject {

@@ -1,5 +1,5 @@
 import { createHash, createPrivateKey, sign } from 'node:crypto'
-import { canonicalize, canonicalizeTo, C14N_METHODS, EXC_C14N, EXC_C14N_COMMENTS, C14N_10, C14N_10_COMMENTS } from './c14n.js'
+import { canonicalize, canonicalizeTo, C14N_METHODS, withoutComments } from './c14n.js'
 import { parseXml } from './parse.js'
 import { DSIG_NS, ENVELOPED_SIGNATURE, HASH_OF } from './signature-profile.js'
 import type { XmlDocument, XmlElement } from './xml-tree.js'
@@ -78,12 +78,6 @@ function hashOf (digestMethod: string): string {
   const name = HASH_OF[digestMethod]
   if (name == null) throw new XmlSigningError(`unsupported digest ${digestMethod}`)
   return name
-}
-
-function withoutComments (method: string): string {
-  if (method === C14N_10_COMMENTS) return C14N_10
-  if (method === EXC_C14N_COMMENTS) return EXC_C14N
-  return method
 }
 
 function endTagStart (text: string, element: XmlElement): number {
