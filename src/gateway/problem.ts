@@ -19,6 +19,7 @@ export const GATEWAY_CODES = {
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   BUSY: { status: 503, title: 'Verification capacity exhausted, retry later' },
   IN_FLIGHT_LIMIT: { status: 503, title: 'Too many request bytes in progress, retry later' },
+  UNAVAILABLE: { status: 503, title: 'A dependency of the hub (database, queue) is unreachable, retry later' },
   INTERNAL: { status: 500, title: 'Internal error' }
 } as const
 

@@ -1,7 +1,18 @@
 import t from 'tap'
+import { randomBytes } from 'node:crypto'
+import { Agent, request } from 'node:http'
+import { migrate } from '../../src/db/migrate.js'
 import { openPostgres } from '../../src/db/postgres-database.js'
 import { isUnavailableError } from '../../src/db/unavailable.js'
+import { DeliveryQueue } from '../../src/queue/delivery-queue.js'
+import { AgencyRegistry } from '../../src/registry/agency-registry.js'
+import { syncAgencies } from '../../src/store/agencies.js'
+import { createApiKey } from '../../src/store/credentials.js'
+import { REDIS_URL } from '../helpers/hub.js'
+import { lienthongEnv, sleep, startLienthong, waitUntil } from '../helpers/hub-process.js'
+import { PUSH_RECIPIENT, SENDER, registryWithPushUrls, signedDocuments, type SignedDocument } from '../helpers/ops-fixtures.js'
 import { PrivatePostgres } from '../helpers/private-postgres.js'
+import { recipientServer } from '../helpers/recipient-server.js'
 
 // PostgreSQL restarting under the hub: a private cluster (initdb/pg_ctl in a temp directory)
 // restarted while clients are checked out of the pool. No process may exit; the request in
@@ -52,4 +63,123 @@ t.test('a transaction open across a restart: the process stays alive, the next t
     t.same(uncaught, [], `${mode}: no uncaught exception`)
     await db.close()
   }
+})
+
+interface Answer { doc: SignedDocument, status?: number, code?: string, retryAfter?: string, id?: string, error?: string, at: number }
+
+async function post (url: string, key: string, doc: SignedDocument, agent: Agent): Promise<Answer> {
+  return await new Promise((resolve) => {
+    const req = request(`${url}/v1/documents`, {
+      method: 'POST',
+      agent,
+      headers: { 'content-type': 'application/xml', 'content-length': doc.bytes.length, authorization: `Bearer ${key}` },
+      timeout: 20_000
+    }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => {
+        let body: { code?: string, id?: string } = {}
+        try { body = JSON.parse(Buffer.concat(chunks).toString()) } catch {}
+        const retryAfter = res.headers['retry-after']
+        resolve({ doc, status: res.statusCode, at: Date.now(), ...(body.code != null ? { code: body.code } : {}), ...(body.id != null ? { id: body.id } : {}), ...(retryAfter != null ? { retryAfter } : {}) })
+      })
+      res.on('error', (err) => resolve({ doc, error: err.message, at: Date.now() }))
+    })
+    req.on('timeout', () => req.destroy(new Error('no answer')))
+    req.on('error', (err) => resolve({ doc, error: err.message, at: Date.now() }))
+    req.end(doc.bytes)
+  })
+}
+
+t.test('lienthong start on the private cluster rides out restart -m fast and stop -m immediate + start while documents are POSTed', async (t) => {
+  const setup = await openPostgres({ connectionString: cluster.url })
+  await migrate(setup)
+  const recipient = await recipientServer(t, { behaviour: { kind: 'healthy' } })
+  const dir = t.testdir()
+  const registryFile = registryWithPushUrls(dir, { [PUSH_RECIPIENT]: recipient.url })
+  await syncAgencies(setup, await AgencyRegistry.load(registryFile))
+  const { key } = await createApiKey(setup, SENDER, 'postgres restart test')
+  const prefix = `{lt-pgrestart-${process.pid}-${randomBytes(3).toString('hex')}}`
+  const queue = new DeliveryQueue(REDIS_URL, prefix)
+  t.teardown(async () => {
+    await queue.queue.obliterate({ force: true }).catch(() => {})
+    await queue.close()
+  })
+
+  const hub = await startLienthong(t, 'start', lienthongEnv({
+    DATABASE_URL: cluster.url,
+    REDIS_URL,
+    LIENTHONG_QUEUE_PREFIX: prefix,
+    LIENTHONG_REGISTRY: registryFile,
+    LIENTHONG_DATA_DIR: dir,
+    LIENTHONG_PORT: '0',
+    LIENTHONG_VERIFY_THREADS: '1',
+    LIENTHONG_VERIFY_QUEUE: '32',
+    LIENTHONG_LOG_LEVEL: 'warn',
+    LIENTHONG_RECONCILE_INTERVAL_MS: '500',
+    LIENTHONG_RATE_LIMIT_PER_MINUTE: '100000'
+  }))
+
+  const documents = signedDocuments(91_000, 400)
+  let next = 0
+  const answers: Answer[] = []
+  const state = { sending: true }
+  const agent = new Agent({ keepAlive: true, maxSockets: 4 })
+  t.teardown(() => { agent.destroy() })
+  const client = async (): Promise<void> => {
+    while (state.sending && next < documents.length) {
+      const doc = documents[next++] as SignedDocument
+      const answer = await post(hub.url, key, doc, agent)
+      answers.push(answer)
+      // An outage: back off a little, as a client honouring Retry-After would (shortened).
+      if (answer.status !== 202) await sleep(100)
+    }
+  }
+  const clients = Promise.all([client(), client(), client(), client()])
+  const acceptedAfter = (time: number): number => answers.filter((a) => a.status === 202 && a.at > time).length
+
+  const recovery: Record<string, number> = {}
+  const fault = async (name: string, inject: () => Promise<void>): Promise<void> => {
+    const before = Date.now()
+    await waitUntil('documents accepted before the fault', () => acceptedAfter(before) >= 5, 20_000)
+    await inject()
+    const back = Date.now()
+    await waitUntil(`documents accepted after ${name}`, () => acceptedAfter(back) >= 5, 20_000)
+    const first = answers.find((a) => a.status === 202 && a.at > back) as Answer
+    recovery[name] = first.at - back
+    t.ok(hub.running, `${name}: the hub process is still running`)
+  }
+  await fault('restart -m fast', async () => { await cluster.restartFast() })
+  await fault('stop -m immediate, 3 s down, start', async () => {
+    await cluster.stopImmediate()
+    await sleep(3000)
+    await cluster.start()
+  })
+  state.sending = false
+  await clients
+
+  t.ok(hub.running, `the hub never exited: ${hub.running ? '' : hub.describe()}`)
+  const statuses: Record<string, number> = {}
+  for (const a of answers) {
+    const what = a.status != null ? `${a.status}${a.code != null ? ' ' + a.code : ''}` : `error: ${a.error ?? ''}`
+    statuses[what] = (statuses[what] ?? 0) + 1
+  }
+  t.comment(`answers: ${JSON.stringify(statuses)}; first 202 after the server was back (ms): ${JSON.stringify(recovery)}`)
+  const wrong = answers.filter((a) => a.status != null && a.status !== 202 && !(a.status === 503 && a.code === 'UNAVAILABLE' && a.retryAfter != null))
+  t.same(wrong.map((a) => `${a.status ?? ''} ${a.code ?? ''} retry-after=${a.retryAfter ?? '-'}`), [], 'only 202, or 503 UNAVAILABLE with Retry-After (never 500)')
+  t.ok(answers.some((a) => a.status === 503 && a.code === 'UNAVAILABLE'), 'the outage was answered 503 UNAVAILABLE at least once')
+
+  // Every 202 is stored, whole: the document row and its signature-log entry.
+  const accepted = answers.filter((a) => a.status === 202)
+  const ids = accepted.map((a) => a.id as string)
+  const { rows } = await setup.query<{ id: string }>('SELECT id FROM documents WHERE id = ANY($1::uuid[])', [ids])
+  t.equal(rows.length, ids.length, `every 202 document (${ids.length}) is in the database`)
+  // A 503 document is not half-written: either absent, or stored whole (its COMMIT was lost in transit) and
+  // then answered as a duplicate on retry.
+  const unavailable = answers.filter((a) => a.status === 503).map((a) => a.doc.edxmlDocumentId)
+  const { rows: half } = await setup.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM documents d WHERE d.edxml_document_id = ANY($1::text[]) AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.document_id = d.id)', [unavailable])
+  t.equal(half[0]?.n, 0, 'no 503 document is stored without its deliveries')
+  await setup.close()
+  await hub.stop('SIGTERM', 30_000)
 })

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance } from 'fastify'
 import type { FastifyRequest } from 'fastify'
+import { isUnavailableError, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../../db/unavailable.js'
 import { HubProblem, problemBody, type ProblemCode } from '../problem.js'
 
 export interface ProblemHandlerOptions {
@@ -14,7 +15,8 @@ export interface ProblemHandlerOptions {
 
 /**
  * One global handler: domain errors (HubProblem) keep their code; Fastify's own errors are mapped
- * to stable codes; anything else is a 500 whose internals stay in the log, not in the answer.
+ * to stable codes; a dependency outage (src/db/unavailable.ts) is 503 UNAVAILABLE + Retry-After;
+ * anything else is a 500 whose internals stay in the log, not in the answer.
  */
 export default fp(async function problemHandler (app: FastifyInstance, options: ProblemHandlerOptions) {
   app.setErrorHandler(async (error: FastifyError | HubProblem, request, reply) => {
@@ -43,6 +45,14 @@ export default fp(async function problemHandler (app: FastifyInstance, options: 
     } else if (error.statusCode === 429) {
       code = 'RATE_LIMITED'
       detail = error.message
+    } else if (isUnavailableError(error)) {
+      // PostgreSQL (or Redis, where the request needs it) unreachable: a transient outage, not a
+      // defect. The request's transaction did not commit (or committed whole: a retry is answered
+      // as a duplicate); the client retries after Retry-After.
+      request.log.warn({ err: error }, 'dependency unavailable')
+      code = 'UNAVAILABLE'
+      detail = 'the hub cannot reach its database or queue right now; retry after the Retry-After delay'
+      extra = { retryAfterSeconds: UNAVAILABLE_RETRY_AFTER_SECONDS }
     } else {
       request.log.error({ err: error }, 'unhandled error')
       code = 'INTERNAL'
