@@ -1,6 +1,7 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import { Agent, request } from 'node:http'
+import { Redis } from 'ioredis'
 import { migrate } from '../../src/db/migrate.js'
 import { openPostgres } from '../../src/db/postgres-database.js'
 import { isUnavailableError } from '../../src/db/unavailable.js'
@@ -8,10 +9,11 @@ import { DeliveryQueue } from '../../src/queue/delivery-queue.js'
 import { AgencyRegistry } from '../../src/registry/agency-registry.js'
 import { syncAgencies } from '../../src/store/agencies.js'
 import { createApiKey } from '../../src/store/credentials.js'
-import { REDIS_URL } from '../helpers/hub.js'
+import { REDIS_URL, testHub } from '../helpers/hub.js'
 import { lienthongEnv, sleep, startLienthong, waitUntil } from '../helpers/hub-process.js'
 import { PUSH_RECIPIENT, SENDER, registryWithPushUrls, signedDocuments, type SignedDocument } from '../helpers/ops-fixtures.js'
 import { PrivatePostgres } from '../helpers/private-postgres.js'
+import { freePort } from '../helpers/redis-server.js'
 import { recipientServer } from '../helpers/recipient-server.js'
 
 // PostgreSQL restarting under the hub: a private cluster (initdb/pg_ctl in a temp directory)
@@ -120,7 +122,7 @@ t.test('lienthong start on the private cluster rides out restart -m fast and sto
     LIENTHONG_RATE_LIMIT_PER_MINUTE: '100000'
   }))
 
-  const documents = signedDocuments(91_000, 400)
+  const documents = signedDocuments(91_000, 250)
   let next = 0
   const answers: Answer[] = []
   const state = { sending: true }
@@ -182,4 +184,41 @@ t.test('lienthong start on the private cluster rides out restart -m fast and sto
   t.equal(half[0]?.n, 0, 'no 503 document is stored without its deliveries')
   await setup.close()
   await hub.stop('SIGTERM', 30_000)
+})
+
+t.test('the OpenAPI document says every /v1 operation may answer 503 (UNAVAILABLE, with Retry-After)', async (t) => {
+  const { app } = await testHub(t, { redisUrl: null })
+  const spec = (await app.inject({ url: '/openapi.json' })).json() as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> }
+  const missing: string[] = []
+  for (const [path, operations] of Object.entries(spec.paths)) {
+    if (!path.startsWith('/v1/')) continue
+    for (const [method, operation] of Object.entries(operations)) if (operation.responses['503'] == null) missing.push(`${method} ${path}`)
+  }
+  t.ok(Object.keys(spec.paths).some((p) => p.startsWith('/v1/')), 'the document has /v1 paths')
+  t.same(missing, [], 'no /v1 operation lacks the 503')
+})
+
+t.test('errors are classified by their nature: connection failures are unavailable, defects are not', async (t) => {
+  const rejection = async (p: Promise<unknown>): Promise<unknown> => await p.then(() => { throw new Error('resolved') }, (err: unknown) => err)
+  const nothing = `redis://127.0.0.1:${await freePort()}`
+  const pgRefused = await rejection(openPostgres({ connectionString: `postgres://postgres@127.0.0.1:${await freePort()}/postgres` }))
+  t.ok(isUnavailableError(pgRefused), `pg, nothing listening: ${String(pgRefused)}`)
+  const clients = [
+    new Redis(nothing, { maxRetriesPerRequest: 1 }),
+    new Redis(nothing, { retryStrategy: () => null }),
+    new Redis(nothing, { enableOfflineQueue: false, retryStrategy: () => null })
+  ]
+  for (const redis of clients) {
+    redis.on('error', () => {})
+    const err = await rejection(redis.get('x'))
+    t.ok(isUnavailableError(err), `ioredis: ${String(err)}`)
+    redis.disconnect()
+  }
+  const db = await openPostgres({ connectionString: cluster.url, max: 1 })
+  t.teardown(async () => { await db.close() })
+  for (const sql of ['SELEC 1', 'SELECT 1/0', "SELECT 'x'::int"]) {
+    const err = await rejection(db.query(sql))
+    t.notOk(isUnavailableError(err), `not unavailable: ${String(err)}`)
+  }
+  t.notOk(isUnavailableError(new Error('something else')), 'a plain error is not')
 })
