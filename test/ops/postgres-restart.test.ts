@@ -93,7 +93,7 @@ async function post (url: string, key: string, doc: SignedDocument, agent: Agent
   })
 }
 
-t.test('lienthong start on the private cluster rides out restart -m fast and stop -m immediate + start while documents are POSTed', async (t) => {
+t.test('lienthong start and lienthong worker on the private cluster ride out restart -m fast and stop -m immediate + start while documents are POSTed', async (t) => {
   const setup = await openPostgres({ connectionString: cluster.url })
   await migrate(setup)
   const recipient = await recipientServer(t, { behaviour: { kind: 'healthy' } })
@@ -108,7 +108,7 @@ t.test('lienthong start on the private cluster rides out restart -m fast and sto
     await queue.close()
   })
 
-  const hub = await startLienthong(t, 'start', lienthongEnv({
+  const settings = {
     DATABASE_URL: cluster.url,
     REDIS_URL,
     LIENTHONG_QUEUE_PREFIX: prefix,
@@ -120,7 +120,12 @@ t.test('lienthong start on the private cluster rides out restart -m fast and sto
     LIENTHONG_LOG_LEVEL: 'warn',
     LIENTHONG_RECONCILE_INTERVAL_MS: '500',
     LIENTHONG_RATE_LIMIT_PER_MINUTE: '100000'
-  }))
+  }
+  // The whole hub in one process (gateway + worker), and a separate worker beside it.
+  const [hub, worker] = await Promise.all([
+    startLienthong(t, 'start', lienthongEnv(settings)),
+    startLienthong(t, 'worker', lienthongEnv(settings))
+  ])
 
   const documents = signedDocuments(91_000, 250)
   let next = 0
@@ -149,7 +154,8 @@ t.test('lienthong start on the private cluster rides out restart -m fast and sto
     await waitUntil(`documents accepted after ${name}`, () => acceptedAfter(back) >= 5, 20_000)
     const first = answers.find((a) => a.status === 202 && a.at > back) as Answer
     recovery[name] = first.at - back
-    t.ok(hub.running, `${name}: the hub process is still running`)
+    t.ok(hub.running, `${name}: the hub process (start) is still running`)
+    t.ok(worker.running, `${name}: the worker process is still running`)
   }
   await fault('restart -m fast', async () => { await cluster.restartFast() })
   await fault('stop -m immediate, 3 s down, start', async () => {
@@ -161,6 +167,7 @@ t.test('lienthong start on the private cluster rides out restart -m fast and sto
   await clients
 
   t.ok(hub.running, `the hub never exited: ${hub.running ? '' : hub.describe()}`)
+  t.ok(worker.running, `the worker never exited: ${worker.running ? '' : worker.describe()}`)
   const statuses: Record<string, number> = {}
   for (const a of answers) {
     const what = a.status != null ? `${a.status}${a.code != null ? ' ' + a.code : ''}` : `error: ${a.error ?? ''}`
@@ -183,7 +190,7 @@ t.test('lienthong start on the private cluster rides out restart -m fast and sto
     'SELECT count(*)::int AS n FROM documents d WHERE d.edxml_document_id = ANY($1::text[]) AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.document_id = d.id)', [unavailable])
   t.equal(half[0]?.n, 0, 'no 503 document is stored without its deliveries')
   await setup.close()
-  await hub.stop('SIGTERM', 30_000)
+  await Promise.all([hub.stop('SIGTERM', 30_000), worker.stop('SIGTERM', 30_000)])
 })
 
 t.test('the OpenAPI document says every /v1 operation may answer 503 (UNAVAILABLE, with Retry-After)', async (t) => {
