@@ -13,6 +13,13 @@ export interface DeliveryJob {
   recipient?: string
 }
 
+export type JobLiveness = 'live' | 'dead' | 'absent'
+
+function livenessOf (state: string): JobLiveness {
+  if (state === 'unknown') return 'absent'
+  return state === 'completed' || state === 'failed' ? 'dead' : 'live'
+}
+
 export type Enqueueable = string | { id: string, recipient?: string, delayUntil?: Date | null }
 
 /**
@@ -71,6 +78,37 @@ export class DeliveryQueue {
   async missing (ids: readonly string[]): Promise<string[]> {
     const jobs = await Promise.all(ids.map(async (id) => await this.queue.getJob(id)))
     return ids.filter((_id, i) => jobs[i] == null)
+  }
+
+  /**
+   * Whether each delivery has a job a worker will run: 'live' (waiting, delayed, prioritized,
+   * waiting-children, active), 'dead' (completed or failed: kept for inspection, never run again)
+   * or 'absent'. One BullMQ getJobState per id, sent `chunk` at a time over the one connection
+   * (pipelined by ioredis), so a batch costs a round trip or two, not one per id.
+   */
+  async liveness (ids: readonly string[], chunk = 250): Promise<Map<string, JobLiveness>> {
+    const result = new Map<string, JobLiveness>()
+    for (let i = 0; i < ids.length; i += chunk) {
+      const part = ids.slice(i, i + chunk)
+      const states = await Promise.all(part.map(async (id) => await this.queue.getJobState(id)))
+      part.forEach((id, k) => { result.set(id, livenessOf(states[k] ?? 'unknown')) })
+    }
+    return result
+  }
+
+  /**
+   * Removes these deliveries' completed or failed jobs, so that adding the id again creates a job
+   * (BullMQ ignores an add whose id it still holds in any state). A job that is not finished any
+   * more (re-added meanwhile, or locked by a worker) is left alone.
+   */
+  async removeFinished (ids: readonly string[]): Promise<number> {
+    let removed = 0
+    for (const id of ids) {
+      const state = await this.queue.getJobState(id)
+      if (state !== 'completed' && state !== 'failed') continue
+      removed += await this.queue.remove(id).catch(() => 0)
+    }
+    return removed
   }
 
   /**

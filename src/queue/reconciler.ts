@@ -1,18 +1,54 @@
+/*
+ * THE INVARIANT (docs/delivery.md, "Nothing lost"):
+ *
+ *   Every delivery that is not final either has a live job in Redis, or is due for re-enqueue
+ *   within one reconcile interval.
+ *
+ * - Final: `delivered`, `failed`, `cancelled`, `acknowledged` (TERMINAL_STATES in
+ *   delivery-store.ts). Final rows never need a job; the reconciler never adds one for them.
+ * - Job-driven: only `mode = 'push'` deliveries use jobs, in the open push states `queued`,
+ *   `sending`, `waiting_retry` (OPEN_PUSH_STATES). Pull deliveries (`available`, `downloaded`) are
+ *   not final either, but they wait for the recipient's inbox, not for a job: attemptDelivery
+ *   ignores them, and so does this.
+ * - Live job: one BullMQ holds under the delivery id in a state a worker will run
+ *   (waiting, delayed, prioritized, waiting-children, active). A `completed` or `failed` job with
+ *   that id is not live (no worker will ever run it again) and, worse, would make a plain add a
+ *   no-op: the reconciler removes it before re-adding.
+ * - Due: an open push row untouched for `graceMs` (so a job being added right now, between the
+ *   row's commit and the add, is not mistaken for a lost one). Every pass examines every due row,
+ *   whatever its `enqueued` flag says (the flag is only a hint for the fast path below: a job can
+ *   exist with the flag false when markEnqueued failed, and be gone with the flag true when Redis
+ *   lost it). A row without a live job is re-added with jobId = delivery id (idempotent: a second
+ *   reconciler, or the accept path, adding the same id is a no-op) and with its schedule: a
+ *   `waiting_retry` row waits the rest of its delay (next_attempt_at), it is not sent at once.
+ *
+ * So a non-final push row is without a live job for at most graceMs + one interval, as long as a
+ * pass covers all open push rows (up to `maxRows`, 10,000 by default). A larger backlog is covered
+ * in ceil(open / maxRows) passes: each pass is bounded (keyset over ids, `batch` rows per query and
+ * per Redis round trip), and the next pass carries on after the last id seen.
+ *
+ * Re-adding a job for a row that is being finalised at the same moment is harmless: attemptDelivery
+ * locks the row and leaves a final one alone.
+ */
 import type { Queryable } from '../db/database.js'
+import { OPEN_PUSH_STATES } from '../delivery/delivery-store.js'
 import type { DeliveryQueue } from './delivery-queue.js'
 
 /**
- * Transactional outbox: a delivery row is committed before its job exists. This puts every row
- * that is not known to be in Redis (enqueue failed, process crashed between commit and enqueue)
- * into the queue. Idempotent: jobId = delivery id.
+ * Transactional outbox, the fast path: a delivery row is committed before its job exists. This puts
+ * every `queued` row that is not known to be in Redis (enqueue failed, process crashed between commit
+ * and enqueue) into the queue at once, without the grace period. Idempotent: jobId = delivery id.
+ * Rows in other states with the flag false are the sweep's (repairLostJobs).
  */
 export async function enqueuePending (db: Queryable, queue: DeliveryQueue, limit = 500): Promise<number> {
   const { rows } = await db.query<{ id: string, recipient_code: string }>(
-    'SELECT id, recipient_code FROM deliveries WHERE NOT enqueued AND state = \'queued\' ORDER BY created_at LIMIT $1', [limit])
+    'SELECT id, recipient_code FROM deliveries WHERE NOT enqueued AND state = \'queued\' AND mode = \'push\' ORDER BY created_at LIMIT $1', [limit])
   if (rows.length === 0) return 0
   const ids = rows.map((r) => r.id)
   await queue.enqueue(rows.map((r) => ({ id: r.id, recipient: r.recipient_code })))
-  await markEnqueued(db, ids)
+  // Not markEnqueued: updated_at is the grace period's clock, and a flag set here must not hide
+  // the row from the sweep (a finished job under its id made this add a no-op: the sweep fixes it).
+  await db.query('UPDATE deliveries SET enqueued = true WHERE id = ANY($1)', [ids])
   return ids.length
 }
 
@@ -20,32 +56,86 @@ export async function markEnqueued (db: Queryable, ids: readonly string[]): Prom
   await db.query('UPDATE deliveries SET enqueued = true, updated_at = now() WHERE id = ANY($1)', [ids])
 }
 
+/** Where the next sweep carries on (the last id examined; null: from the start). */
+export interface SweepCursor { after: string | null }
+
+export interface SweepOptions {
+  /** Rows per query and per Redis round trip. */
+  batch?: number
+  /** At most this many rows per pass; the cursor keeps the place for the next pass. */
+  maxRows?: number
+  /** Shared across passes (startReconciler keeps one); a fresh one starts from the first id. */
+  cursor?: SweepCursor
+}
+
+interface OpenRow { id: string, recipient_code: string, next_attempt_at: Date | null, enqueued: boolean }
+
 /**
- * Deliveries that should be in Redis but are not (Redis flushed or restarted without
- * persistence, a job removed by hand): re-added with their schedule. Rows left `sending` by a
- * crashed worker are picked up by BullMQ's stalled-job check while their job exists, and by this
- * when it does not. Only rows untouched for `graceMs` are examined, so a job being added right
- * now is not mistaken for a lost one.
+ * Enforces the invariant above: every open push delivery untouched for `graceMs` (any `enqueued`
+ * flag) whose job is absent or dead (completed/failed) gets exactly one job again, with its
+ * remaining delay; rows found with a live job but `enqueued = false` get the flag set. Returns
+ * how many jobs were (re-)added.
  */
-export async function repairLostJobs (db: Queryable, queue: DeliveryQueue, graceMs = 10_000, limit = 1000): Promise<number> {
-  const { rows } = await db.query<{ id: string, recipient_code: string, next_attempt_at: Date | null }>(
-    `SELECT id, recipient_code, next_attempt_at FROM deliveries
-     WHERE enqueued AND state IN ('queued', 'sending', 'waiting_retry') AND updated_at < now() - ($1 || ' milliseconds')::interval
-     ORDER BY updated_at LIMIT $2`, [String(graceMs), limit])
-  if (rows.length === 0) return 0
-  const lost = new Set(await queue.missing(rows.map((r) => r.id)))
-  const toAdd = rows.filter((r) => lost.has(r.id)).map((r) => ({ id: r.id, recipient: r.recipient_code, delayUntil: r.next_attempt_at }))
-  await queue.enqueue(toAdd)
+export async function repairLostJobs (db: Queryable, queue: DeliveryQueue, graceMs = 10_000, options: SweepOptions = {}): Promise<number> {
+  const batch = Math.max(1, options.batch ?? 500)
+  const maxRows = Math.max(batch, options.maxRows ?? 10_000)
+  const cursor = options.cursor ?? { after: null }
+  let examined = 0
+  let added = 0
+  while (examined < maxRows) {
+    const want = Math.min(batch, maxRows - examined)
+    const { rows } = await db.query<OpenRow>(
+      `SELECT id, recipient_code, next_attempt_at, enqueued FROM deliveries
+       WHERE mode = 'push' AND state = ANY($1) AND ($2::uuid IS NULL OR id > $2::uuid)
+         AND updated_at < now() - ($3 || ' milliseconds')::interval
+       ORDER BY id LIMIT $4`, [OPEN_PUSH_STATES, cursor.after, String(graceMs), want])
+    if (rows.length === 0) {
+      cursor.after = null // the end: the next pass starts over
+      break
+    }
+    examined += rows.length
+    cursor.after = rows[rows.length - 1]?.id ?? null
+    added += await repairBatch(db, queue, rows)
+    if (rows.length < want) {
+      cursor.after = null
+      break
+    }
+  }
+  return added
+}
+
+async function repairBatch (db: Queryable, queue: DeliveryQueue, rows: readonly OpenRow[]): Promise<number> {
+  const liveness = await queue.liveness(rows.map((r) => r.id))
+  const dead = rows.filter((r) => liveness.get(r.id) === 'dead').map((r) => r.id)
+  // A finished job under this id would turn the add into a no-op: it goes first.
+  await queue.removeFinished(dead)
+  const toAdd = rows.filter((r) => liveness.get(r.id) !== 'live')
+  await queue.enqueue(toAdd.map((r) => ({ id: r.id, recipient: r.recipient_code, delayUntil: r.next_attempt_at })))
+  // The flag is a hint for enqueuePending only; set it where a job now exists (without touching
+  // updated_at: that is the row's own history and the grace period's clock).
+  const flagged = rows.filter((r) => !r.enqueued).map((r) => r.id)
+  if (flagged.length > 0) await db.query('UPDATE deliveries SET enqueued = true WHERE id = ANY($1) AND NOT enqueued', [flagged])
   return toAdd.length
+}
+
+/**
+ * One reconcile pass: the sweep that enforces the invariant, then the outbox fast path for rows
+ * committed within the grace period. Returns the jobs (re-)added by each.
+ */
+export async function reconcileOnce (db: Queryable, queue: DeliveryQueue, graceMs = 10_000, options: SweepOptions = {}): Promise<{ repaired: number, pending: number }> {
+  const repaired = await repairLostJobs(db, queue, graceMs, options)
+  const pending = await enqueuePending(db, queue)
+  return { repaired, pending }
 }
 
 /** Runs the reconciliation every intervalMs until stopped; failures wait for the next round. */
 export function startReconciler (db: Queryable, queue: DeliveryQueue, intervalMs: number, onError: (err: unknown) => void): () => void {
   let running = false
+  const cursor: SweepCursor = { after: null }
   const timer = setInterval(() => {
     if (running) return
     running = true
-    enqueuePending(db, queue).then(async () => await repairLostJobs(db, queue)).catch(onError).finally(() => { running = false })
+    reconcileOnce(db, queue, undefined, { cursor }).catch(onError).finally(() => { running = false })
   }, intervalMs)
   timer.unref()
   return () => clearInterval(timer)
