@@ -146,6 +146,7 @@ t.test('lienthong start and lienthong worker on the private cluster ride out res
   const acceptedAfter = (time: number): number => answers.filter((a) => a.status === 202 && a.at > time).length
 
   const recovery: Record<string, number> = {}
+  const unavailableDuring: Record<string, number> = {}
   const fault = async (name: string, inject: () => Promise<void>): Promise<void> => {
     const before = Date.now()
     await waitUntil('documents accepted before the fault', () => acceptedAfter(before) >= 5, 20_000)
@@ -154,6 +155,7 @@ t.test('lienthong start and lienthong worker on the private cluster ride out res
     await waitUntil(`documents accepted after ${name}`, () => acceptedAfter(back) >= 5, 20_000)
     const first = answers.find((a) => a.status === 202 && a.at > back) as Answer
     recovery[name] = first.at - back
+    unavailableDuring[name] = answers.filter((a) => a.status === 503 && a.at > before && a.at <= first.at).length
     t.ok(hub.running, `${name}: the hub process (start) is still running`)
     t.ok(worker.running, `${name}: the worker process is still running`)
   }
@@ -173,7 +175,7 @@ t.test('lienthong start and lienthong worker on the private cluster ride out res
     const what = a.status != null ? `${a.status}${a.code != null ? ' ' + a.code : ''}` : `error: ${a.error ?? ''}`
     statuses[what] = (statuses[what] ?? 0) + 1
   }
-  t.comment(`answers: ${JSON.stringify(statuses)}; first 202 after the server was back (ms): ${JSON.stringify(recovery)}`)
+  t.comment(`answers: ${JSON.stringify(statuses)}; first 202 after the server was back (ms): ${JSON.stringify(recovery)}; 503s per fault: ${JSON.stringify(unavailableDuring)}`)
   const wrong = answers.filter((a) => a.status != null && a.status !== 202 && !(a.status === 503 && a.code === 'UNAVAILABLE' && a.retryAfter != null))
   t.same(wrong.map((a) => `${a.status ?? ''} ${a.code ?? ''} retry-after=${a.retryAfter ?? '-'}`), [], 'only 202, or 503 UNAVAILABLE with Retry-After (never 500)')
   t.ok(answers.some((a) => a.status === 503 && a.code === 'UNAVAILABLE'), 'the outage was answered 503 UNAVAILABLE at least once')
