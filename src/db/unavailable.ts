@@ -8,7 +8,8 @@ import { DatabaseUnavailableError } from './database.js'
  * - socket errors reaching PostgreSQL or Redis: ECONNREFUSED, ECONNRESET, ETIMEDOUT, EPIPE,
  *   EHOSTUNREACH, ENETUNREACH, ENOTFOUND, EAI_AGAIN;
  * - PostgreSQL SQLSTATE class 08 (connection exception) and 57P01 admin_shutdown,
- *   57P02 crash_shutdown, 57P03 cannot_connect_now (starting up / shutting down);
+ *   57P02 crash_shutdown, 57P03 cannot_connect_now (starting up / shutting down), 53300
+ *   too_many_connections (the server's max_connections reached);
  * - pg's own messages for a lost or unobtainable connection: "Connection terminated
  *   (unexpectedly)", "Client has encountered a connection error and is not queryable",
  *   "timeout exceeded when trying to connect" (pool checkout timeout);
@@ -18,7 +19,7 @@ import { DatabaseUnavailableError } from './database.js'
  */
 
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED'])
-const SHUTDOWN_SQLSTATES = new Set(['57P01', '57P02', '57P03'])
+const SHUTDOWN_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300'])
 const MESSAGES = [
   /connection terminated/i,
   /client has encountered a connection error/i,
