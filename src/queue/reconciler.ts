@@ -24,14 +24,15 @@
  *
  * So a non-final push row is without a live job for at most graceMs + one interval, as long as a
  * pass covers all open push rows (up to `maxRows`, 10,000 by default). A larger backlog is covered
- * in ceil(open / maxRows) passes: each pass is bounded (keyset over ids, `batch` rows per query and
- * per Redis round trip), and the next pass carries on after the last id seen.
+ * in ceil(open / maxRows) passes: each pass is bounded (one query of at most maxRows rows, keyset
+ * over ids; `batch` rows per Redis round trip), and the next pass carries on after the last id.
+ * The open states are those of OPEN_PUSH_STATES (delivery-store.ts), written out in the query so
+ * that it matches the partial index deliveries_open.
  *
  * Re-adding a job for a row that is being finalised at the same moment is harmless: attemptDelivery
  * locks the row and leaves a final one alone.
  */
 import type { Queryable } from '../db/database.js'
-import { OPEN_PUSH_STATES } from '../delivery/delivery-store.js'
 import type { DeliveryQueue } from './delivery-queue.js'
 
 /**
@@ -60,7 +61,7 @@ export async function markEnqueued (db: Queryable, ids: readonly string[]): Prom
 export interface SweepCursor { after: string | null }
 
 export interface SweepOptions {
-  /** Rows per query and per Redis round trip. */
+  /** Rows per Redis round trip. */
   batch?: number
   /** At most this many rows per pass; the cursor keeps the place for the next pass. */
   maxRows?: number
@@ -78,29 +79,23 @@ interface OpenRow { id: string, recipient_code: string, next_attempt_at: Date | 
  */
 export async function repairLostJobs (db: Queryable, queue: DeliveryQueue, graceMs = 10_000, options: SweepOptions = {}): Promise<number> {
   const batch = Math.max(1, options.batch ?? 500)
-  const maxRows = Math.max(batch, options.maxRows ?? 10_000)
+  const maxRows = Math.max(1, options.maxRows ?? 10_000)
   const cursor = options.cursor ?? { after: null }
-  let examined = 0
+  // One query per pass, through the partial index on open rows (deliveries_open): its cost follows
+  // the open rows, not the table's history of final ones (a keyset walk of the primary key would
+  // read every delivered row on each pass). MATERIALIZED keeps the planner on that index however
+  // large the LIMIT; the sort by id is over the open rows only.
+  const { rows } = await db.query<OpenRow>(
+    `WITH open AS MATERIALIZED (
+       SELECT id, recipient_code, next_attempt_at, enqueued FROM deliveries
+       WHERE state IN ('queued', 'sending', 'waiting_retry') AND mode = 'push'
+         AND updated_at < now() - ($2 || ' milliseconds')::interval)
+     SELECT id, recipient_code, next_attempt_at, enqueued FROM open
+     WHERE $1::uuid IS NULL OR id > $1::uuid ORDER BY id LIMIT $3`, [cursor.after, String(graceMs), maxRows])
+  // A full page: the next pass carries on after its last id; a short one reached the end.
+  cursor.after = rows.length === maxRows ? (rows[rows.length - 1]?.id ?? null) : null
   let added = 0
-  while (examined < maxRows) {
-    const want = Math.min(batch, maxRows - examined)
-    const { rows } = await db.query<OpenRow>(
-      `SELECT id, recipient_code, next_attempt_at, enqueued FROM deliveries
-       WHERE mode = 'push' AND state = ANY($1) AND ($2::uuid IS NULL OR id > $2::uuid)
-         AND updated_at < now() - ($3 || ' milliseconds')::interval
-       ORDER BY id LIMIT $4`, [OPEN_PUSH_STATES, cursor.after, String(graceMs), want])
-    if (rows.length === 0) {
-      cursor.after = null // the end: the next pass starts over
-      break
-    }
-    examined += rows.length
-    cursor.after = rows[rows.length - 1]?.id ?? null
-    added += await repairBatch(db, queue, rows)
-    if (rows.length < want) {
-      cursor.after = null
-      break
-    }
-  }
+  for (let i = 0; i < rows.length; i += batch) added += await repairBatch(db, queue, rows.slice(i, i + batch))
   return added
 }
 
