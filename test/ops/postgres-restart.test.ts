@@ -172,10 +172,13 @@ t.test('lienthong start and lienthong worker on the private cluster ride out res
   const unavailableDuring: Record<string, number> = {}
   const fault = async (name: string, inject: () => Promise<void>): Promise<void> => {
     const before = Date.now()
-    await waitUntil('documents accepted before the fault', () => acceptedAfter(before) >= 5, 20_000)
+    const alive = (): void => {
+      if (!hub.running || !worker.running) throw new Error(`a process exited during ${name}: ${hub.describe()} ${worker.describe()}`)
+    }
+    await waitUntil('documents accepted before the fault', () => { alive(); return acceptedAfter(before) >= 5 }, 20_000)
     await inject()
     const back = Date.now()
-    await waitUntil(`documents accepted after ${name}`, () => acceptedAfter(back) >= 5, 20_000)
+    await waitUntil(`documents accepted after ${name}`, () => { alive(); return acceptedAfter(back) >= 5 }, 20_000)
     const first = answers.find((a) => a.status === 202 && a.at > back) as Answer
     recovery[name] = first.at - back
     unavailableDuring[name] = answers.filter((a) => a.status === 503 && a.at > before && a.at <= first.at).length
@@ -240,8 +243,8 @@ t.test('errors are classified by their nature: connection failures are unavailab
     new Redis(nothing, { retryStrategy: () => null }),
     new Redis(nothing, { enableOfflineQueue: false, retryStrategy: () => null })
   ]
+  for (const redis of clients) redis.on('error', () => {})
   for (const redis of clients) {
-    redis.on('error', () => {})
     const err = await rejection(redis.get('x'))
     t.ok(isUnavailableError(err), `ioredis: ${String(err)}`)
     redis.disconnect()
