@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { Worker, type Job } from 'bullmq'
 import { Redis } from 'ioredis'
 import { DELIVERY_QUEUE, DeliveryQueue, type DeliveryJob } from '../../src/queue/delivery-queue.js'
-import { reconcileOnce, repairLostJobs, type SweepCursor } from '../../src/queue/reconciler.js'
+import { reconcileOnce, repairLostJobs, startReconciler, type SweepCursor } from '../../src/queue/reconciler.js'
 import { OPEN_PUSH_STATES, TERMINAL_STATES } from '../../src/delivery/delivery-store.js'
 import { testDatabase, type TestPostgres } from '../helpers/database.js'
 import { REDIS_URL } from '../helpers/hub.js'
@@ -195,4 +195,23 @@ t.test('each pass is bounded and carries on where the last one stopped', async (
   t.equal(cursor.after, null, 'and starts over after the last id')
   t.same(await queue.missing(ids), [], 'every row has its job after ceil(25 / 10) passes')
   t.equal(await repairLostJobs(db, queue, 10_000, { batch: 4, maxRows: 10, cursor }), 0, 'then nothing more')
+})
+
+t.test('the issue\'s case through the running reconciler: job added, markEnqueued lost, Redis flushed, row `sending`', async (t) => {
+  const { db, queue } = await setup(t)
+  const id = randomUUID()
+  // The accept path added the job, then PostgreSQL went away before markEnqueued; a worker claimed
+  // it (row `sending`, attempt 1) and Redis then lost the job.
+  await insertRow(db, { id, mode: 'push', state: 'sending', enqueued: false, nextAttemptAt: null, quietMs: 60_000 })
+  t.equal(await queue.queue.getJobState(id), 'unknown', 'no job in Redis')
+  const intervalMs = 200
+  const errors: unknown[] = []
+  const stop = startReconciler(db, queue, intervalMs, (err) => errors.push(err))
+  t.teardown(stop)
+  const started = Date.now()
+  while (await queue.queue.getJobState(id) === 'unknown' && Date.now() - started < 5000) await new Promise((resolve) => setTimeout(resolve, 20))
+  const took = Date.now() - started
+  t.equal(await queue.queue.getJobState(id), 'waiting', 'the delivery has its job again')
+  t.ok(took < intervalMs + 1500, `within one interval (plus scheduling slack) (${took} ms, interval ${intervalMs} ms)`)
+  t.same(errors, [], 'no reconciler round failed')
 })
