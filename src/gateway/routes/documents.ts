@@ -25,8 +25,8 @@ export default async function documentRoutes (fastify: FastifyInstance, options:
         ...commonErrors,
         413: Type.Ref('Problem'),
         415: Type.Ref('Problem'),
-        422: Type.Ref('Problem'),
-        503: Type.Ref('Problem')
+        422: Type.Ref('Problem')
+        // 503 (verification pool full, in-flight bytes, dependency outage) comes from commonErrors.
       }
     }
   }, async (request, reply) => {
