@@ -79,8 +79,8 @@ export interface HubConfig {
     clientKeyFile: string
     serverCaFile: string | undefined
     /**
-     * BullMQ job lock of a delivery worker (default: max(30 s, 2 x push timeout)) and how often it
-     * looks for jobs whose worker died (default 15 s): together they bound how long a killed
+     * BullMQ job lock of a delivery worker (default 3 s, renewed every half of it) and how often it
+     * looks for jobs whose worker died (default 1 s): together they bound how long a killed
      * worker's deliveries wait before another worker takes them over.
      */
     workerLockMs: number | undefined
@@ -218,7 +218,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): HubConfig {
       clientKeyFile: path(str('LIENTHONG_PUSH_CLIENT_KEY', demo('hub', 'tls-key.pem'))),
       serverCaFile: env.LIENTHONG_PUSH_SERVER_CA === '' ? undefined : path(str('LIENTHONG_PUSH_SERVER_CA', demo('trust', 'root-ca.pem'))),
       workerLockMs: optionalInt('LIENTHONG_WORKER_LOCK_MS', 1000, 3_600_000),
-      workerStalledMs: int('LIENTHONG_WORKER_STALLED_MS', 15_000, 500, 3_600_000),
+      workerStalledMs: int('LIENTHONG_WORKER_STALLED_MS', 1000, 500, 3_600_000),
       receiptCallbackIntervalMs: int('LIENTHONG_RECEIPT_CALLBACK_INTERVAL_MS', 1000, 50, 3_600_000),
       push: devPushSettings(env.LIENTHONG_DEV_ALLOW_HTTP_PUSH, env.LIENTHONG_DEV_ALLOW_UNPINNED_PUSH, problems)
     },

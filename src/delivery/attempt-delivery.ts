@@ -1,4 +1,5 @@
-import type { Database } from '../db/database.js'
+import { randomUUID } from 'node:crypto'
+import type { Database, Queryable } from '../db/database.js'
 import type { HubIdentity } from '../evidence/hub-identity.js'
 import { issueDeliveryReceipt, issueFailureNotice } from './delivery-receipts.js'
 import { loadDelivery, loadRaw, recordEvent, TERMINAL_STATES } from './delivery-store.js'
@@ -31,6 +32,11 @@ export type AttemptResult =
   | { state: 'delivered' | 'failed' | 'cancelled' | 'acknowledged' | 'available' | 'downloaded' | 'queued', changed: boolean, recovered?: boolean, latencySeconds?: number }
   /** `attempted: false`: the job came early and nothing was sent (the row's retry time stands). */
   | { state: 'waiting_retry', retryAt: Date, attempted?: false }
+  /**
+   * This attempt lost its claim (its job lock expired, another worker claimed the delivery): its
+   * outcome was not recorded (the fenced UPDATE changed 0 rows) and the job is not this worker's.
+   */
+  | { state: 'superseded', changed: false, outcome: 'delivered' | 'waiting_retry' | 'failed' }
 
 /**
  * One delivery attempt of a push delivery; safe to run twice for the same delivery (duplicate
@@ -41,7 +47,7 @@ export type AttemptResult =
 export async function attemptDelivery (deps: DeliveryDependencies, deliveryId: string): Promise<AttemptResult> {
   const { db } = deps
   const now = deps.now ?? Date.now
-  const claimed = await db.transaction(async (tx): Promise<{ done: AttemptResult } | { row: NonNullable<Awaited<ReturnType<typeof loadDelivery>>> }> => {
+  const claimed = await db.transaction(async (tx): Promise<{ done: AttemptResult } | { row: NonNullable<Awaited<ReturnType<typeof loadDelivery>>>, claim: string }> => {
     const row = await loadDelivery(tx, deliveryId, true)
     if (row == null) return { done: { state: 'cancelled', changed: false } }
     if (TERMINAL_STATES.has(row.state) || row.mode === 'pull' || row.state === 'available' || row.state === 'downloaded') {
@@ -50,11 +56,13 @@ export async function attemptDelivery (deps: DeliveryDependencies, deliveryId: s
     if (row.next_attempt_at != null && row.next_attempt_at.getTime() > now() + 1000) {
       return { done: { state: 'waiting_retry', retryAt: row.next_attempt_at, attempted: false } as AttemptResult }
     }
-    await tx.query('UPDATE deliveries SET state = \'sending\', attempts = attempts + 1, updated_at = now() WHERE id = $1', [deliveryId])
-    return { row: { ...row, attempts: row.attempts + 1 } }
+    // A fresh claim token fences this attempt's outcome (migration 011_delivery_claims).
+    const claim = randomUUID()
+    await tx.query('UPDATE deliveries SET state = \'sending\', attempts = attempts + 1, claim_token = $2, updated_at = now() WHERE id = $1', [deliveryId, claim])
+    return { row: { ...row, attempts: row.attempts + 1 }, claim }
   })
   if ('done' in claimed) return claimed.done
-  const row = claimed.row
+  const { row, claim } = claimed
 
   let response: PushResponse | undefined
   let networkError: string | undefined
@@ -103,13 +111,20 @@ export async function attemptDelivery (deps: DeliveryDependencies, deliveryId: s
     const current = await loadDelivery(tx, deliveryId, true)
     // Cancelled, or cancelled and resent (queued again), while we were sending: keep what the
     // operator decided; a resent delivery is attempted again by the same job.
-    if (current == null || current.state !== 'sending') return { state: (current?.state ?? 'cancelled') as 'cancelled' | 'queued', changed: false }
-    const bookkeeping = [response?.status ?? null, answer, deliveryId]
+    if (current == null || current.state === 'cancelled' || current.state === 'queued') return { state: (current?.state ?? 'cancelled') as 'cancelled' | 'queued', changed: false }
+    // Delivered, failed or scheduled for retry meanwhile: only another worker's attempt does that,
+    // after this one lost its job lock and the delivery was taken over. Its record stands.
+    const mine = outcome.kind === 'delivered' ? 'delivered' : outcome.kind === 'permanent' ? 'failed' : 'waiting_retry'
+    if (current.state !== 'sending') return await superseded(tx, deps, deliveryId, row.attempts, mine, `the delivery is ${current.state} now`)
+    // Every outcome UPDATE is fenced by this attempt's claim ($4): a worker whose claim was taken
+    // over (lock lost while paused or stalled) changes 0 rows and records nothing else.
+    const bookkeeping = [response?.status ?? null, answer, deliveryId, claim]
     if (outcome.kind === 'delivered') {
       // Accepted -> delivered, both on PostgreSQL's clock, for the latency metric.
       const { rows: [timing] } = await tx.query<{ seconds: number | string }>(
         `UPDATE deliveries SET state = 'delivered', delivered_at = now(), next_attempt_at = NULL, last_status = $1, last_response = $2, last_error = NULL, updated_at = now()
-         WHERE id = $3 RETURNING extract(epoch FROM delivered_at - created_at) AS seconds`, bookkeeping)
+         WHERE id = $3 AND claim_token = $4 RETURNING extract(epoch FROM delivered_at - created_at) AS seconds`, bookkeeping)
+      if (timing == null) return await superseded(tx, deps, deliveryId, row.attempts, 'delivered', `HTTP ${response?.status ?? ''}`)
       await issueDeliveryReceipt(tx, deps.hub, row, 'push', at)
       await recordEvent(tx, deliveryId, 'delivered', deps.actor, `attempt ${row.attempts}: HTTP ${response?.status ?? ''}`)
       if (receipt != null) {
@@ -127,15 +142,26 @@ export async function attemptDelivery (deps: DeliveryDependencies, deliveryId: s
       : undefined
     if (retryAt == null) {
       const reason = outcome.kind === 'retry' ? `retry window exhausted after ${row.attempts} attempts; last: ${outcome.reason}` : `refused by the recipient: ${outcome.reason}`
-      await tx.query('UPDATE deliveries SET state = \'failed\', next_attempt_at = NULL, last_status = $1, last_response = $2, last_error = $4, updated_at = now() WHERE id = $3', [...bookkeeping, reason])
+      const { rows: failed } = await tx.query('UPDATE deliveries SET state = \'failed\', next_attempt_at = NULL, last_status = $1, last_response = $2, last_error = $5, updated_at = now() WHERE id = $3 AND claim_token = $4 RETURNING id', [...bookkeeping, reason])
+      if (failed.length === 0) return await superseded(tx, deps, deliveryId, row.attempts, 'failed', reason)
       await issueFailureNotice(tx, deps.hub, row, reason, at)
       await recordEvent(tx, deliveryId, 'failed', deps.actor, reason)
       return { state: 'failed', changed: true }
     }
-    await tx.query('UPDATE deliveries SET state = \'waiting_retry\', next_attempt_at = $4, last_status = $1, last_response = $2, last_error = $5, updated_at = now() WHERE id = $3', [...bookkeeping, retryAt, outcome.reason])
+    const { rows: scheduled } = await tx.query('UPDATE deliveries SET state = \'waiting_retry\', next_attempt_at = $5, last_status = $1, last_response = $2, last_error = $6, updated_at = now() WHERE id = $3 AND claim_token = $4 RETURNING id', [...bookkeeping, retryAt, outcome.reason])
+    if (scheduled.length === 0) return await superseded(tx, deps, deliveryId, row.attempts, 'waiting_retry', outcome.reason)
     await recordEvent(tx, deliveryId, 'retry-scheduled', deps.actor, `attempt ${row.attempts}: ${outcome.reason}; next at ${retryAt.toISOString()}`)
     return { state: 'waiting_retry', retryAt }
   })
+}
+
+/**
+ * The fenced outcome UPDATE changed 0 rows: another worker claimed the delivery after this one's
+ * job lock expired. Nothing is recorded but a trail entry saying the late outcome was dropped.
+ */
+async function superseded (tx: Queryable, deps: DeliveryDependencies, deliveryId: string, attempt: number, outcome: 'delivered' | 'waiting_retry' | 'failed', detail: string): Promise<AttemptResult> {
+  await recordEvent(tx, deliveryId, 'outcome-dropped', deps.actor, `attempt ${attempt} lost its claim (another worker took the delivery over); its outcome ${outcome} (${detail.slice(0, 200)}) was not recorded`)
+  return { state: 'superseded', changed: false, outcome }
 }
 
 function header (response: PushResponse | undefined, name: string): string | undefined {

@@ -16,11 +16,16 @@ export interface DeliveryWorkerOptions extends Omit<DeliveryDependencies, 'actor
   concurrency: number
   /** At most this many at once to one recipient, so a slow or dead one never starves the others. */
   perRecipient: number
-  /** BullMQ job lock (renewed while a delivery runs); default max(30 s, 2 x push timeout). */
+  /**
+   * BullMQ job lock, renewed every half of it while a delivery runs (so a long POST keeps it);
+   * default 3 s. A killed worker's deliveries are taken over once it expires.
+   */
   lockDurationMs?: number
-  /** How often to look for jobs whose worker died (their lock expired); default 15 s. */
+  /** How often to look for jobs whose lock expired (their worker died or is paused); default 1 s. */
   stalledIntervalMs?: number
   onError?: (err: unknown) => void
+  /** An attempt whose claim another worker took over: its outcome was dropped, not recorded. */
+  onSuperseded?: (deliveryId: string, outcome: string) => void
   /** Counts attempts by outcome and observes delivery latency (Prometheus). */
   metrics?: Pick<HubMetrics, 'deliveryAttempted'>
 }
@@ -77,6 +82,12 @@ export function startDeliveryWorker (options: DeliveryWorkerOptions): DeliveryWo
       options.metrics?.deliveryAttempted(deliveryId, result)
       reached = result.state !== 'waiting_retry' && result.state !== 'failed'
       if (result.state === 'delivered' && result.recovered === true) recipientRecovered(recipient)
+      if (result.state === 'superseded') {
+        // This worker lost the job's lock (paused, stalled) and another took the delivery over:
+        // its outcome was dropped (see attempt-delivery.ts); the job is the other worker's now.
+        options.onSuperseded?.(deliveryId, result.outcome)
+        return result.state
+      }
       if (result.state === 'waiting_retry') {
         await job.moveToDelayed(result.retryAt.getTime(), token)
         throw new DelayedError()
@@ -96,11 +107,14 @@ export function startDeliveryWorker (options: DeliveryWorkerOptions): DeliveryWo
     connection,
     prefix: options.prefix,
     concurrency: options.concurrency,
-    // A job whose worker died is taken over after the lock expires; its row is still `sending`
-    // and the re-run POSTs again with the same Idempotency-Key.
-    lockDuration: options.lockDurationMs ?? Math.max(30_000, options.timeoutMs * 2),
-    stalledInterval: options.stalledIntervalMs ?? 15_000,
-    maxStalledCount: 100
+    // A job whose worker died is taken over once its short lock expires (within lock + stalled
+    // interval, at most about 4 s by default); its row is still `sending` and the re-run claims it anew
+    // and POSTs again with the same Idempotency-Key. A live worker renews the lock every
+    // lockDuration / 2; one that loses it anyway (paused) has its late outcome fenced off by the
+    // claim token. A stalled job is retried, never failed for stalling (maxStalledCount).
+    lockDuration: options.lockDurationMs ?? 3000,
+    stalledInterval: options.stalledIntervalMs ?? 1000,
+    maxStalledCount: 1_000_000
   })
   worker.on('error', (err) => options.onError?.(err))
   return {

@@ -416,16 +416,17 @@ t.test('idempotency: duplicate attempts and duplicate jobs give the recipient on
   const deps: DeliveryDependencies = { db: hub.db, hub: hub.context.hub, retry: RETRY, timeoutMs: TIMEOUT_MS, tls: WORKER_TLS, actor: 'test' }
 
   // Two runs of the same delivery at once (a stalled job taken over while the first is still
-  // POSTing): both may POST, with the same key; one outcome is recorded.
+  // POSTing): both may POST, with the same key; one outcome is recorded. The later claim owns the
+  // delivery; the other run's outcome is fenced off (migration 011_delivery_claims) and dropped.
   const first = deliveryTo(await submit(hub.app, hub.keys[G22]!, signedDocument(G22, H29)), H29)
   const results = await Promise.all([attemptDelivery(deps, first), attemptDelivery(deps, first)])
-  t.same(results.map((r) => r.state), ['delivered', 'delivered'])
+  t.same(results.map((r) => r.state).sort(), ['delivered', 'superseded'], 'one run recorded delivered, the other lost its claim')
   t.equal(results.filter((r) => 'changed' in r && r.changed).length, 1, 'exactly one run recorded the delivery')
   t.ok(server.requestsFor(first).length >= 1, `${server.requestsFor(first).length} POST(s), all with Idempotency-Key ${first}`)
   t.equal(server.distinctKeys(), 1, 'the recipient saw one distinct delivery')
   t.equal(server.applied.size, 1, 'and applied one document')
   t.same((await receipts(hub, first)).map((r) => r.kind), ['delivery'], 'one receipt')
-  t.same((await events(hub, first)).map((e) => e.event), ['delivered'], 'one delivered event')
+  t.same((await events(hub, first)).map((e) => e.event).sort(), ['delivered', 'outcome-dropped'], 'one delivered event, and the superseded run\'s outcome dropped')
 
   // The gateway's job for it is still in the queue: the worker finds the row terminal and does not POST.
   server.setBehaviour({ kind: 'healthy' })
