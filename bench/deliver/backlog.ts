@@ -51,6 +51,8 @@ export interface BacklogResult {
   /** Time during the drain with more deliveries due than the worker may have in flight for one recipient. */
   hubLimitedMs: number
   perRecipient: number
+  /** Most POSTs the recipient was receiving at once during the drain (the worker's per-recipient limit at work). */
+  peakInFlight: number
   samples: DrainSample[]
   /** POSTs the recipient received more than once (same document). */
   repeats: number
@@ -133,6 +135,7 @@ export async function runBacklog (options: {
   if (schedule == null) throw new Error('backlog: no waiting deliveries')
   const drainCpu = cpuMeter(hub)
   await recipient.start()
+  recipient.peakInFlight = 0
   const upAt = now()
   log(`backlog: recipient up after ${Math.round((upAt - downAt) / 1000)} s down; last retry scheduled ${Math.round((schedule.last.getTime() - upAt) / 1000)} s from now; polling until all are delivered`)
 
@@ -182,6 +185,7 @@ export async function runBacklog (options: {
     peak5s: peakRate(arrivals, 5000),
     hubLimitedMs,
     perRecipient: options.perRecipient,
+    peakInFlight: recipient.peakInFlight,
     samples,
     repeats: recipient.repeats,
     delivered: arrivals.length,

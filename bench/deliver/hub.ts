@@ -142,6 +142,8 @@ export async function startHub (settings: Record<string, string>): Promise<HubPr
     LIENTHONG_HOST: '127.0.0.1',
     LIENTHONG_DATA_DIR: dataDir,
     LIENTHONG_LOG_LEVEL: 'warn',
+    // The bench runs on the demo key material of certs-example/, which `start` refuses without this.
+    LIENTHONG_DEMO: '1',
     ...settings
   }
   const child: ChildProcess = spawn(process.execPath, nodeArgs, { cwd: ROOT, env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })

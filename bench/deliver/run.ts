@@ -49,7 +49,9 @@ const SETTINGS: Record<string, string> = {
   // Open-loop submissions above what the hub can verify wait in line rather than being turned away (503).
   LIENTHONG_VERIFY_QUEUE: '5000',
   LIENTHONG_DELIVERY_CONCURRENCY: '32',
-  LIENTHONG_DELIVERY_PER_RECIPIENT: '16',
+  // The hub's defaults, as in the issue (2 per recipient, adaptive up to 16).
+  LIENTHONG_DELIVERY_PER_RECIPIENT: '2',
+  LIENTHONG_DELIVERY_MAX_PER_RECIPIENT: '16',
   LIENTHONG_RETRY_BASE_MS: '200'
 }
 
@@ -145,9 +147,9 @@ async function main (): Promise<void> {
       recipientCode: PUSH_RECIPIENT,
       documents: backlogDocs,
       connections: CONNECTIONS,
-      perRecipient: Number(SETTINGS.LIENTHONG_DELIVERY_PER_RECIPIENT),
+      perRecipient: Number(SETTINGS.LIENTHONG_DELIVERY_MAX_PER_RECIPIENT),
       pollMs: 100,
-      settleTimeoutMs: 120_000,
+      settleTimeoutMs: 300_000,
       drainTimeoutMs: 900_000,
       log
     })

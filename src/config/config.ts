@@ -71,6 +71,8 @@ export interface HubConfig {
   delivery: {
     concurrency: number
     perRecipient: number
+    /** Ceiling of a recipient's adaptive concurrency per worker (it starts at perRecipient; recipient-slots.ts). */
+    maxPerRecipient: number
     timeoutMs: number
     retryBaseMs: number
     retryWindowMs: number
@@ -211,6 +213,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): HubConfig {
     delivery: {
       concurrency: int('LIENTHONG_DELIVERY_CONCURRENCY', 16, 1, 1000),
       perRecipient: int('LIENTHONG_DELIVERY_PER_RECIPIENT', 2, 1, 100),
+      maxPerRecipient: int('LIENTHONG_DELIVERY_MAX_PER_RECIPIENT', 16, 1, 1000),
       timeoutMs: int('LIENTHONG_PUSH_TIMEOUT_MS', 30_000, 100, 600_000),
       retryBaseMs: int('LIENTHONG_RETRY_BASE_MS', 2000, 10, 3_600_000),
       retryWindowMs: int('LIENTHONG_RETRY_WINDOW_MS', 24 * 3600 * 1000, 1000, 30 * 24 * 3600 * 1000),

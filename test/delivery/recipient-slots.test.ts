@@ -40,3 +40,71 @@ t.test('a failing recipient gets no waiters, and its waiters are sent back', asy
   slots.release('A', true)
   t.equal(await w3, true, 'and waiting works again')
 })
+
+t.test('adaptive: a healthy recipient gets more, up to maxPerRecipient', async (t) => {
+  const slots = new RecipientSlots(2, 0, 50, { maxPerRecipient: 5 })
+  t.equal(slots.limit('A'), 2, 'starts at perRecipient')
+  let peak = 0
+  for (let round = 0; round < 12; round++) {
+    let held = 0
+    while (await slots.acquire('A')) held++
+    peak = Math.max(peak, slots.inFlight('A'))
+    for (; held > 0; held--) slots.release('A', true)
+  }
+  t.equal(peak, 5, 'grew to the ceiling')
+  t.equal(slots.limit('A'), 5, 'and never beyond it')
+  t.equal(slots.limit('B'), 2, 'per recipient')
+})
+
+t.test('adaptive: a grown limit hands slots to several waiters at once', async (t) => {
+  const slots = new RecipientSlots(1, 4, 1000, { maxPerRecipient: 4 })
+  t.equal(await slots.acquire('A'), true)
+  const w1 = slots.acquire('A')
+  slots.release('A', true) // 1 success at limit 1: limit 2, w1 gets a slot
+  t.equal(await w1, true)
+  t.equal(await slots.acquire('A'), true, 'room for a second one now')
+  t.equal(slots.inFlight('A'), 2)
+})
+
+t.test('adaptive: a dead recipient ends with one probe in flight', async (t) => {
+  const slots = new RecipientSlots(2, 4, 50, { maxPerRecipient: 16 })
+  for (let i = 0; i < 40; i++) {
+    let held = 0
+    while (await slots.acquire('A')) held++
+    for (; held > 0; held--) slots.release('A', true)
+  }
+  t.ok(slots.limit('A') >= 8, `grown first (${slots.limit('A')})`)
+  for (let i = 0; i < 4; i++) {
+    t.equal(await slots.acquire('A'), true)
+    slots.release('A', false)
+  }
+  t.equal(slots.limit('A'), 1)
+  t.equal(await slots.acquire('A'), true, 'the probe')
+  t.equal(await slots.acquire('A'), false, 'nothing more while it is out')
+  slots.release('A', false)
+})
+
+t.test('adaptive: 429/503 halves and pauses for Retry-After', async (t) => {
+  let clock = 0
+  const slots = new RecipientSlots(4, 4, 50, { now: () => clock })
+  t.equal(await slots.acquire('A'), true)
+  slots.release('A', true, { status: 503, retryAfterMs: 2000 })
+  t.equal(await slots.acquire('A'), false, 'paused: postponed')
+  clock = 2000
+  t.equal(slots.limit('A'), 2)
+  t.equal(await slots.acquire('A'), true)
+  slots.release('A', true, { timedOut: true })
+  t.equal(slots.limit('A'), 1, 'a timeout halves too')
+})
+
+t.test('adaptive: rising latency (measured from acquire to release) backs off', async (t) => {
+  let clock = 0
+  const slots = new RecipientSlots(8, 0, 50, { now: () => clock })
+  t.equal(await slots.acquire('A'), true)
+  clock += 30
+  slots.release('A', true)
+  t.equal(await slots.acquire('A'), true)
+  clock += 500
+  slots.release('A', true)
+  t.equal(slots.limit('A'), 4, '500 ms against a 30 ms baseline')
+})
