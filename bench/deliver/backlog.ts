@@ -51,7 +51,7 @@ export interface BacklogResult {
   /** Time during the drain with more deliveries due than the worker may have in flight for one recipient. */
   hubLimitedMs: number
   perRecipient: number
-  /** Most POSTs the recipient was receiving at once during the drain (the worker's per-recipient limit at work). */
+  /** Most deliveries `sending` at once in the drain's samples (POSTs in flight: the worker's per-recipient limit at work). */
   peakInFlight: number
   samples: DrainSample[]
   /** POSTs the recipient received more than once (same document). */
@@ -62,7 +62,7 @@ export interface BacklogResult {
   cpuDrain: CpuDelta
 }
 
-interface Counts { delivered: number, waiting: number, sending: number, untried: number, due: number, open: number }
+interface Counts { delivered: number, waiting: number, sending: number, untried: number, due: number, open: number, inFlight: number }
 
 async function counts (hub: HubProcess, recipient: string): Promise<Counts> {
   const { rows } = await hub.db.query<Counts>(
@@ -71,7 +71,8 @@ async function counts (hub: HubProcess, recipient: string): Promise<Counts> {
             count(*) FILTER (WHERE state = 'sending' AND attempts > 1)::int AS sending,
             count(*) FILTER (WHERE state = 'queued' OR attempts = 0 OR (state = 'sending' AND attempts = 1))::int AS untried,
             count(*) FILTER (WHERE state <> 'delivered' AND (next_attempt_at IS NULL OR next_attempt_at <= now()))::int AS due,
-            count(*) FILTER (WHERE state <> 'delivered')::int AS open
+            count(*) FILTER (WHERE state <> 'delivered')::int AS open,
+            count(*) FILTER (WHERE state = 'sending')::int AS "inFlight"
      FROM deliveries WHERE recipient_code = $1`, [recipient])
   return rows[0] as Counts
 }
@@ -135,18 +136,19 @@ export async function runBacklog (options: {
   if (schedule == null) throw new Error('backlog: no waiting deliveries')
   const drainCpu = cpuMeter(hub)
   await recipient.start()
-  recipient.peakInFlight = 0
   const upAt = now()
   log(`backlog: recipient up after ${Math.round((upAt - downAt) / 1000)} s down; last retry scheduled ${Math.round((schedule.last.getTime() - upAt) / 1000)} s from now; polling until all are delivered`)
 
   const samples: DrainSample[] = []
   let drainMs = Number.NaN
+  let peakInFlight = 0
   let lastLog = upAt
   for (;;) {
     const sampleAt = now()
     c = await counts(hub, recipientCode)
     const delivered = c.delivered - before.delivered
     samples.push({ t: sampleAt - upAt, delivered, due: c.due })
+    peakInFlight = Math.max(peakInFlight, c.inFlight)
     if (c.open === 0) {
       drainMs = sampleAt - upAt
       break
@@ -185,7 +187,7 @@ export async function runBacklog (options: {
     peak5s: peakRate(arrivals, 5000),
     hubLimitedMs,
     perRecipient: options.perRecipient,
-    peakInFlight: recipient.peakInFlight,
+    peakInFlight,
     samples,
     repeats: recipient.repeats,
     delivered: arrivals.length,

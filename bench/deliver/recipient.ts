@@ -21,9 +21,6 @@ export class BenchRecipient {
   /** POSTs answered, repeats of a document already received included. */
   posts = 0
   repeats = 0
-  /** POSTs being received right now, and the most at once since `peakInFlight` was last reset. */
-  inFlight = 0
-  peakInFlight = 0
   /** TLS handshakes the server refused. */
   readonly tlsErrors: string[] = []
   port = 0
@@ -48,14 +45,8 @@ export class BenchRecipient {
     const server = createServer({ ...this.tls, requestCert: true, rejectUnauthorized: true }, (req, res) => {
       const header = req.headers['x-lienthong-document-id']
       const documentId = Array.isArray(header) ? header[0] : header
-      this.inFlight++
-      this.peakInFlight = Math.max(this.peakInFlight, this.inFlight)
-      let counted = true
-      const done = (): void => { if (counted) { counted = false; this.inFlight-- } }
-      req.on('close', done)
       req.on('data', () => {})
       req.on('end', () => {
-        done()
         const at = now()
         this.posts++
         if (documentId != null) {

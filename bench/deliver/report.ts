@@ -223,7 +223,7 @@ export function renderSection (results: Results): string {
     ['10 % / 50 % / 90 % / all received by the recipient', `${backlog.milestones.map((m) => seconds(m.ms)).join(' / ')} / ${seconds(backlog.lastArrivalMs)}`],
     ['most deliveries in any 1 s / 5 s window', `${perSecond(backlog.peak1s)}/s / ${perSecond(backlog.peak5s)}/s`],
     [`time with more than ${backlog.perRecipient} deliveries due (work waiting for the hub rather than for its schedule)`, seconds(backlog.hubLimitedMs)],
-    ['most POSTs in flight at the recipient at once during the drain (per-recipient limit: starts at LIENTHONG_DELIVERY_PER_RECIPIENT, adapts up to LIENTHONG_DELIVERY_MAX_PER_RECIPIENT)', int(backlog.peakInFlight)],
+    ['most deliveries `sending` (POST in flight) at once in the drain samples (per-recipient limit: starts at LIENTHONG_DELIVERY_PER_RECIPIENT, adapts up to LIENTHONG_DELIVERY_MAX_PER_RECIPIENT)', int(backlog.peakInFlight)],
     ['POSTs of a document already received', int(backlog.repeats)]
   ], ['l', 'r']), '')
   lines.push('Drain timeline (since the recipient came up): delivered, and due (not delivered, next attempt time passed or being sent).', '')
