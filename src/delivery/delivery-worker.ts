@@ -16,6 +16,8 @@ export interface DeliveryWorkerOptions extends Omit<DeliveryDependencies, 'actor
   concurrency: number
   /** At most this many at once to one recipient, so a slow or dead one never starves the others. */
   perRecipient: number
+  /** The adaptive limit per recipient grows from perRecipient up to this while it answers well. */
+  maxPerRecipient?: number
   /**
    * BullMQ job lock, renewed every half of it while a delivery runs (so a long POST keeps it);
    * default 3 s. A killed worker's deliveries are taken over once it expires.
@@ -46,7 +48,7 @@ export function startDeliveryWorker (options: DeliveryWorkerOptions): DeliveryWo
   const actor = `worker@${hostname()}:${process.pid}`
   // Waiting for a healthy recipient's slot is bounded (see recipient-slots.ts): at most half the
   // worker's slots, 1 s each.
-  const slots = new RecipientSlots(options.perRecipient, Math.max(1, Math.floor(options.concurrency / 2)), 1000)
+  const slots = new RecipientSlots(options.perRecipient, Math.max(1, Math.floor(options.concurrency / 2)), 1000, options.maxPerRecipient != null ? { maxPerRecipient: options.maxPerRecipient } : {})
   const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null })
   connection.on('error', (err) => options.onError?.(err))
   const deps: DeliveryDependencies = { ...options, actor }

@@ -50,6 +50,7 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
     prefix: config.queuePrefix,
     concurrency: d.concurrency,
     perRecipient: d.perRecipient,
+    maxPerRecipient: d.maxPerRecipient,
     timeoutMs: d.timeoutMs,
     ...(d.workerLockMs != null ? { lockDurationMs: d.workerLockMs } : {}),
     stalledIntervalMs: d.workerStalledMs,
