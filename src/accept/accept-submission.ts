@@ -4,11 +4,12 @@ import { appendSignatureLog, entryFromVerdict, type SignatureLogEntryInput } fro
 import { issueReceipt } from '../evidence/receipts.js'
 import type { HubIdentity } from '../evidence/hub-identity.js'
 import type { DeliveryQueue } from '../queue/delivery-queue.js'
-import { markEnqueued } from '../queue/reconciler.js'
+import { markEnqueued } from '../store/delivery-outbox.js'
+import { hasDeliveryTo } from '../store/deliveries.js'
 import { findAgencies } from '../store/agencies.js'
 import type { AuthenticatedAgency } from '../store/credentials.js'
 import {
-  findAnsweredDocument, findDuplicate, insertDeliveries, insertDocument, insertReceipt, insertStatusEvent,
+  findAnsweredDocument, findDuplicate, insertDeliveries, insertDocument, insertReceipt, insertStatusEvent, linkSignatureLogEntry,
   type NewDelivery
 } from '../store/documents.js'
 import { problemStatus, type ProblemCode } from '../gateway/problem.js'
@@ -87,7 +88,7 @@ export async function acceptSubmission (deps: AcceptDependencies, submission: Su
       await insertDocument(tx, { id: documentId, verdict, raw: submission.bytes, acceptedAt, responseForDocumentId: plan.answers, changesDocumentId: changes?.id })
       await insertDeliveries(tx, documentId, plan.deliveries)
       const logged = await appendSignatureLog(tx, { ...base, hubDocumentId: documentId })
-      await tx.query('UPDATE documents SET signature_log_id = $1 WHERE id = $2', [logged.id, documentId])
+      await linkSignatureLogEntry(tx, documentId, logged.id)
       const receipt = issueReceipt({
         kind: 'acceptance',
         issuedAt: acceptedAt,
@@ -172,8 +173,7 @@ async function planDeliveries (db: Database, verdict: Accepted): Promise<Deliver
     }
     const original = await findAnsweredDocument(db, answered.organId, answered.documentId)
     if (original == null) return { problem: 'DOCUMENT_UNKNOWN', detail: `no document ${answered.documentId} from ${answered.organId} is known to the hub` }
-    const { rows } = await db.query('SELECT 1 FROM deliveries WHERE document_id = $1 AND recipient_code = $2', [original.id, verdict.agency])
-    if (rows.length === 0) return { problem: 'FORBIDDEN', detail: `${verdict.agency} is not a recipient of document ${answered.documentId}` }
+    if (!(await hasDeliveryTo(db, original.id, verdict.agency))) return { problem: 'FORBIDDEN', detail: `${verdict.agency} is not a recipient of document ${answered.documentId}` }
     const sender = (await findAgencies(db, [answered.organId])).get(answered.organId)
     if (sender == null) return { problem: 'DOCUMENT_UNKNOWN', detail: `agency ${answered.organId} is not known` }
     const delivery: NewDelivery = { id: randomUUID(), recipientCode: sender.code, mode: sender.delivery_mode }

@@ -60,6 +60,6 @@ async function withDb (fn: (db: Database) => Promise<void>): Promise<void> {
 }
 
 async function assertAgency (db: Database, code: string): Promise<void> {
-  const { rows } = await db.query('SELECT 1 FROM agencies WHERE code = $1', [code])
-  if (rows.length === 0) throw new Error(`agency ${code} is not in the registry`)
+  const { agencyExists } = await import('../store/agencies.js')
+  if (!(await agencyExists(db, code))) throw new Error(`agency ${code} is not in the registry`)
 }

@@ -3,7 +3,7 @@ import type { Queryable } from '../db/database.js'
 import type { HubIdentity } from '../evidence/hub-identity.js'
 import { issueReceipt } from '../evidence/receipts.js'
 import { insertReceipt } from '../store/documents.js'
-import type { DeliveryRow } from './delivery-store.js'
+import type { DeliveryRow } from '../store/deliveries.js'
 import { scheduleReceiptCallback } from './receipt-callbacks.js'
 
 /**

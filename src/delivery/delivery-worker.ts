@@ -2,11 +2,11 @@ import { hostname } from 'node:os'
 import { DelayedError, Worker, type Job } from 'bullmq'
 import { Redis } from 'ioredis'
 import { DELIVERY_QUEUE, DeliveryQueue, type DeliveryJob } from '../queue/delivery-queue.js'
-import { attemptDelivery, type DeliveryDependencies } from './attempt-delivery.js'
-import { loadDelivery } from './delivery-store.js'
+import { attemptDelivery, type AttemptFeedback, type DeliveryDependencies } from './attempt-delivery.js'
+import { loadDelivery } from '../store/deliveries.js'
 import { pullForward } from './pull-forward.js'
 import { RecipientSlots } from './recipient-slots.js'
-import { closePushConnections } from './push-client.js'
+import { closePushConnections } from '../outbound/push-client.js'
 import type { HubMetrics } from '../metrics/hub-metrics.js'
 
 export interface DeliveryWorkerOptions extends Omit<DeliveryDependencies, 'actor'> {
@@ -78,12 +78,13 @@ export function startDeliveryWorker (options: DeliveryWorkerOptions): DeliveryWo
       await job.moveToDelayed(Date.now() + 250 + Math.floor(Math.random() * 500), token)
       throw new DelayedError()
     }
-    let reached = false
+    // How the attempt went at the recipient, for its adaptive limit; none when nothing was sent.
+    let feedback: AttemptFeedback | undefined
     try {
       const result = await attemptDelivery(deps, deliveryId)
+      if ('feedback' in result) feedback = result.feedback
       options.metrics?.deliveryAttempted(deliveryId, result)
-      reached = result.state !== 'waiting_retry' && result.state !== 'failed'
-      if (result.state === 'delivered' && result.recovered === true) recipientRecovered(recipient)
+      if ('recovered' in result && result.recovered) recipientRecovered(recipient)
       if (result.state === 'superseded') {
         // This worker lost the job's lock (paused, stalled) and another took the delivery over:
         // its outcome was dropped (see attempt-delivery.ts); the job is the other worker's now.
@@ -101,7 +102,15 @@ export function startDeliveryWorker (options: DeliveryWorkerOptions): DeliveryWo
       }
       return result.state
     } finally {
-      slots.release(recipient, reached)
+      if (feedback == null || !feedback.sent) slots.releaseWithoutOutcome(recipient)
+      else {
+        slots.release(recipient, feedback.reached, {
+          latencyMs: feedback.latencyMs,
+          timedOut: feedback.timedOut,
+          ...(feedback.status != null ? { status: feedback.status } : {}),
+          ...(feedback.retryAfterMs != null ? { retryAfterMs: feedback.retryAfterMs } : {})
+        })
+      }
     }
   }
 

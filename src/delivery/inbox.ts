@@ -1,7 +1,9 @@
 import type { Database, Queryable } from '../db/database.js'
 import type { HubIdentity } from '../evidence/hub-identity.js'
 import { issueDeliveryReceipt, issueFailureNotice } from './delivery-receipts.js'
-import { loadDelivery, loadRaw, recordEvent } from './delivery-store.js'
+import { loadDelivery, markAcknowledged, markDownloaded, markPullFailed, recordEvent } from '../store/deliveries.js'
+import { loadRaw } from '../store/documents.js'
+import { inboxRows } from '../store/inbox.js'
 
 export interface InboxItem {
   deliveryId: string
@@ -30,17 +32,7 @@ export function decodeCursor (cursor: string): [string, string] | undefined {
 export async function listInbox (db: Queryable, agency: string, after: string | undefined, limit: number): Promise<{ items: InboxItem[], next: string | null } | 'bad-cursor'> {
   const position = after != null ? decodeCursor(after) : undefined
   if (after != null && position == null) return 'bad-cursor'
-  const { rows } = await db.query<Record<string, unknown>>(
-    // The cursor keeps created_at to the microsecond: a JS Date (milliseconds) would make the last
-    // row of a page compare greater than its own truncated cursor and come back on the next page.
-    `SELECT x.id, x.document_id, x.state, x.created_at,
-            to_char(x.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at, d.kind, d.sender_code, d.edxml_document_id, d.size_bytes,
-            d.envelope->>'subject' AS subject, d.status_code
-     FROM deliveries x JOIN documents d ON d.id = x.document_id
-     WHERE x.recipient_code = $1 AND x.state IN ('available', 'downloaded')
-       AND ($2::timestamptz IS NULL OR (x.created_at, x.id) > ($2::timestamptz, $3::uuid))
-     ORDER BY x.created_at, x.id LIMIT $4`,
-    [agency, position?.[0] ?? null, position?.[1] ?? null, limit + 1])
+  const rows = await inboxRows(db, agency, position, limit + 1)
   const page = rows.slice(0, limit)
   const items = page.map((r) => ({
     deliveryId: r.id as string,
@@ -66,8 +58,7 @@ export async function downloadInboxItem (db: Database, agency: string, deliveryI
   const bytes = await loadRaw(db, row.document_id)
   if (row.state === 'available') {
     await db.transaction(async (tx) => {
-      const moved = await tx.query('UPDATE deliveries SET state = \'downloaded\', updated_at = now() WHERE id = $1 AND state = \'available\' RETURNING id', [deliveryId])
-      if (moved.rows.length > 0) await recordEvent(tx, deliveryId, 'downloaded', agency)
+      if (await markDownloaded(tx, deliveryId)) await recordEvent(tx, deliveryId, 'downloaded', agency)
     })
   }
   return bytes
@@ -88,11 +79,11 @@ export async function acknowledge (db: Database, hub: HubIdentity, agency: strin
     if (row.state !== 'available' && row.state !== 'downloaded') return { conflict: `the delivery is already ${row.state}` }
     const at = new Date()
     if (target === 'acknowledged') {
-      await tx.query('UPDATE deliveries SET state = \'acknowledged\', delivered_at = now(), updated_at = now() WHERE id = $1', [deliveryId])
+      await markAcknowledged(tx, deliveryId)
       await issueDeliveryReceipt(tx, hub, row, 'pull', at)
     } else {
       const why = `the recipient reported failure${reason != null && reason !== '' ? `: ${reason}` : ''}`
-      await tx.query('UPDATE deliveries SET state = \'failed\', last_error = $2, updated_at = now() WHERE id = $1', [deliveryId, why])
+      await markPullFailed(tx, deliveryId, why)
       await issueFailureNotice(tx, hub, row, why, at)
     }
     await recordEvent(tx, deliveryId, target, agency, reason)

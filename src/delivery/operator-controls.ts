@@ -1,7 +1,8 @@
 import type { Database } from '../db/database.js'
 import type { DeliveryQueue } from '../queue/delivery-queue.js'
-import { markEnqueued } from '../queue/reconciler.js'
-import { loadDelivery, recordEvent } from './delivery-store.js'
+import { markEnqueued } from '../store/delivery-outbox.js'
+import { loadDelivery, markCancelled, recordEvent, resetForResend } from '../store/deliveries.js'
+import { hasStoredBytes } from '../store/documents.js'
 
 export type ControlResult = { ok: true, state: string } | { ok: false, reason: 'not-found' | 'conflict', detail: string }
 
@@ -15,12 +16,9 @@ export async function resendDelivery (db: Database, queue: DeliveryQueue | undef
     const row = await loadDelivery(tx, deliveryId, true)
     if (row == null || (onlyForSender != null && row.sender_code !== onlyForSender)) return { ok: false, reason: 'not-found', detail: `no delivery ${deliveryId}` }
     if (row.state !== 'failed' && row.state !== 'cancelled') return { ok: false, reason: 'conflict', detail: `only a failed or cancelled delivery can be resent; this one is ${row.state}` }
-    const kept = await tx.query('SELECT 1 FROM documents WHERE id = $1 AND raw IS NOT NULL', [row.document_id])
-    if (kept.rows.length === 0) return { ok: false, reason: 'conflict', detail: 'the document\'s bytes were removed after the retention period: it cannot be resent' }
-    const state = row.mode === 'pull' ? 'available' : 'queued'
-    // created_at restarts the retry window; enqueued=false hands it to the outbox reconciler.
-    await tx.query(`UPDATE deliveries SET state = $2, enqueued = $3, attempts = 0, next_attempt_at = NULL, last_error = NULL,
-      created_at = now(), updated_at = now() WHERE id = $1`, [deliveryId, state, row.mode === 'pull'])
+    if (!(await hasStoredBytes(tx, row.document_id))) return { ok: false, reason: 'conflict', detail: 'the document\'s bytes were removed after the retention period: it cannot be resent' }
+    // A fresh retry window; a push row is the outbox reconciler's until its job is known to exist.
+    const state = await resetForResend(tx, deliveryId, row.mode)
     await recordEvent(tx, deliveryId, 'resent', actor)
     return { ok: true, state }
   })
@@ -51,7 +49,7 @@ export async function cancelDelivery (db: Database, queue: DeliveryQueue | undef
     if (!['queued', 'waiting_retry', 'sending', 'available'].includes(row.state)) {
       return { ok: false, reason: 'conflict', detail: `a ${row.state} delivery cannot be cancelled` }
     }
-    await tx.query('UPDATE deliveries SET state = \'cancelled\', next_attempt_at = NULL, updated_at = now() WHERE id = $1', [deliveryId])
+    await markCancelled(tx, deliveryId)
     await recordEvent(tx, deliveryId, 'cancelled', actor)
     return { ok: true, state: 'cancelled' }
   })

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/database.js'
 import type { DeliveryQueue } from '../queue/delivery-queue.js'
+import { makeWaitingDueNow } from '../store/deliveries.js'
 
 /**
  * A push to a recipient that had been failing has just succeeded: the recipient is back, so its
@@ -9,11 +10,8 @@ import type { DeliveryQueue } from '../queue/delivery-queue.js'
  * Returns how many deliveries were pulled forward.
  */
 export async function pullForward (db: Queryable, queue: DeliveryQueue, recipientCode: string): Promise<number> {
-  const { rows } = await db.query<{ id: string }>(
-    `UPDATE deliveries SET next_attempt_at = now(), updated_at = now()
-     WHERE recipient_code = $1 AND state = 'waiting_retry' AND next_attempt_at > now()
-     RETURNING id`, [recipientCode])
-  if (rows.length === 0) return 0
-  await queue.promote(rows.map((r) => r.id))
-  return rows.length
+  const ids = await makeWaitingDueNow(db, recipientCode)
+  if (ids.length === 0) return 0
+  await queue.promote(ids)
+  return ids.length
 }

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/database.js'
 import { decodeCursor, encodeCursor } from './inbox.js'
+import { receiptFeedRows, receiptXmlFor } from '../store/receipts.js'
 
 export interface ReceiptFeedItem {
   receiptId: string
@@ -18,14 +19,7 @@ export interface ReceiptFeedItem {
 export async function listReceipts (db: Queryable, sender: string, after: string | undefined, limit: number): Promise<{ items: ReceiptFeedItem[], next: string | null } | 'bad-cursor'> {
   const position = after != null ? decodeCursor(after) : undefined
   if (after != null && position == null) return 'bad-cursor'
-  const { rows } = await db.query<Record<string, unknown>>(
-    `SELECT r.id, r.kind, r.document_id, r.delivery_id, r.created_at, x.recipient_code, d.edxml_document_id,
-            to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
-     FROM receipts r JOIN documents d ON d.id = r.document_id LEFT JOIN deliveries x ON x.id = r.delivery_id
-     WHERE d.sender_code = $1 AND r.kind IN ('delivery', 'failure')
-       AND ($2::timestamptz IS NULL OR (r.created_at, r.id) > ($2::timestamptz, $3::uuid))
-     ORDER BY r.created_at, r.id LIMIT $4`,
-    [sender, position?.[0] ?? null, position?.[1] ?? null, limit + 1])
+  const rows = await receiptFeedRows(db, sender, position, limit + 1)
   const page = rows.slice(0, limit)
   const last = page[page.length - 1]
   return {
@@ -44,8 +38,5 @@ export async function listReceipts (db: Queryable, sender: string, after: string
 
 /** One receipt's signed XML, for the sender of its document or the recipient it names. */
 export async function getReceiptXml (db: Queryable, agency: string, receiptId: string): Promise<string | undefined> {
-  const { rows } = await db.query<{ xml: string }>(
-    `SELECT r.xml FROM receipts r JOIN documents d ON d.id = r.document_id LEFT JOIN deliveries x ON x.id = r.delivery_id
-     WHERE r.id = $1 AND (d.sender_code = $2 OR x.recipient_code = $2)`, [receiptId, agency])
-  return rows[0]?.xml
+  return await receiptXmlFor(db, agency, receiptId)
 }

@@ -1,11 +1,12 @@
-import { createHash, randomUUID } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import type { Queryable } from '../db/database.js'
 import { appendSignatureLog } from '../evidence/signature-log.js'
 import type { VerificationPolicy } from '../verification/verification-policy.js'
 import { verifySignedXml, type SignedXmlVerdict } from '../verification/verify-signed-xml.js'
 import type { CertificateSummary, RevocationResult } from '../verification/verdict.js'
-import type { DeliveryRow } from './delivery-store.js'
-import type { PushResponse } from './push-client.js'
+import type { DeliveryRow } from '../store/deliveries.js'
+import { insertRecipientReceipt } from '../store/recipient-receipts.js'
+import type { PushResponse } from '../outbound/push-client.js'
 import { directText, type XmlDocument, type XmlElement } from '../xmldsig/xml-tree.js'
 
 const XMLDSIG_NS = 'http://www.w3.org/2000/09/xmldsig#'
@@ -132,12 +133,18 @@ export async function recordRecipientReceipt (tx: Queryable, row: DeliveryRow, b
     ...(verdict.ok ? {} : { reasonCode: verdict.code, detail: verdict.detail }),
     flags: ['recipient-receipt']
   })
-  await tx.query(
-    `INSERT INTO recipient_receipts (id, delivery_id, document_id, recipient_code, xml, digest_sha256, verified, reason_code, detail,
-       signer_subject, signer_fingerprint_sha256, signature_log_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-    [randomUUID(), row.id, row.document_id, row.recipient_code, body.toString('utf8'), verdict.digestSha256, verdict.ok,
-      verdict.ok ? null : verdict.code, verdict.ok ? null : verdict.detail, verdict.signer?.subject ?? null,
-      verdict.signer?.fingerprintSha256 ?? null, logged.id])
+  await insertRecipientReceipt(tx, {
+    deliveryId: row.id,
+    documentId: row.document_id,
+    recipientCode: row.recipient_code,
+    xml: body.toString('utf8'),
+    digestSha256: verdict.digestSha256,
+    verified: verdict.ok,
+    reasonCode: verdict.ok ? null : verdict.code,
+    detail: verdict.ok ? null : verdict.detail,
+    signerSubject: verdict.signer?.subject ?? null,
+    signerFingerprintSha256: verdict.signer?.fingerprintSha256 ?? null,
+    signatureLogId: logged.id
+  })
   return { verified: verdict.ok, signatureLogId: logged.id }
 }

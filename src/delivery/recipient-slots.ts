@@ -92,9 +92,7 @@ export class RecipientSlots {
    */
   release (recipient: string, ok: boolean, detail: ReleaseDetail = {}): void {
     const now = this.now()
-    const times = this.started.get(recipient)
-    const startedAt = times?.shift()
-    if (times != null && times.length === 0) this.started.delete(recipient)
+    const startedAt = this.finish(recipient)
     const overloaded = detail.status === 429 || detail.status === 503
     const outcome: AttemptOutcome = overloaded
       ? { kind: 'overloaded', ...(detail.retryAfterMs != null ? { retryAfterMs: detail.retryAfterMs } : {}) }
@@ -103,19 +101,40 @@ export class RecipientSlots {
         : ok
           ? { kind: 'success', ...(detail.latencyMs != null ? { latencyMs: detail.latencyMs } : startedAt != null ? { latencyMs: now - startedAt } : {}) }
           : { kind: 'error' }
-    const limiter = this.limiter(recipient)
-    limiter.record(outcome, now)
+    this.limiter(recipient).record(outcome, now)
     if (outcome.kind === 'success') this.failing.delete(recipient)
-    else this.failing.add(recipient)
+    else {
+      this.failing.add(recipient)
+      // The recipient just failed: waiters would only pile onto it. Send them back to Redis.
+      for (const grant of this.waiters.get(recipient)?.splice(0) ?? []) grant(false)
+    }
+    this.handOver(recipient, now)
+  }
 
+  /**
+   * Frees the slot without telling the limit anything: the attempt never reached the recipient
+   * (the job came early, the row was final, the hub refused to send, the database failed), so it
+   * says nothing of the recipient's health and must neither grow nor shrink its limit.
+   */
+  releaseWithoutOutcome (recipient: string): void {
+    this.finish(recipient)
+    this.handOver(recipient, this.now())
+  }
+
+  /** Ends the oldest attempt in flight: its start time (latency when the caller does not give it). */
+  private finish (recipient: string): number | undefined {
+    const times = this.started.get(recipient)
+    const startedAt = times?.shift()
+    if (times != null && times.length === 0) this.started.delete(recipient)
+    return startedAt
+  }
+
+  /** One slot fewer in use; waiters get slots while the (possibly changed) limit allows. */
+  private handOver (recipient: string, now: number): void {
     let busy = Math.max(0, (this.active.get(recipient) ?? 1) - 1)
     const queue = this.waiters.get(recipient)
     if (queue != null) {
-      if (outcome.kind !== 'success') {
-        // The recipient just failed: waiters would only pile onto it. Send them back to Redis.
-        for (const grant of queue.splice(0)) grant(false)
-      }
-      const limit = limiter.limit(now)
+      const limit = this.limiter(recipient).limit(now)
       while (busy < limit && queue.length > 0) {
         const next = queue.shift() as (granted: boolean) => void
         this.take(recipient, busy)

@@ -1,4 +1,5 @@
 import { createPublicKey, sign, verify, X509Certificate } from 'node:crypto'
+import { startPeriodicTask } from '../background/periodic-task.js'
 import type { Database, Queryable } from '../db/database.js'
 import { readPemBlocks } from '../pki/pem.js'
 import type { HubIdentity } from './hub-identity.js'
@@ -228,29 +229,21 @@ export async function compareWithCheckpoint (db: Queryable, report: ChainReport 
 
 /**
  * The worker's periodic checkpoints: one soon after start, then every `intervalMs`, each only
- * when the head moved. A refusal (broken or truncated chain) is reported through onError every
- * round until an operator looks.
+ * when the head moved, in one process at a time across the cluster (a lease:
+ * src/background/periodic-task.ts). A refusal (broken or truncated chain) is reported through
+ * onError every round until an operator looks.
  */
 export function startCheckpoints (db: Database, hub: HubIdentity, options: { intervalMs: number, onIssued?: (stored: StoredCheckpoint) => void, onError?: (err: unknown) => void }): { close: () => Promise<void> } {
-  let current: Promise<void> | undefined
-  let closed = false
-  const round = (): void => {
-    if (current != null || closed) return
-    current = issueCheckpoint(db, hub, { onlyIfChanged: true }).then(
-      (result) => { if (result.issued) options.onIssued?.(result.stored) },
-      (err: unknown) => options.onError?.(err)
-    ).finally(() => { current = undefined })
-  }
-  const first = setTimeout(round, Math.min(1000, options.intervalMs))
-  const timer = setInterval(round, options.intervalMs)
-  first.unref()
-  timer.unref()
-  return {
-    close: async () => {
-      closed = true
-      clearTimeout(first)
-      clearInterval(timer)
-      await current
-    }
-  }
+  const task = startPeriodicTask({
+    name: 'signature-log-checkpoints',
+    intervalMs: options.intervalMs,
+    firstDelayMs: Math.min(1000, options.intervalMs),
+    lease: { db },
+    run: async () => {
+      const result = await issueCheckpoint(db, hub, { onlyIfChanged: true })
+      if (result.issued) options.onIssued?.(result.stored)
+    },
+    onError: (err) => options.onError?.(err)
+  })
+  return { close: task.close }
 }

@@ -3,7 +3,8 @@ import { join } from 'node:path'
 import { loadConfig } from '../config/config.js'
 import { refuseDemoMaterial } from '../config/demo-material.js'
 import { startHub, type RunningHub } from './start-hub.js'
-import { createApiKey } from '../store/credentials.js'
+import { apiKeyPrefixIsLive, createApiKey } from '../store/credentials.js'
+import { listAgencyCodes } from '../store/agencies.js'
 import type { Database } from '../db/database.js'
 import { DEMO_REGISTRY } from '../cli/defaults.js'
 
@@ -36,11 +37,10 @@ async function demoApiKeys (db: Database, dataDir: string): Promise<Record<strin
   try {
     keys = JSON.parse(await readFile(file, 'utf8')) as Record<string, string>
   } catch {}
-  const { rows } = await db.query<{ code: string }>('SELECT code FROM agencies ORDER BY code')
   let changed = false
-  for (const { code } of rows) {
+  for (const code of await listAgencyCodes(db)) {
     const existing = keys[code]
-    const live = existing != null && (await db.query('SELECT 1 FROM agency_credentials WHERE key_prefix = $1 AND revoked_at IS NULL', [existing.split('_')[1]])).rows.length > 0
+    const live = existing != null && await apiKeyPrefixIsLive(db, existing.split('_')[1] ?? '')
     if (!live) {
       keys[code] = (await createApiKey(db, code, 'demo')).key
       changed = true

@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Queryable } from '../db/database.js'
+import { newestSignatureLogTime, openDeliveryCounts } from '../store/hub-state.js'
 import type { DeliveryQueue } from '../queue/delivery-queue.js'
 import type { VerificationPoolStats } from '../verification/verification-pool.js'
 
@@ -25,11 +26,6 @@ const OVERDUE_GRACE_MS = 60_000
  * lienthong_delivery_attempts_total).
  */
 const OPEN_STATES = [['queued', 'push'], ['sending', 'push'], ['waiting_retry', 'push'], ['available', 'pull'], ['downloaded', 'pull']] as const
-const OPEN_DELIVERIES_SQL =
-  `SELECT state, mode, count(*)::int AS n FROM deliveries WHERE state IN ('queued', 'sending', 'waiting_retry') GROUP BY 1, 2
-   UNION ALL
-   SELECT state, mode, count(*)::int AS n FROM deliveries WHERE state IN ('available', 'downloaded') GROUP BY 1, 2`
-
 interface QueueSample {
   name: string
   counts: Record<string, number>
@@ -182,14 +178,14 @@ async function takeSample (sources: ClusterSources, errors: Counter<'source'>): 
   }
   const [queueSample, deliveries, head] = await Promise.all([
     queue != null ? guard('redis', async () => await sampleQueue(queue, now())) : undefined,
-    db != null ? guard('database', async () => (await db.query<{ state: string, mode: string, n: number }>(OPEN_DELIVERIES_SQL)).rows) : undefined,
-    db != null ? guard('database', async () => (await db.query<{ logged_at: Date }>('SELECT logged_at FROM signature_log ORDER BY id DESC LIMIT 1')).rows) : undefined
+    db != null ? guard('database', async () => await openDeliveryCounts(db)) : undefined,
+    db != null ? guard('database', async () => ({ at: await newestSignatureLogTime(db) })) : undefined
   ])
   return {
     ...(queueSample != null ? { queue: queueSample } : {}),
-    ...(deliveries != null ? { deliveries: deliveries.map((r) => ({ ...r, n: Number(r.n) })) } : {}),
+    ...(deliveries != null ? { deliveries } : {}),
     // logged_at is stamped by the gateway that appended it: clamp small clock differences at 0.
-    ...(head != null ? { headAge: head[0] == null ? null : Math.max(0, (now() - new Date(head[0].logged_at).getTime()) / 1000) } : {})
+    ...(head != null ? { headAge: head.at == null ? null : Math.max(0, (now() - head.at.getTime()) / 1000) } : {})
   }
 }
 

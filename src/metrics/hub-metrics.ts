@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { Queryable } from '../db/database.js'
+import { deliveryLatencySeconds } from '../store/hub-state.js'
 import type { DeliveryQueue } from '../queue/delivery-queue.js'
 import type { VerificationPoolStats } from '../verification/verification-pool.js'
 import type { Verdict } from '../verification/verdict.js'
@@ -168,9 +169,7 @@ export class HubMetrics {
   }
 
   private async observeLatency (db: Queryable, deliveryId: string, mode: DeliveryMode): Promise<void> {
-    const { rows } = await db.query<{ seconds: number | string | null }>(
-      'SELECT extract(epoch FROM delivered_at - created_at) AS seconds FROM deliveries WHERE id = $1', [deliveryId])
-    const seconds = Number(rows[0]?.seconds ?? NaN)
+    const seconds = await deliveryLatencySeconds(db, deliveryId)
     if (Number.isFinite(seconds)) this.latency.labels(mode).observe(Math.max(0, seconds))
   }
 }

@@ -9,6 +9,7 @@
  * round; the CRL already held stays in use until its nextUpdate, which is why readiness warns a
  * margin before that.
  */
+import { startPeriodicTask } from '../background/periodic-task.js'
 import { hostname } from 'node:os'
 import type { Logger } from 'pino'
 import type { Database } from '../db/database.js'
@@ -114,43 +115,17 @@ export interface CrlRefreshJobOptions extends CrlRefreshOptions {
  */
 export function startCrlRefresh (options: CrlRefreshJobOptions): CrlRefreshJob {
   const holder = options.holder ?? `${hostname()}:${process.pid}`
-  const leaseMs = Math.max(1, Math.floor(options.intervalMs * 0.9))
-  let timer: NodeJS.Timeout | undefined
-  let closed = false
-  let running: Promise<CrlUrlResult[] | null> | undefined
-
-  async function round (): Promise<CrlUrlResult[] | null> {
-    if (!(await claimRefreshRound(options.db, holder, leaseMs))) {
-      options.logger?.debug({ holder }, 'CRL refresh: another process ran this round')
-      return null
-    }
-    const results = await refreshCrls(options)
-    options.onRound?.(results)
-    return results
-  }
-
-  function runNow (): Promise<CrlUrlResult[] | null> {
-    running ??= round().finally(() => { running = undefined })
-    return running
-  }
-
-  function schedule (delay: number): void {
-    if (closed) return
-    timer = setTimeout(() => {
-      runNow()
-        .catch((err: unknown) => options.logger?.warn({ err }, 'CRL refresh: round failed (database unreachable?); retried next round'))
-        .finally(() => schedule(options.intervalMs))
-    }, delay)
-    timer.unref()
-  }
-
-  schedule(0)
-  return {
-    runNow,
-    close: async () => {
-      closed = true
-      clearTimeout(timer)
-      await running?.catch(() => {})
-    }
-  }
+  const task = startPeriodicTask({
+    name: 'crl-refresh',
+    intervalMs: options.intervalMs,
+    firstDelayMs: 0,
+    lease: { claim: async (leaseMs) => await claimRefreshRound(options.db, holder, leaseMs) },
+    run: async () => {
+      const results = await refreshCrls(options)
+      options.onRound?.(results)
+      return results
+    },
+    onError: (err) => options.logger?.warn({ err }, 'CRL refresh: round failed (database unreachable?); retried next round')
+  })
+  return { runNow: task.runNow, close: task.close }
 }

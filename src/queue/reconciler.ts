@@ -5,7 +5,7 @@
  *   within one reconcile interval.
  *
  * - Final: `delivered`, `failed`, `cancelled`, `acknowledged` (TERMINAL_STATES in
- *   delivery-store.ts). Final rows never need a job; the reconciler never adds one for them.
+ *   src/store/deliveries.ts). Final rows never need a job; the reconciler never adds one for them.
  * - Job-driven: only `mode = 'push'` deliveries use jobs, in the open push states `queued`,
  *   `sending`, `waiting_retry` (OPEN_PUSH_STATES). Pull deliveries (`available`, `downloaded`) are
  *   not final either, but they wait for the recipient's inbox, not for a job: attemptDelivery
@@ -26,14 +26,16 @@
  * pass covers all open push rows (up to `maxRows`, 10,000 by default). A larger backlog is covered
  * in ceil(open / maxRows) passes: each pass is bounded (one query of at most maxRows rows, keyset
  * over ids; `batch` rows per Redis round trip), and the next pass carries on after the last id.
- * The open states are those of OPEN_PUSH_STATES (delivery-store.ts), written out in the query so
- * that it matches the partial index deliveries_open.
+ * The open states are those of OPEN_PUSH_STATES (src/store/deliveries.ts), written out in the
+ * query (src/store/delivery-outbox.ts) so that it matches the partial index deliveries_open.
  *
  * Re-adding a job for a row that is being finalised at the same moment is harmless: attemptDelivery
  * locks the row and leaves a final one alone.
  */
 import type { Queryable } from '../db/database.js'
 import type { DeliveryQueue } from './delivery-queue.js'
+import { startPeriodicTask } from '../background/periodic-task.js'
+import { flagEnqueued, openPushRowsUntouched, unenqueuedQueued, type OpenPushRow } from '../store/delivery-outbox.js'
 
 /**
  * Transactional outbox, the fast path: a delivery row is committed before its job exists. This puts
@@ -42,19 +44,14 @@ import type { DeliveryQueue } from './delivery-queue.js'
  * Rows in other states with the flag false are the sweep's (repairLostJobs).
  */
 export async function enqueuePending (db: Queryable, queue: DeliveryQueue, limit = 500): Promise<number> {
-  const { rows } = await db.query<{ id: string, recipient_code: string }>(
-    'SELECT id, recipient_code FROM deliveries WHERE NOT enqueued AND state = \'queued\' AND mode = \'push\' ORDER BY created_at LIMIT $1', [limit])
+  const rows = await unenqueuedQueued(db, limit)
   if (rows.length === 0) return 0
   const ids = rows.map((r) => r.id)
   await queue.enqueue(rows.map((r) => ({ id: r.id, recipient: r.recipient_code })))
   // Not markEnqueued: updated_at is the grace period's clock, and a flag set here must not hide
   // the row from the sweep (a finished job under its id made this add a no-op: the sweep fixes it).
-  await db.query('UPDATE deliveries SET enqueued = true WHERE id = ANY($1)', [ids])
+  await flagEnqueued(db, ids)
   return ids.length
-}
-
-export async function markEnqueued (db: Queryable, ids: readonly string[]): Promise<void> {
-  await db.query('UPDATE deliveries SET enqueued = true, updated_at = now() WHERE id = ANY($1)', [ids])
 }
 
 /** Where the next sweep carries on (the last id examined; null: from the start). */
@@ -69,8 +66,6 @@ export interface SweepOptions {
   cursor?: SweepCursor
 }
 
-interface OpenRow { id: string, recipient_code: string, next_attempt_at: Date | null, enqueued: boolean }
-
 /**
  * Enforces the invariant above: every open push delivery untouched for `graceMs` (any `enqueued`
  * flag) whose job is absent or dead (completed/failed) gets exactly one job again, with its
@@ -81,17 +76,7 @@ export async function repairLostJobs (db: Queryable, queue: DeliveryQueue, grace
   const batch = Math.max(1, options.batch ?? 500)
   const maxRows = Math.max(1, options.maxRows ?? 10_000)
   const cursor = options.cursor ?? { after: null }
-  // One query per pass, through the partial index on open rows (deliveries_open): its cost follows
-  // the open rows, not the table's history of final ones (a keyset walk of the primary key would
-  // read every delivered row on each pass). MATERIALIZED keeps the planner on that index however
-  // large the LIMIT; the sort by id is over the open rows only.
-  const { rows } = await db.query<OpenRow>(
-    `WITH open AS MATERIALIZED (
-       SELECT id, recipient_code, next_attempt_at, enqueued FROM deliveries
-       WHERE state IN ('queued', 'sending', 'waiting_retry') AND mode = 'push'
-         AND updated_at < now() - ($2 || ' milliseconds')::interval)
-     SELECT id, recipient_code, next_attempt_at, enqueued FROM open
-     WHERE $1::uuid IS NULL OR id > $1::uuid ORDER BY id LIMIT $3`, [cursor.after, String(graceMs), maxRows])
+  const rows = await openPushRowsUntouched(db, graceMs, cursor.after, maxRows)
   // A full page: the next pass carries on after its last id; a short one reached the end.
   cursor.after = rows.length === maxRows ? (rows[rows.length - 1]?.id ?? null) : null
   let added = 0
@@ -99,7 +84,7 @@ export async function repairLostJobs (db: Queryable, queue: DeliveryQueue, grace
   return added
 }
 
-async function repairBatch (db: Queryable, queue: DeliveryQueue, rows: readonly OpenRow[]): Promise<number> {
+async function repairBatch (db: Queryable, queue: DeliveryQueue, rows: readonly OpenPushRow[]): Promise<number> {
   const liveness = await queue.liveness(rows.map((r) => r.id))
   const dead = rows.filter((r) => liveness.get(r.id) === 'dead').map((r) => r.id)
   // A finished job under this id would turn the add into a no-op: it goes first.
@@ -109,7 +94,7 @@ async function repairBatch (db: Queryable, queue: DeliveryQueue, rows: readonly 
   // The flag is a hint for enqueuePending only; set it where a job now exists (without touching
   // updated_at: that is the row's own history and the grace period's clock).
   const flagged = rows.filter((r) => !r.enqueued).map((r) => r.id)
-  if (flagged.length > 0) await db.query('UPDATE deliveries SET enqueued = true WHERE id = ANY($1) AND NOT enqueued', [flagged])
+  await flagEnqueued(db, flagged)
   return toAdd.length
 }
 
@@ -123,15 +108,21 @@ export async function reconcileOnce (db: Queryable, queue: DeliveryQueue, graceM
   return { repaired, pending }
 }
 
-/** Runs the reconciliation every intervalMs until stopped; failures wait for the next round. */
-export function startReconciler (db: Queryable, queue: DeliveryQueue, intervalMs: number, onError: (err: unknown) => void): () => void {
-  let running = false
+/**
+ * Runs the reconciliation every intervalMs until stopped, in one process at a time across the
+ * cluster (a lease in PostgreSQL: src/background/periodic-task.ts); every process runs the loop,
+ * so when the lease holder dies another takes the sweep over within about two intervals. A failed
+ * round (Redis or PostgreSQL down) waits for the next one. Resolves the returned stop function
+ * once a round in progress has finished.
+ */
+export function startReconciler (db: Queryable, queue: DeliveryQueue, intervalMs: number, onError: (err: unknown) => void, graceMs?: number): () => Promise<void> {
   const cursor: SweepCursor = { after: null }
-  const timer = setInterval(() => {
-    if (running) return
-    running = true
-    reconcileOnce(db, queue, undefined, { cursor }).catch(onError).finally(() => { running = false })
-  }, intervalMs)
-  timer.unref()
-  return () => clearInterval(timer)
+  const task = startPeriodicTask({
+    name: 'outbox-reconciler',
+    intervalMs,
+    lease: { db },
+    run: async () => { await reconcileOnce(db, queue, graceMs, { cursor }) },
+    onError
+  })
+  return task.close
 }

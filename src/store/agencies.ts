@@ -35,3 +35,14 @@ export async function findAgencies (db: Queryable, codes: readonly string[]): Pr
   const { rows } = await db.query<AgencyRow>('SELECT code, name, delivery_mode, push_url FROM agencies WHERE code = ANY($1)', [codes])
   return new Map(rows.map((r) => [r.code, r]))
 }
+
+/** Every agency code seeded from the registry, sorted. */
+export async function listAgencyCodes (db: Queryable): Promise<string[]> {
+  const { rows } = await db.query<{ code: string }>('SELECT code FROM agencies ORDER BY code')
+  return rows.map((r) => r.code)
+}
+
+export async function agencyExists (db: Queryable, code: string): Promise<boolean> {
+  const { rows } = await db.query('SELECT 1 FROM agencies WHERE code = $1', [code])
+  return rows.length > 0
+}

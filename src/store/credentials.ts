@@ -66,3 +66,9 @@ export async function authenticateClientCertificate (db: Queryable, fingerprintS
 function sha256 (text: string): string {
   return createHash('sha256').update(text).digest('hex')
 }
+
+/** Whether an API key with this prefix (the part after `lt_`) is registered and not revoked. */
+export async function apiKeyPrefixIsLive (db: Queryable, keyPrefix: string): Promise<boolean> {
+  const { rows } = await db.query('SELECT 1 FROM agency_credentials WHERE key_prefix = $1 AND revoked_at IS NULL', [keyPrefix])
+  return rows.length > 0
+}

@@ -214,3 +214,31 @@ export async function getReceiptVisibleTo (db: Queryable, documentId: string, ki
      ORDER BY r.created_at LIMIT 1`, [documentId, kind, agency])
   return rows[0]?.xml
 }
+
+/** The bytes are gone: removed after retention (raw_removed_at) — never for an open delivery. */
+export class ContentExpiredError extends Error {
+  constructor (readonly documentId: string) {
+    super(`the bytes of document ${documentId} were removed after the retention period`)
+    this.name = 'ContentExpiredError'
+  }
+}
+
+/** The document's original signed bytes (what is delivered, never modified). */
+export async function loadRaw (db: Queryable, documentId: string): Promise<Buffer> {
+  const { rows } = await db.query<{ raw: Uint8Array | null, raw_removed_at: Date | null }>('SELECT raw, raw_removed_at FROM documents WHERE id = $1', [documentId])
+  const raw = rows[0]?.raw
+  if (raw == null && rows[0]?.raw_removed_at != null) throw new ContentExpiredError(documentId)
+  if (raw == null) throw new Error(`document ${documentId} has no stored bytes`)
+  return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)
+}
+
+/** Whether the document's bytes are still kept (not removed after retention). */
+export async function hasStoredBytes (db: Queryable, documentId: string): Promise<boolean> {
+  const { rows } = await db.query('SELECT 1 FROM documents WHERE id = $1 AND raw IS NOT NULL', [documentId])
+  return rows.length > 0
+}
+
+/** The document's acceptance entry in the signature log (appended after the row, in the same transaction). */
+export async function linkSignatureLogEntry (tx: Queryable, documentId: string, signatureLogId: number): Promise<void> {
+  await tx.query('UPDATE documents SET signature_log_id = $1 WHERE id = $2', [signatureLogId, documentId])
+}

@@ -4,7 +4,7 @@ import { Worker, type Job } from 'bullmq'
 import { Redis } from 'ioredis'
 import { DELIVERY_QUEUE, DeliveryQueue, type DeliveryJob } from '../../src/queue/delivery-queue.js'
 import { reconcileOnce, repairLostJobs, startReconciler, type SweepCursor } from '../../src/queue/reconciler.js'
-import { OPEN_PUSH_STATES, TERMINAL_STATES } from '../../src/delivery/delivery-store.js'
+import { OPEN_PUSH_STATES, TERMINAL_STATES } from '../../src/store/deliveries.js'
 import { testDatabase, type TestPostgres } from '../helpers/database.js'
 import { REDIS_URL } from '../helpers/hub.js'
 

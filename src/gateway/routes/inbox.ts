@@ -1,4 +1,4 @@
-import { ContentExpiredError } from '../../delivery/delivery-store.js'
+import { ContentExpiredError } from '../../store/documents.js'
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'

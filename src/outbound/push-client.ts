@@ -40,6 +40,14 @@ export class PushRefusedError extends Error {
   }
 }
 
+/** The whole exchange took longer than the push timeout (the socket is destroyed, never reused). */
+export class PushTimeoutError extends Error {
+  constructor (readonly timeoutMs: number) {
+    super(`timed out after ${timeoutMs} ms`)
+    this.name = 'PushTimeoutError'
+  }
+}
+
 export interface PushResponse {
   status: number
   headers: Record<string, string | string[] | undefined>
@@ -137,7 +145,7 @@ export async function push (req: PushRequest): Promise<PushResponse> {
       res.on('end', () => { clearTimeout(timer); resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), truncated: kept > MAX_KEPT_BODY }) })
       res.on('error', (err) => { clearTimeout(timer); reject(err) })
     })
-    const timer = setTimeout(() => { r.destroy(new Error(`timed out after ${req.timeoutMs} ms`)) }, req.timeoutMs)
+    const timer = setTimeout(() => { r.destroy(new PushTimeoutError(req.timeoutMs)) }, req.timeoutMs)
     r.on('error', (err) => { clearTimeout(timer); reject(err) })
     r.end(req.body)
   })

@@ -1,7 +1,9 @@
 /**
- * When to try a failed push again: progressive backoff with full jitter (so a recovering recipient
- * is not hit by every hub worker at once), a recipient's Retry-After taking precedence, and a
- * window after which the delivery is given up as failed.
+ * When to try a failed push again: progressive backoff with "equal jitter" (half the exponential
+ * delay fixed, the other half random: a recovering recipient is not hit by every hub worker at
+ * once, and unlike full jitter the wait never collapses to near zero, so the backoff really grows),
+ * a recipient's Retry-After taking precedence, and a window after which the delivery is given up
+ * as failed.
  */
 export interface RetryPolicy {
   baseDelayMs: number
@@ -40,6 +42,7 @@ export function parseRetryAfter (value: string | undefined, now = Date.now()): n
  */
 export function nextAttemptAt (policy: RetryPolicy, attempt: number, createdAt: Date, now: number, retryAfterMs?: number, random = Math.random): Date | undefined {
   const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1))
+  // Equal jitter: uniformly in [exponential / 2, exponential).
   const jittered = exponential / 2 + random() * (exponential / 2)
   const delay = retryAfterMs != null ? Math.min(Math.max(retryAfterMs, 0), policy.maxDelayMs * 4) : jittered
   const at = now + delay
