@@ -108,3 +108,36 @@ t.test('adaptive: rising latency (measured from acquire to release) backs off', 
   slots.release('A', true)
   t.equal(slots.limit('A'), 4, '500 ms against a 30 ms baseline')
 })
+
+t.test('an attempt that sent nothing frees its slot and leaves the limit and health alone', async (t) => {
+  let now = 0
+  const slots = new RecipientSlots(4, 4, 5000, { maxPerRecipient: 16, now: () => now })
+  // Healthy, limit grown to 5 by four fast successes.
+  for (let i = 0; i < 4; i++) { t.equal(await slots.acquire('A'), true); now += 10; slots.release('A', true) }
+  t.equal(slots.limit('A'), 5)
+  // Many attempts with no outcome (early jobs, final rows, refused endpoints, database errors).
+  for (let i = 0; i < 10; i++) { t.equal(await slots.acquire('A'), true); slots.releaseWithoutOutcome('A') }
+  t.equal(slots.limit('A'), 5, 'neither grown nor shrunk')
+  t.equal(slots.inFlight('A'), 0, 'every slot freed')
+  // Still healthy: a busy recipient keeps accepting waiters, who get handed the freed slot.
+  for (let i = 0; i < 5; i++) t.equal(await slots.acquire('A'), true)
+  const waiter = slots.acquire('A')
+  slots.releaseWithoutOutcome('A')
+  t.equal(await waiter, true, 'the waiter got the slot freed without an outcome')
+  t.equal(slots.inFlight('A'), 5)
+})
+
+t.test('feedback by answer: a permanent 4xx is an answer (success), 503 pauses, a timeout halves', async (t) => {
+  const now = 0
+  const cases: Array<{ name: string, ok: boolean, detail: Parameters<RecipientSlots['release']>[2], limit: number }> = [
+    { name: '400 refused: the recipient works', ok: true, detail: { status: 400, latencyMs: 5 }, limit: 4 },
+    { name: '503 with Retry-After: halved and paused', ok: false, detail: { status: 503, retryAfterMs: 2000, latencyMs: 5 }, limit: 0 },
+    { name: 'timed out: halved', ok: false, detail: { timedOut: true, latencyMs: 10_000 }, limit: 2 }
+  ]
+  for (const c of cases) {
+    const slots = new RecipientSlots(4, 4, 100, { maxPerRecipient: 16, now: () => now })
+    t.equal(await slots.acquire('A'), true)
+    slots.release('A', c.ok, c.detail)
+    t.equal(slots.limit('A'), c.limit, c.name)
+  }
+})
