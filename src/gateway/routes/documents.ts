@@ -10,6 +10,7 @@ import { commonErrors } from '../schemas/problem.js'
 import { DocumentAccepted, DocumentIdParams, DocumentView, ReceiptParams } from '../schemas/documents.js'
 import type { HubContext } from '../hub-context.js'
 
+/** Documents, in the /v1 scope (paths relative to it): the agency is authenticated before a handler runs. */
 export default async function documentRoutes (fastify: FastifyInstance, options: { context: HubContext }): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const ctx = options.context

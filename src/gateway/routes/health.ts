@@ -6,8 +6,8 @@ interface CheckResult { status: 'ok' | 'fail', detail?: string, durationMs: numb
 
 /**
  * Liveness (the process answers) and readiness (each dependency, with its own status and time,
- * X-Road style). Public (scopes/gateway-scopes.ts): never authenticated, never rate limited, never touches the verification pool.
- * The readiness details (certificate files and dates, CRL issuers, why Redis fails) are for the
+ * X-Road style). In the public scope (scopes/gateway-scopes.ts): never authenticated, never
+ * rate limited, never touches the verification pool. The readiness details (certificate files and dates, CRL issuers, why Redis fails) are for the
  * operator: shown only to a request bearing the operator token (LIENTHONG_METRICS_TOKEN);
  * everyone else sees each check's status and nothing more.
  */

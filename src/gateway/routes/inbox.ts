@@ -38,7 +38,10 @@ const checkCursor = (after: string | undefined): void => {
   if (after != null && !isHubCursor(after)) throw new HubProblem('BAD_REQUEST', 'the `after` cursor is not one this hub issued')
 }
 
-/** Pull delivery (what VDXP clients do today) and the sender's delivery controls. */
+/**
+ * Pull delivery (what VDXP clients do today) and the sender's delivery controls, in the /v1
+ * scope (paths relative to it): the agency is authenticated before a handler runs.
+ */
 export default async function inboxRoutes (fastify: FastifyInstance, options: { context: HubContext }): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const ctx = options.context
