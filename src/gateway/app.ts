@@ -6,11 +6,11 @@ import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import problemHandler from './plugins/problem-handler.js'
 import rawBody from './plugins/raw-body.js'
-import authenticate from './plugins/authenticate.js'
-import documentRoutes from './routes/documents.js'
-import healthRoutes from './routes/health.js'
-import inboxRoutes from './routes/inbox.js'
-import metricsRoutes from './routes/metrics.js'
+import requestMetrics from './plugins/request-metrics.js'
+import { gatewayScopes, UNKNOWN_ROUTES_SCOPE } from './scopes/gateway-scopes.js'
+import { registerScopes } from './scopes/register-scopes.js'
+import { guardRouteScopes } from './scopes/route-table.js'
+import type { GatewayScope } from './scopes/scope.js'
 import { Problem } from './schemas/problem.js'
 import type { GatewayTimeouts, HubContext } from './hub-context.js'
 import { logSizeRefusal } from '../accept/log-size-refusal.js'
@@ -34,11 +34,14 @@ export interface GatewayOptions {
   logger?: FastifyServerOptions['logger']
   /** HTTPS with optional client-certificate verification (requestCert + ca). */
   https?: ServerOptions
+  /** The route families and their authenticators; default gatewayScopes(context). */
+  scopes?: GatewayScope[]
 }
 
 /**
- * The gateway: external plugins, then our own, then routes (fastify/demo order). Everything it
- * needs comes in through `context`, so tests build it over real stores without listening.
+ * The gateway: external plugins, then our own, then the routes, each in its scope
+ * (scopes/gateway-scopes.ts: who may enter which prefix). Everything it needs comes in through
+ * `context`, so tests build it over real stores without listening.
  */
 export async function buildGateway (context: HubContext, options: GatewayOptions = {}): Promise<FastifyInstance> {
   const timeouts: GatewayTimeouts = { ...DEFAULT_TIMEOUTS, ...context.timeouts }
@@ -62,6 +65,8 @@ export async function buildGateway (context: HubContext, options: GatewayOptions
     clientErrorHandler: clientError,
     ajv: { customOptions: { removeAdditional: false } }
   }) as unknown as FastifyInstance
+  // First: every route registered from here on is recorded, and one outside a scope fails startup.
+  guardRouteScopes(app)
   app.decorateRequest('clientRequestId', undefined)
   app.addHook('onRequest', async (request, reply) => {
     const given = request.headers['x-request-id']
@@ -99,25 +104,21 @@ export async function buildGateway (context: HubContext, options: GatewayOptions
       return { signatureLogEntry: id }
     }
   })
-  await app.register(authenticate, { context })
   await app.register(rateLimit, {
     max: context.rateLimitPerMinute,
     timeWindow: '1 minute',
-    // After authentication (onRequest), before the body is read: per resolved credential (agency
-    // + credential id), however the client spells its Authorization header. Failed
-    // authentications have their own budget per client address (authenticate.ts).
+    // After authentication (the scopes' onRequest hooks), before the body is read: per resolved
+    // credential, however the client spells its Authorization header. Failed authentications
+    // have their own budget per client address (scopes/register-scopes.ts).
     hook: 'preParsing',
-    keyGenerator: (request) => request.agency != null ? `credential:${request.agency.agencyCode}:${request.agency.credentialId}` : `ip:${request.ip}`,
+    keyGenerator: (request) => request.credential != null ? `credential:${request.credential}` : `ip:${request.ip}`,
     errorResponseBuilder: (_request, context) => ({ statusCode: 429, message: `rate limit of ${context.max} requests per ${context.after} exceeded` })
   })
   const inFlight = context.inFlightBytes ?? { total: 4 * context.maxBytes, perCredential: 2 * context.maxBytes }
   await app.register(rawBody, { maxBytes: context.maxBytes, bodyIdleMs: timeouts.bodyIdleMs, budget: new InFlightBudget(inFlight.total, inFlight.perCredential) })
   // Before the routes: its onResponse hook counts every request.
-  await app.register(metricsRoutes, { context })
-  await app.register(healthRoutes, { context })
-  await app.register(documentRoutes, { context })
-  await app.register(inboxRoutes, { context })
-  app.get('/openapi.json', { schema: { hide: true }, config: { rateLimit: false, public: true } }, async () => app.swagger())
+  await app.register(requestMetrics, { context })
+  await registerScopes(app, { context, scopes: options.scopes ?? gatewayScopes(context), unknownRoutes: UNKNOWN_ROUTES_SCOPE })
   return app
 }
 

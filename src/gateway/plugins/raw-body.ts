@@ -26,8 +26,8 @@ export function inFlightProblem (refusal: Refusal): HubProblem {
 
 /**
  * edXML is taken as raw bytes (never parsed by Fastify): the verifier must see exactly what the
- * sender signed. By the time a body is read the caller is authenticated (onRequest, see
- * authenticate.ts). Then, before a byte is read (preParsing): the size cap from Content-Length
+ * sender signed. By the time a body is read the caller is authenticated (its scope's onRequest
+ * hook, scopes/register-scopes.ts). Then, before a byte is read (preParsing): the size cap from Content-Length
  * (413), and the declared bytes are reserved against the in-flight budget, overall and per
  * credential (503 IN_FLIGHT_LIMIT + Retry-After when they do not fit), held until the answer is
  * sent. Chunked uploads reserve as they grow. A body that pauses longer than `bodyIdleMs` is
@@ -51,7 +51,7 @@ export default fp(async function rawBody (app: FastifyInstance, options: RawBody
     if (!chunked && !(declared > 0)) return payload
     // The size cap (the route's bodyLimit where it has a smaller one), before a byte is read.
     if (declared > (request.routeOptions.bodyLimit ?? options.maxBytes)) throw new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE()
-    const credential = request.agency != null ? `${request.agency.agencyCode}/${request.agency.credentialId}` : `ip:${request.ip}`
+    const credential = request.credential ?? `ip:${request.ip}`
     let reserved = 0
     const reserve = (bytes: number): Refusal | undefined => {
       const refused = budget.reserve(credential, bytes)

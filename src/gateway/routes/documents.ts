@@ -5,15 +5,17 @@ import { acceptSubmission } from '../../accept/accept-submission.js'
 import { canRead, getDocumentView, getRaw, getReceiptVisibleTo, type DocumentView as View } from '../../store/documents.js'
 import { PoolSaturatedError } from '../../verification/verification-pool.js'
 import { HubProblem } from '../problem.js'
+import { agencyOf } from '../scopes/agency-authenticator.js'
 import { commonErrors } from '../schemas/problem.js'
 import { DocumentAccepted, DocumentIdParams, DocumentView, ReceiptParams } from '../schemas/documents.js'
 import type { HubContext } from '../hub-context.js'
 
+/** Documents, in the /v1 scope (paths relative to it): the agency is authenticated before a handler runs. */
 export default async function documentRoutes (fastify: FastifyInstance, options: { context: HubContext }): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const ctx = options.context
 
-  app.post('/v1/documents', {
+  app.post('/documents', {
     schema: {
       summary: 'Submit a signed edXML document or status message',
       description: 'Body: the signed edXML bytes (application/xml or application/octet-stream). 202 when accepted, ' +
@@ -30,7 +32,7 @@ export default async function documentRoutes (fastify: FastifyInstance, options:
       }
     }
   }, async (request, reply) => {
-    const auth = await app.requireAgency(request)
+    const auth = agencyOf(request)
     const bytes = request.body
     if (!Buffer.isBuffer(bytes)) {
       ctx.metrics?.documentRejected('UNSUPPORTED_MEDIA_TYPE')
@@ -97,30 +99,30 @@ export default async function documentRoutes (fastify: FastifyInstance, options:
     if (!(await canRead(ctx.db, id, agency))) throw new HubProblem('NOT_FOUND', `no document ${id} visible to ${agency}`)
   }
 
-  app.get('/v1/documents/:id', {
+  app.get('/documents/:id', {
     schema: { summary: 'Document metadata and per-recipient delivery state', tags: ['documents'], params: DocumentIdParams, response: { 200: DocumentView, ...commonErrors } }
   }, async (request) => {
-    const auth = await app.requireAgency(request)
+    const auth = agencyOf(request)
     await readable(request.params.id, auth.agencyCode)
     const view = await getDocumentView(ctx.db, request.params.id)
     if (view == null) throw new HubProblem('NOT_FOUND', `no document ${request.params.id}`)
     return visibleTo(view, auth.agencyCode)
   })
 
-  app.get('/v1/documents/:id/receipts/:kind', {
+  app.get('/documents/:id/receipts/:kind', {
     schema: { summary: 'A hub-signed receipt (XML-DSig) for the document', tags: ['documents'], params: ReceiptParams, response: { 200: Type.String(), ...commonErrors } }
   }, async (request, reply) => {
-    const auth = await app.requireAgency(request)
+    const auth = agencyOf(request)
     await readable(request.params.id, auth.agencyCode)
     const xml = await getReceiptVisibleTo(ctx.db, request.params.id, request.params.kind, auth.agencyCode)
     if (xml == null) throw new HubProblem('NOT_FOUND', `no ${request.params.kind} receipt for document ${request.params.id}`)
     return await reply.type('application/xml; charset=utf-8').send(xml)
   })
 
-  app.get('/v1/documents/:id/raw', {
+  app.get('/documents/:id/raw', {
     schema: { summary: 'The stored signed bytes, exactly as received', tags: ['documents'], params: DocumentIdParams, response: { 200: Type.Any(), ...commonErrors, 410: Type.Ref('Problem') } }
   }, async (request, reply) => {
-    const auth = await app.requireAgency(request)
+    const auth = agencyOf(request)
     await readable(request.params.id, auth.agencyCode)
     const raw = await getRaw(ctx.db, request.params.id)
     if (raw == null) throw new HubProblem('CONTENT_EXPIRED', `the bytes of document ${request.params.id} were removed after the retention period; its digest, receipts and signature-log entries remain`)

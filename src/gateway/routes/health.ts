@@ -6,15 +6,15 @@ interface CheckResult { status: 'ok' | 'fail', detail?: string, durationMs: numb
 
 /**
  * Liveness (the process answers) and readiness (each dependency, with its own status and time,
- * X-Road style). Never authenticated, never rate limited, never touches the verification pool.
- * The readiness details (certificate files and dates, CRL issuers, why Redis fails) are for the
+ * X-Road style). In the public scope (scopes/gateway-scopes.ts): never authenticated, never
+ * rate limited, never touches the verification pool. The readiness details (certificate files and dates, CRL issuers, why Redis fails) are for the
  * operator: shown only to a request bearing the operator token (LIENTHONG_METRICS_TOKEN);
  * everyone else sees each check's status and nothing more.
  */
 export default async function healthRoutes (app: FastifyInstance, options: { context: HubContext }): Promise<void> {
   const ctx = options.context
-  app.get('/health/live', { config: { rateLimit: false, public: true }, schema: { hide: true } }, async () => ({ status: 'ok' }))
-  app.get('/health/ready', { config: { rateLimit: false, public: true }, schema: { hide: true } }, async (request, reply) => {
+  app.get('/health/live', { config: { rateLimit: false }, schema: { hide: true } }, async () => ({ status: 'ok' }))
+  app.get('/health/ready', { config: { rateLimit: false }, schema: { hide: true } }, async (request, reply) => {
     const operator = ctx.metricsToken != null && ctx.metricsToken !== '' && bearerMatches(request.headers.authorization, ctx.metricsToken)
     const checks: Record<string, () => Promise<{ ok: boolean, detail?: string }>> = {
       database: async () => { await ctx.db.query('SELECT 1'); return { ok: true } },

@@ -6,6 +6,7 @@ import { acknowledge, downloadInboxItem, listInbox } from '../../delivery/inbox.
 import { cancelDelivery, resendDelivery } from '../../delivery/operator-controls.js'
 import { getReceiptXml, listReceipts } from '../../delivery/receipt-feed.js'
 import { HubProblem } from '../problem.js'
+import { agencyOf } from '../scopes/agency-authenticator.js'
 import { commonErrors } from '../schemas/problem.js'
 import { AckBody, DeliveryParams, DeliveryStateAnswer, InboxPage, InboxQuery, ReceiptFeed, ReceiptIdParams } from '../schemas/inbox.js'
 import type { HubContext } from '../hub-context.js'
@@ -37,25 +38,28 @@ const checkCursor = (after: string | undefined): void => {
   if (after != null && !isHubCursor(after)) throw new HubProblem('BAD_REQUEST', 'the `after` cursor is not one this hub issued')
 }
 
-/** Pull delivery (what VDXP clients do today) and the sender's delivery controls. */
+/**
+ * Pull delivery (what VDXP clients do today) and the sender's delivery controls, in the /v1
+ * scope (paths relative to it): the agency is authenticated before a handler runs.
+ */
 export default async function inboxRoutes (fastify: FastifyInstance, options: { context: HubContext }): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const ctx = options.context
 
-  app.get('/v1/inbox', {
+  app.get('/inbox', {
     schema: { summary: 'Documents and status messages waiting for the authenticated agency (keyset-paginated)', tags: ['inbox'], querystring: InboxQuery, response: { 200: InboxPage, ...commonErrors } }
   }, async (request) => {
-    const auth = await app.requireAgency(request)
+    const auth = agencyOf(request)
     checkCursor(request.query.after)
     const page = await listInbox(ctx.db, auth.agencyCode, request.query.after, request.query.limit ?? 100)
     if (page === 'bad-cursor') throw new HubProblem('BAD_REQUEST', 'the `after` cursor is not one this hub issued')
     return page
   })
 
-  app.get('/v1/inbox/:deliveryId', {
+  app.get('/inbox/:deliveryId', {
     schema: { summary: 'The signed bytes of an inbox item (marks it downloaded)', tags: ['inbox'], params: DeliveryParams, response: { 200: Type.Any(), ...commonErrors, 410: Type.Ref('Problem') } }
   }, async (request, reply) => {
-    const auth = await app.requireAgency(request)
+    const auth = agencyOf(request)
     const bytes = await downloadInboxItem(ctx.db, auth.agencyCode, request.params.deliveryId).catch((err: unknown) => {
       if (err instanceof ContentExpiredError) throw new HubProblem('CONTENT_EXPIRED', `${err.message}; the delivery and its receipts remain`)
       throw err
@@ -64,12 +68,12 @@ export default async function inboxRoutes (fastify: FastifyInstance, options: { 
     return await reply.type('application/xml').header('idempotency-key', request.params.deliveryId).send(bytes)
   })
 
-  app.post('/v1/inbox/:deliveryId/ack', {
+  app.post('/inbox/:deliveryId/ack', {
     // A small JSON object: no reason to read megabytes of it.
     bodyLimit: 64 * 1024,
     schema: { summary: 'Acknowledge an inbox item: done or fail (+ reason); idempotent', tags: ['inbox'], params: DeliveryParams, body: AckBody, response: { 200: DeliveryStateAnswer, ...commonErrors, 409: Type.Ref('Problem') } }
   }, async (request) => {
-    const auth = await app.requireAgency(request)
+    const auth = agencyOf(request)
     if (request.body.reason != null && !isPlainReason(request.body.reason)) {
       throw new HubProblem('BAD_REQUEST', 'the reason may hold no control characters (other than tab and line breaks) and only characters XML allows')
     }
@@ -80,27 +84,27 @@ export default async function inboxRoutes (fastify: FastifyInstance, options: { 
     return { deliveryId: request.params.deliveryId, state: result.state, changed: result.changed }
   })
 
-  app.get('/v1/receipts', {
+  app.get('/receipts', {
     schema: { summary: 'Delivery receipts and failure notices for the documents the agency sent (keyset-paginated)', tags: ['receipts'], querystring: InboxQuery, response: { 200: ReceiptFeed, ...commonErrors } }
   }, async (request) => {
-    const auth = await app.requireAgency(request)
+    const auth = agencyOf(request)
     checkCursor(request.query.after)
     const page = await listReceipts(ctx.db, auth.agencyCode, request.query.after, request.query.limit ?? 100)
     if (page === 'bad-cursor') throw new HubProblem('BAD_REQUEST', 'the `after` cursor is not one this hub issued')
     return page
   })
 
-  app.get('/v1/receipts/:receiptId', {
+  app.get('/receipts/:receiptId', {
     schema: { summary: 'One hub-signed receipt (XML-DSig)', tags: ['receipts'], params: ReceiptIdParams, response: { 200: Type.String(), ...commonErrors } }
   }, async (request, reply) => {
-    const auth = await app.requireAgency(request)
+    const auth = agencyOf(request)
     const xml = await getReceiptXml(ctx.db, auth.agencyCode, request.params.receiptId)
     if (xml == null) throw new HubProblem('NOT_FOUND', `no receipt ${request.params.receiptId} for ${auth.agencyCode}`)
     return await reply.type('application/xml; charset=utf-8').send(xml)
   })
 
   for (const action of ['resend', 'cancel'] as const) {
-    app.post(`/v1/deliveries/:deliveryId/${action}`, {
+    app.post(`/deliveries/:deliveryId/${action}`, {
       schema: {
         summary: action === 'resend' ? 'Resend a failed delivery (sender only)' : 'Cancel a delivery not yet made (sender only)',
         tags: ['deliveries'],
@@ -108,7 +112,7 @@ export default async function inboxRoutes (fastify: FastifyInstance, options: { 
         response: { 200: DeliveryStateAnswer, ...commonErrors, 409: Type.Ref('Problem') }
       }
     }, async (request) => {
-      const auth = await app.requireAgency(request)
+      const auth = agencyOf(request)
       const run = action === 'resend' ? resendDelivery : cancelDelivery
       const result = await run(ctx.db, ctx.queue, request.params.deliveryId, `agency:${auth.agencyCode}`, auth.agencyCode)
       if (!result.ok) throw new HubProblem(result.reason === 'not-found' ? 'NOT_FOUND' : 'CONFLICT', result.detail)

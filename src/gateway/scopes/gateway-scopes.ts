@@ -1,0 +1,24 @@
+import documentRoutes from '../routes/documents.js'
+import healthRoutes from '../routes/health.js'
+import inboxRoutes from '../routes/inbox.js'
+import metricsRoute from '../routes/metrics.js'
+import openApiRoute from '../routes/openapi.js'
+import type { HubContext } from '../hub-context.js'
+import { agencyAuthenticator } from './agency-authenticator.js'
+import { authenticatedScope, publicScope, type GatewayScope } from './scope.js'
+
+/**
+ * The gateway's route families and who may enter each. A new family (VDXP with HMAC, the console
+ * with a session cookie, admin) is one more entry with its own authenticator; a route added to
+ * an existing family is authenticated by its scope without a word in its handler.
+ */
+export function gatewayScopes (context: HubContext): GatewayScope[] {
+  const metricsServed = context.metrics != null && context.exposeMetrics !== false
+  return [
+    publicScope({ name: 'public', routes: [healthRoutes, openApiRoute, ...(metricsServed ? [metricsRoute] : [])] }),
+    authenticatedScope({ name: 'v1', prefix: '/v1', authenticator: agencyAuthenticator(context.db), routes: [documentRoutes, inboxRoutes] })
+  ]
+}
+
+/** Unknown routes outside every prefix ask for the agency credential first (401, then 404). */
+export const UNKNOWN_ROUTES_SCOPE = 'v1'
