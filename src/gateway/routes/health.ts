@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { HubContext } from '../hub-context.js'
 import { bearerMatches } from '../../metrics/bearer-token.js'
+import { pingDatabase } from '../../store/hub-state.js'
 
 interface CheckResult { status: 'ok' | 'fail', detail?: string, durationMs: number, checkedAt: string }
 
@@ -17,7 +18,7 @@ export default async function healthRoutes (app: FastifyInstance, options: { con
   app.get('/health/ready', { config: { rateLimit: false }, schema: { hide: true } }, async (request, reply) => {
     const operator = ctx.metricsToken != null && ctx.metricsToken !== '' && bearerMatches(request.headers.authorization, ctx.metricsToken)
     const checks: Record<string, () => Promise<{ ok: boolean, detail?: string }>> = {
-      database: async () => { await ctx.db.query('SELECT 1'); return { ok: true } },
+      database: async () => { await pingDatabase(ctx.db); return { ok: true } },
       redis: async () => {
         if (ctx.queue == null) return { ok: false, detail: 'no queue configured' }
         return (await ctx.queue.ping())
