@@ -58,6 +58,8 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
     tls,
     pushSettings: d.push,
     onError: (err) => logger.warn({ err }, 'delivery worker: Redis error'),
+    // The trail (delivery_events 'outcome-dropped') has it too; the log is where an operator looks first.
+    onSuperseded: (deliveryId, outcome) => logger.warn({ deliveryId, outcome }, 'delivery worker: this attempt lost its claim (job lock lost while paused or stalled; another worker took the delivery over): its outcome was dropped'),
     ...(metrics != null ? { metrics } : {})
   })
   const stopRetention = config.retentionDays == null
