@@ -1,5 +1,6 @@
 import pino from 'pino'
 import { loadConfig } from '../config/config.js'
+import { warnUnknownEnvKeys } from '../config/unknown-env-keys.js'
 import { refuseDemoMaterial } from '../config/demo-material.js'
 import { loadHubIdentity } from '../evidence/hub-identity.js'
 import { openHubDatabase, redisUnreachableMessage } from './open-database.js'
@@ -20,6 +21,7 @@ export async function runWorker (): Promise<void> {
   }
   refuseDemoMaterial(config, 'worker')
   const logger = pino({ level: config.logLevel, redact: logRedaction, base: { role: 'worker' } })
+  warnUnknownEnvKeys(logger)
   const db = await openHubDatabase(config.databaseUrl, config.dataDir)
   const hub = await loadHubIdentity({ keyFile: config.hubKeyFile, certFile: config.hubCertFile, ...(config.hubChainFile != null ? { chainFile: config.hubChainFile } : {}) })
   const queue = new DeliveryQueue(config.redisUrl, config.queuePrefix)

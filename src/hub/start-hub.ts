@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
 import type { HubConfig } from '../config/config.js'
+import { warnUnknownEnvKeys } from '../config/unknown-env-keys.js'
 import type { Database } from '../db/database.js'
 import { loadHubIdentity } from '../evidence/hub-identity.js'
 import { buildGateway } from '../gateway/app.js'
@@ -34,6 +35,7 @@ export interface RunningHub {
 /** Builds and starts the gateway (and, in `start`, the in-process parts around it). */
 export async function startHub (config: HubConfig, options: { role: 'start' | 'serve' }): Promise<RunningHub> {
   const logger = pino({ level: config.logLevel, redact: logRedaction, base: { role: options.role } })
+  warnUnknownEnvKeys(logger)
   const db = await openHubDatabase(config.databaseUrl, config.dataDir)
   const registry = await AgencyRegistry.load(config.registryFile)
   await syncAgencies(db, registry)
