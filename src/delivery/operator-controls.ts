@@ -2,6 +2,9 @@ import type { Database } from '../db/database.js'
 import type { DeliveryQueue } from '../queue/delivery-queue.js'
 import { markEnqueued } from '../queue/reconciler.js'
 import { loadDelivery, recordEvent } from './delivery-store.js'
+import { rateLimitedErrorLog } from '../logging/rate-limited-error-log.js'
+
+const cancelJobError = rateLimitedErrorLog('cancel: removing the queued job failed')
 
 export type ControlResult = { ok: true, state: string } | { ok: false, reason: 'not-found' | 'conflict', detail: string }
 
@@ -55,6 +58,7 @@ export async function cancelDelivery (db: Database, queue: DeliveryQueue | undef
     await recordEvent(tx, deliveryId, 'cancelled', actor)
     return { ok: true, state: 'cancelled' }
   })
-  if (result.ok && queue != null) await (await queue.queue.getJob(deliveryId).catch(() => undefined))?.remove().catch(() => {})
+  // The row is cancelled either way; a job left in Redis finds it so and does nothing.
+  if (result.ok && queue != null) await (await queue.queue.getJob(deliveryId).catch(cancelJobError))?.remove().catch(cancelJobError)
   return result
 }

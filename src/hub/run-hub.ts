@@ -35,7 +35,9 @@ async function demoApiKeys (db: Database, dataDir: string): Promise<Record<strin
   let keys: Record<string, string> = {}
   try {
     keys = JSON.parse(await readFile(file, 'utf8')) as Record<string, string>
-  } catch {}
+  } catch {
+    // First start (no file) or a damaged file: new demo keys are made below and the file rewritten.
+  }
   const { rows } = await db.query<{ code: string }>('SELECT code FROM agencies ORDER BY code')
   let changed = false
   for (const { code } of rows) {

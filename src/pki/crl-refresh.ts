@@ -150,6 +150,7 @@ export function startCrlRefresh (options: CrlRefreshJobOptions): CrlRefreshJob {
     close: async () => {
       closed = true
       clearTimeout(timer)
+      // Only waits for the round to end: its failure was logged by schedule() or returned by runNow().
       await running?.catch(() => {})
     }
   }
