@@ -2,8 +2,10 @@
 # Multi-stage build: compile TypeScript with dev dependencies, ship production dependencies only.
 # One image runs every role: `node bin/lienthong.js start|serve|worker` (see compose.yaml and
 # docs/deployment.md).
+# Node 24, the current LTS (Node 20 reached end of life in April 2026), on Debian bookworm. The
+# code also runs on Node 20 and later (package.json "engines"), which the test machine uses.
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 # Dependencies first (a layer that survives source edits); --ignore-scripts skips `prepare`
 # (the build), which needs the sources copied below.
@@ -15,7 +17,7 @@ COPY scripts ./scripts
 # tsc into dist/, then scripts/copy-assets.js copies the SQL migrations into dist/db/migrations.
 RUN npm run build
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production LIENTHONG_HOST=0.0.0.0 LIENTHONG_PORT=8080 LIENTHONG_DATA_DIR=/var/lib/lienthong
 WORKDIR /app
 COPY package.json package-lock.json ./

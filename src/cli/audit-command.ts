@@ -10,6 +10,7 @@ import {
   compareWithCheckpoint, issueCheckpoint, readCheckpoint, verifyCheckpoint, type CheckpointComparison, type CheckpointStatement
 } from '../evidence/signature-log-checkpoints.js'
 import { PACKAGE_ROOT } from './defaults.js'
+import { envText, type EnvKey } from '../config/env-schema.js'
 
 interface DatabaseOptions {
   databaseUrl?: string
@@ -259,7 +260,5 @@ async function isPgliteDir (dir: string): Promise<boolean> {
   }
 }
 
-function env (name: string): string | undefined {
-  const value = process.env[name]
-  return value == null || value === '' ? undefined : value
-}
+/** A key of the configuration schema, unset when empty (as the hub reads it). */
+const env = (key: EnvKey): string | undefined => envText(key)

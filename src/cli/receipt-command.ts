@@ -9,6 +9,7 @@ import { normalizeFingerprint, type HubPin } from '../evidence/receipts/hub-pin.
 import { RECEIPT_FAILURE_SENTENCES, verifyReceipt, type ReceiptVerification } from '../evidence/receipts/verify.js'
 import { REASON_CODES } from '../verification/reason-codes.js'
 import { DEMO_TRUST_DIR, PACKAGE_ROOT } from './defaults.js'
+import { envText } from '../config/env-schema.js'
 
 /** The demo hub certificate (never for production), the default hub when none is named. */
 export const DEMO_HUB_CERT = join(PACKAGE_ROOT, 'certs-example', 'hub', 'signing-cert.pem')
@@ -30,7 +31,7 @@ export function receiptCommand (): Command {
   receipt.command('verify')
     .description('verify hub-signed receipt files offline: trust store path, signer pinned to the hub, XML-DSig; prints the fields')
     .argument('<file...>', 'receipt XML files')
-    .option('--trust <dir>', 'trust store directory (PEM anchors, intermediates, CRLs)', process.env.LIENTHONG_TRUST_DIR ?? DEMO_TRUST_DIR)
+    .option('--trust <dir>', 'trust store directory (PEM anchors, intermediates, CRLs)', envText('LIENTHONG_TRUST_DIR') ?? DEMO_TRUST_DIR)
     .addOption(new Option('--hub-cert <file>', 'a hub certificate (PEM; the first certificate of the file) whose fingerprint is accepted; repeatable')
       .argParser(collect).default([], 'LIENTHONG_HUB_CERT or the demo hub certificate, when no --hub-* option is given'))
     .addOption(new Option('--hub-fingerprint <hex>', 'an accepted hub certificate SHA-256 fingerprint (hex, colons allowed); repeatable')
@@ -72,7 +73,7 @@ function collect (value: string, previous: string[]): string[] {
 
 async function hubPin (options: ReceiptVerifyOptions): Promise<HubPin> {
   const certFiles = options.hubCert.length === 0 && options.hubFingerprint.length === 0 && options.hubUid == null
-    ? [process.env.LIENTHONG_HUB_CERT ?? DEMO_HUB_CERT]
+    ? [envText('LIENTHONG_HUB_CERT') ?? DEMO_HUB_CERT]
     : options.hubCert
   const fingerprints = options.hubFingerprint.map(normalizeFingerprint)
   for (const file of certFiles) fingerprints.push(await certificateFingerprint(file))

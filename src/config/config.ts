@@ -1,109 +1,103 @@
-import { isAbsolute, join, resolve } from 'node:path'
 import { PACKAGE_ROOT } from '../cli/defaults.js'
-import { pushSettingsFromEnv, SECURE_PUSH, type PushSettings } from '../registry/push-endpoint.js'
+import { readEnv, type EnvValues } from './env-schema.js'
+
+type E = EnvValues
 
 /**
- * The hub's configuration, read from the environment once, validated, with one clear message per
- * wrong key. This is the only module that reads process.env for the hub; every key is listed in
- * .env.example with its default and meaning.
+ * The hub's configuration, read from the environment once (through the schema of env-schema.ts,
+ * which declares every key with its type, default and constraints), with one clear message per
+ * wrong key naming it. Every key is listed in .env.example with its default and meaning.
  */
 export interface HubConfig {
-  host: string
-  port: number
+  host: E['LIENTHONG_HOST']
+  port: E['LIENTHONG_PORT']
   /** PostgreSQL connection string; without it the hub uses embedded PGlite under dataDir. */
-  databaseUrl: string | undefined
-  dataDir: string
-  redisUrl: string
-  queuePrefix: string
-  trustDir: string
-  registryFile: string
-  hubKeyFile: string
-  hubCertFile: string
-  hubChainFile: string | undefined
-  maxBytes: number
-  verifyThreads: number | undefined
-  verifyQueue: number | undefined
+  databaseUrl: E['DATABASE_URL']
+  dataDir: E['LIENTHONG_DATA_DIR']
+  redisUrl: E['REDIS_URL']
+  queuePrefix: E['LIENTHONG_QUEUE_PREFIX']
+  trustDir: E['LIENTHONG_TRUST_DIR']
+  registryFile: E['LIENTHONG_REGISTRY']
+  hubKeyFile: E['LIENTHONG_HUB_KEY']
+  hubCertFile: E['LIENTHONG_HUB_CERT']
+  hubChainFile: E['LIENTHONG_HUB_CHAIN']
+  maxBytes: E['LIENTHONG_MAX_BYTES']
+  verifyThreads: E['LIENTHONG_VERIFY_THREADS']
+  verifyQueue: E['LIENTHONG_VERIFY_QUEUE']
   requireRevocation: boolean
   /**
    * Revocation-data refresh: CRL URLs a worker fetches every `refreshMs` (none: only the trust
    * directory's CRLs), and how long before a CRL's nextUpdate readiness already fails.
    */
-  crl: { urls: string[], refreshMs: number, freshnessMarginMs: number }
+  crl: { urls: E['LIENTHONG_CRL_URLS'], refreshMs: E['LIENTHONG_CRL_REFRESH_MS'], freshnessMarginMs: E['LIENTHONG_CRL_FRESHNESS_MARGIN_MS'] }
   /** Readiness fails when the hub signing, gateway TLS or push client certificate expires within this. */
-  certExpiryMarginDays: number
-  tls: { keyFile: string, certFile: string, clientCaFile: string | undefined } | undefined
-  rateLimitPerMinute: number
+  certExpiryMarginDays: E['LIENTHONG_CERT_EXPIRY_MARGIN_DAYS']
+  tls: { keyFile: string, certFile: string, clientCaFile: E['LIENTHONG_TLS_CLIENT_CA'] } | undefined
+  rateLimitPerMinute: E['LIENTHONG_RATE_LIMIT_PER_MINUTE']
   /** Failed authentications per client address per minute, then 429 until the minute is over. */
-  authFailuresPerMinute: number
+  authFailuresPerMinute: E['LIENTHONG_AUTH_FAILURES_PER_MINUTE']
   /**
    * Slow clients (docs/gateway.md, "Timeouts and limits"): the request headers must arrive within
    * `headersMs`, the whole request within `requestMs`, and a body may pause at most `bodyIdleMs`
    * between two chunks; an idle keep-alive connection is closed after `keepAliveMs`.
    */
-  timeouts: { headersMs: number, requestMs: number, bodyIdleMs: number, keepAliveMs: number }
+  timeouts: { headersMs: E['LIENTHONG_HEADERS_TIMEOUT_MS'], requestMs: E['LIENTHONG_REQUEST_TIMEOUT_MS'], bodyIdleMs: E['LIENTHONG_BODY_TIMEOUT_MS'], keepAliveMs: E['LIENTHONG_KEEP_ALIVE_TIMEOUT_MS'] }
   /** Request-body bytes being received or verified at once: overall and per credential. */
   inFlightBytes: { total: number, perCredential: number }
-  logLevel: string
+  logLevel: E['LIENTHONG_LOG_LEVEL']
   /**
    * Operator token (Authorization: Bearer): GET /metrics on the API port is served only when it
    * is set (or metricsOpen), and /health/ready shows each check's detail only to it.
    */
-  metricsToken: string | undefined
+  metricsToken: E['LIENTHONG_METRICS_TOKEN']
   /** LIENTHONG_METRICS_OPEN=1: /metrics on the API port without a token (behind a firewall). */
-  metricsOpen: boolean
+  metricsOpen: E['LIENTHONG_METRICS_OPEN']
   /**
    * LIENTHONG_DEMO=1: `serve`, `worker` and `start` on PostgreSQL may run on the public demo key
    * material of certs-example/ (refused otherwise; `start` on the embedded database always may).
    */
-  demo: boolean
+  demo: E['LIENTHONG_DEMO']
   /** Port of `lienthong worker`'s own /metrics listener (on `host`); undefined: none; 0: any free port. */
-  workerMetricsPort: number | undefined
-  reconcileIntervalMs: number
+  workerMetricsPort: E['LIENTHONG_WORKER_METRICS_PORT']
+  reconcileIntervalMs: E['LIENTHONG_RECONCILE_INTERVAL_MS']
   /**
    * On SIGTERM/SIGINT: how long a gateway lets requests in progress finish (then drops their
    * connections) and a worker lets deliveries in progress finish (then leaves them to another
    * worker, once their job lock expires).
    */
-  shutdownTimeoutMs: number
+  shutdownTimeoutMs: E['LIENTHONG_SHUTDOWN_TIMEOUT_MS']
   /** Days after which finished documents lose their signed bytes (undefined: kept forever). */
-  retentionDays: number | undefined
-  retentionIntervalMs: number
+  retentionDays: E['LIENTHONG_RETENTION_DAYS']
+  retentionIntervalMs: E['LIENTHONG_RETENTION_INTERVAL_MS']
   delivery: {
-    concurrency: number
-    perRecipient: number
+    concurrency: E['LIENTHONG_DELIVERY_CONCURRENCY']
+    perRecipient: E['LIENTHONG_DELIVERY_PER_RECIPIENT']
     /** Ceiling of a recipient's adaptive concurrency per worker (it starts at perRecipient; recipient-slots.ts). */
-    maxPerRecipient: number
-    timeoutMs: number
-    retryBaseMs: number
-    retryWindowMs: number
+    maxPerRecipient: E['LIENTHONG_DELIVERY_MAX_PER_RECIPIENT']
+    timeoutMs: E['LIENTHONG_PUSH_TIMEOUT_MS']
+    retryBaseMs: E['LIENTHONG_RETRY_BASE_MS']
+    retryWindowMs: E['LIENTHONG_RETRY_WINDOW_MS']
     /** The hub's TLS client certificate towards push recipients, and the CAs their servers chain to. */
-    clientCertFile: string
-    clientKeyFile: string
-    serverCaFile: string | undefined
+    clientCertFile: E['LIENTHONG_PUSH_CLIENT_CERT']
+    clientKeyFile: E['LIENTHONG_PUSH_CLIENT_KEY']
+    serverCaFile: E['LIENTHONG_PUSH_SERVER_CA']
     /**
      * BullMQ job lock of a delivery worker (default 3 s, renewed every half of it) and how often it
      * looks for jobs whose worker died (default 1 s): together they bound how long a killed
      * worker's deliveries wait before another worker takes them over.
      */
-    workerLockMs: number | undefined
-    workerStalledMs: number
+    workerLockMs: E['LIENTHONG_WORKER_LOCK_MS']
+    workerStalledMs: E['LIENTHONG_WORKER_STALLED_MS']
     /** How often the worker looks for receipts to push to senders that receive by push. */
-    receiptCallbackIntervalMs: number
-    /** Development-only relaxations of the push rules (http://, unpinned endpoints); see docs/agency-registry.md. */
-    push: PushSettings
+    receiptCallbackIntervalMs: E['LIENTHONG_RECEIPT_CALLBACK_INTERVAL_MS']
+    /**
+     * Development-only relaxations of the push rules (http://, unpinned endpoints); see
+     * docs/agency-registry.md. The shape of PushSettings (src/registry/push-endpoint.ts).
+     */
+    push: { allowPlainHttp: E['LIENTHONG_DEV_ALLOW_HTTP_PUSH'], allowUnpinned: E['LIENTHONG_DEV_ALLOW_UNPINNED_PUSH'] }
   }
   /** How often the worker signs a checkpoint of the signature log head (docs/signature-log.md). */
-  checkpointIntervalMs: number
-}
-
-/** The two development push settings, validated like every other key (src/registry/push-endpoint.ts). */
-function devPushSettings (http: string | undefined, unpinned: string | undefined, problems: string[]): PushSettings {
-  try {
-    return pushSettingsFromEnv({ LIENTHONG_DEV_ALLOW_HTTP_PUSH: http, LIENTHONG_DEV_ALLOW_UNPINNED_PUSH: unpinned })
-  } catch (err) {
-    problems.push((err as Error).message)
-    return SECURE_PUSH
-  }
+  checkpointIntervalMs: E['LIENTHONG_CHECKPOINT_INTERVAL_MS']
 }
 
 export class ConfigError extends Error {
@@ -113,119 +107,79 @@ export class ConfigError extends Error {
   }
 }
 
-const demo = (...parts: string[]): string => join(PACKAGE_ROOT, 'certs-example', ...parts)
-
+/**
+ * The HubConfig of `env`: each key read through the schema (a wrong one named in a ConfigError,
+ * all of them at once), then the rules that involve two keys.
+ */
 export function loadConfig (env: NodeJS.ProcessEnv = process.env): HubConfig {
-  const problems: string[] = []
-  const str = (key: string, fallback: string): string => {
-    const value = env[key]
-    return value == null || value === '' ? fallback : value
-  }
-  const optional = (key: string): string | undefined => {
-    const value = env[key]
-    return value == null || value === '' ? undefined : value
-  }
-  const int = (key: string, fallback: number, min: number, max: number): number => {
-    const raw = env[key]
-    if (raw == null || raw === '') return fallback
-    const value = Number(raw)
-    if (!Number.isInteger(value) || value < min || value > max) {
-      problems.push(`${key}=${raw}: must be an integer between ${min} and ${max}`)
-      return fallback
-    }
-    return value
-  }
-  const optionalInt = (key: string, min: number, max: number): number | undefined =>
-    env[key] == null || env[key] === '' ? undefined : int(key, min, min, max)
-  const path = (value: string): string => (isAbsolute(value) ? value : resolve(value))
+  const { values: v, problems } = readEnv(env, { packageRoot: PACKAGE_ROOT })
 
-  const revocation = str('LIENTHONG_REVOCATION', 'require')
-  if (revocation !== 'require' && revocation !== 'best-effort') problems.push(`LIENTHONG_REVOCATION=${revocation}: must be "require" or "best-effort"`)
-  const databaseUrl = optional('DATABASE_URL')
-  if (databaseUrl != null && !/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push('DATABASE_URL: must start with postgres:// or postgresql://')
-  const redisUrl = str('REDIS_URL', 'redis://127.0.0.1:6379')
-  if (!/^rediss?:\/\//.test(redisUrl)) problems.push(`REDIS_URL=${redisUrl}: must start with redis:// or rediss://`)
-  const tlsKey = optional('LIENTHONG_TLS_KEY')
-  const tlsCert = optional('LIENTHONG_TLS_CERT')
-  if ((tlsKey == null) !== (tlsCert == null)) problems.push('LIENTHONG_TLS_KEY and LIENTHONG_TLS_CERT must be set together (HTTPS) or both left empty (HTTP)')
-  const crlUrls = str('LIENTHONG_CRL_URLS', '').split(',').map((u) => u.trim()).filter((u) => u !== '')
-  for (const url of crlUrls) {
-    if (!/^https?:\/\/[^/\s]/.test(url) || !URL.canParse(url)) problems.push(`LIENTHONG_CRL_URLS: "${url}" is not an http(s) URL`)
-  }
-  const logLevel = str('LIENTHONG_LOG_LEVEL', 'info')
-  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) problems.push(`LIENTHONG_LOG_LEVEL=${logLevel}: must be one of fatal, error, warn, info, debug, trace, silent`)
-
-  const flag = (key: string, raw: string | undefined): boolean => {
-    if (raw == null || raw === '' || raw === '0' || raw === 'false') return false
-    if (raw === '1' || raw === 'true') return true
-    problems.push(`${key}=${raw}: must be 1 (true) or 0 (false)`)
-    return false
-  }
-  const maxBytes = int('LIENTHONG_MAX_BYTES', 50 * 1024 * 1024, 1024, 2 * 1024 * 1024 * 1024)
-  const inFlightPerCredential = int('LIENTHONG_INFLIGHT_BYTES_PER_CREDENTIAL', 2 * maxBytes, 1024, 64 * 1024 * 1024 * 1024)
-  const inFlightTotal = int('LIENTHONG_INFLIGHT_BYTES', 4 * maxBytes, 1024, 64 * 1024 * 1024 * 1024)
+  if ((v.LIENTHONG_TLS_KEY == null) !== (v.LIENTHONG_TLS_CERT == null)) problems.push('LIENTHONG_TLS_KEY and LIENTHONG_TLS_CERT must be set together (HTTPS) or both left empty (HTTP)')
+  const maxBytes = v.LIENTHONG_MAX_BYTES
+  const inFlightPerCredential = v.LIENTHONG_INFLIGHT_BYTES_PER_CREDENTIAL ?? 2 * maxBytes
+  const inFlightTotal = v.LIENTHONG_INFLIGHT_BYTES ?? 4 * maxBytes
   if (inFlightPerCredential < maxBytes) problems.push(`LIENTHONG_INFLIGHT_BYTES_PER_CREDENTIAL=${inFlightPerCredential}: must be at least LIENTHONG_MAX_BYTES (${maxBytes}), or no document of the largest size could be sent`)
   if (inFlightTotal < inFlightPerCredential) problems.push(`LIENTHONG_INFLIGHT_BYTES=${inFlightTotal}: must be at least LIENTHONG_INFLIGHT_BYTES_PER_CREDENTIAL (${inFlightPerCredential})`)
 
   const config: HubConfig = {
-    host: str('LIENTHONG_HOST', '127.0.0.1'),
-    port: int('LIENTHONG_PORT', 8080, 0, 65535),
-    databaseUrl,
-    dataDir: path(str('LIENTHONG_DATA_DIR', 'data')),
-    redisUrl,
-    queuePrefix: str('LIENTHONG_QUEUE_PREFIX', '{lienthong}'),
-    trustDir: path(str('LIENTHONG_TRUST_DIR', demo('trust'))),
-    registryFile: path(str('LIENTHONG_REGISTRY', demo('registry.json'))),
-    hubKeyFile: path(str('LIENTHONG_HUB_KEY', demo('hub', 'signing-key.pem'))),
-    hubCertFile: path(str('LIENTHONG_HUB_CERT', demo('hub', 'signing-cert.pem'))),
-    hubChainFile: env.LIENTHONG_HUB_CHAIN === '' ? undefined : path(str('LIENTHONG_HUB_CHAIN', demo('trust', 'issuing-ca.pem'))),
+    host: v.LIENTHONG_HOST,
+    port: v.LIENTHONG_PORT,
+    databaseUrl: v.DATABASE_URL,
+    dataDir: v.LIENTHONG_DATA_DIR,
+    redisUrl: v.REDIS_URL,
+    queuePrefix: v.LIENTHONG_QUEUE_PREFIX,
+    trustDir: v.LIENTHONG_TRUST_DIR,
+    registryFile: v.LIENTHONG_REGISTRY,
+    hubKeyFile: v.LIENTHONG_HUB_KEY,
+    hubCertFile: v.LIENTHONG_HUB_CERT,
+    hubChainFile: v.LIENTHONG_HUB_CHAIN,
     maxBytes,
-    verifyThreads: optionalInt('LIENTHONG_VERIFY_THREADS', 1, 256),
-    verifyQueue: optionalInt('LIENTHONG_VERIFY_QUEUE', 1, 100000),
-    requireRevocation: revocation !== 'best-effort',
+    verifyThreads: v.LIENTHONG_VERIFY_THREADS,
+    verifyQueue: v.LIENTHONG_VERIFY_QUEUE,
+    requireRevocation: v.LIENTHONG_REVOCATION !== 'best-effort',
     crl: {
-      urls: crlUrls,
-      refreshMs: int('LIENTHONG_CRL_REFRESH_MS', 3_600_000, 1000, 7 * 24 * 3_600_000),
-      freshnessMarginMs: int('LIENTHONG_CRL_FRESHNESS_MARGIN_MS', 6 * 3_600_000, 0, 30 * 24 * 3_600_000)
+      urls: v.LIENTHONG_CRL_URLS,
+      refreshMs: v.LIENTHONG_CRL_REFRESH_MS,
+      freshnessMarginMs: v.LIENTHONG_CRL_FRESHNESS_MARGIN_MS
     },
-    certExpiryMarginDays: int('LIENTHONG_CERT_EXPIRY_MARGIN_DAYS', 30, 0, 3650),
-    tls: tlsKey != null && tlsCert != null
-      ? { keyFile: path(tlsKey), certFile: path(tlsCert), clientCaFile: optional('LIENTHONG_TLS_CLIENT_CA') }
+    certExpiryMarginDays: v.LIENTHONG_CERT_EXPIRY_MARGIN_DAYS,
+    tls: v.LIENTHONG_TLS_KEY != null && v.LIENTHONG_TLS_CERT != null
+      ? { keyFile: v.LIENTHONG_TLS_KEY, certFile: v.LIENTHONG_TLS_CERT, clientCaFile: v.LIENTHONG_TLS_CLIENT_CA }
       : undefined,
-    rateLimitPerMinute: int('LIENTHONG_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
-    authFailuresPerMinute: int('LIENTHONG_AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
+    rateLimitPerMinute: v.LIENTHONG_RATE_LIMIT_PER_MINUTE,
+    authFailuresPerMinute: v.LIENTHONG_AUTH_FAILURES_PER_MINUTE,
     timeouts: {
-      headersMs: int('LIENTHONG_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
-      requestMs: int('LIENTHONG_REQUEST_TIMEOUT_MS', 300_000, 100, 3_600_000),
-      bodyIdleMs: int('LIENTHONG_BODY_TIMEOUT_MS', 30_000, 100, 600_000),
-      keepAliveMs: int('LIENTHONG_KEEP_ALIVE_TIMEOUT_MS', 72_000, 100, 600_000)
+      headersMs: v.LIENTHONG_HEADERS_TIMEOUT_MS,
+      requestMs: v.LIENTHONG_REQUEST_TIMEOUT_MS,
+      bodyIdleMs: v.LIENTHONG_BODY_TIMEOUT_MS,
+      keepAliveMs: v.LIENTHONG_KEEP_ALIVE_TIMEOUT_MS
     },
     inFlightBytes: { total: inFlightTotal, perCredential: inFlightPerCredential },
-    logLevel,
-    metricsToken: optional('LIENTHONG_METRICS_TOKEN'),
-    metricsOpen: flag('LIENTHONG_METRICS_OPEN', env.LIENTHONG_METRICS_OPEN),
-    demo: flag('LIENTHONG_DEMO', env.LIENTHONG_DEMO),
-    workerMetricsPort: optionalInt('LIENTHONG_WORKER_METRICS_PORT', 0, 65535),
-    reconcileIntervalMs: int('LIENTHONG_RECONCILE_INTERVAL_MS', 5000, 100, 3_600_000),
-    shutdownTimeoutMs: int('LIENTHONG_SHUTDOWN_TIMEOUT_MS', 25_000, 100, 600_000),
-    retentionDays: optionalInt('LIENTHONG_RETENTION_DAYS', 1, 36_500),
-    retentionIntervalMs: int('LIENTHONG_RETENTION_INTERVAL_MS', 3_600_000, 1000, 7 * 24 * 3_600_000),
+    logLevel: v.LIENTHONG_LOG_LEVEL,
+    metricsToken: v.LIENTHONG_METRICS_TOKEN,
+    metricsOpen: v.LIENTHONG_METRICS_OPEN,
+    demo: v.LIENTHONG_DEMO,
+    workerMetricsPort: v.LIENTHONG_WORKER_METRICS_PORT,
+    reconcileIntervalMs: v.LIENTHONG_RECONCILE_INTERVAL_MS,
+    shutdownTimeoutMs: v.LIENTHONG_SHUTDOWN_TIMEOUT_MS,
+    retentionDays: v.LIENTHONG_RETENTION_DAYS,
+    retentionIntervalMs: v.LIENTHONG_RETENTION_INTERVAL_MS,
     delivery: {
-      concurrency: int('LIENTHONG_DELIVERY_CONCURRENCY', 16, 1, 1000),
-      perRecipient: int('LIENTHONG_DELIVERY_PER_RECIPIENT', 2, 1, 100),
-      maxPerRecipient: int('LIENTHONG_DELIVERY_MAX_PER_RECIPIENT', 16, 1, 1000),
-      timeoutMs: int('LIENTHONG_PUSH_TIMEOUT_MS', 30_000, 100, 600_000),
-      retryBaseMs: int('LIENTHONG_RETRY_BASE_MS', 2000, 10, 3_600_000),
-      retryWindowMs: int('LIENTHONG_RETRY_WINDOW_MS', 24 * 3600 * 1000, 1000, 30 * 24 * 3600 * 1000),
-      clientCertFile: path(str('LIENTHONG_PUSH_CLIENT_CERT', demo('hub', 'tls-cert.pem'))),
-      clientKeyFile: path(str('LIENTHONG_PUSH_CLIENT_KEY', demo('hub', 'tls-key.pem'))),
-      serverCaFile: env.LIENTHONG_PUSH_SERVER_CA === '' ? undefined : path(str('LIENTHONG_PUSH_SERVER_CA', demo('trust', 'root-ca.pem'))),
-      workerLockMs: optionalInt('LIENTHONG_WORKER_LOCK_MS', 1000, 3_600_000),
-      workerStalledMs: int('LIENTHONG_WORKER_STALLED_MS', 1000, 500, 3_600_000),
-      receiptCallbackIntervalMs: int('LIENTHONG_RECEIPT_CALLBACK_INTERVAL_MS', 1000, 50, 3_600_000),
-      push: devPushSettings(env.LIENTHONG_DEV_ALLOW_HTTP_PUSH, env.LIENTHONG_DEV_ALLOW_UNPINNED_PUSH, problems)
+      concurrency: v.LIENTHONG_DELIVERY_CONCURRENCY,
+      perRecipient: v.LIENTHONG_DELIVERY_PER_RECIPIENT,
+      maxPerRecipient: v.LIENTHONG_DELIVERY_MAX_PER_RECIPIENT,
+      timeoutMs: v.LIENTHONG_PUSH_TIMEOUT_MS,
+      retryBaseMs: v.LIENTHONG_RETRY_BASE_MS,
+      retryWindowMs: v.LIENTHONG_RETRY_WINDOW_MS,
+      clientCertFile: v.LIENTHONG_PUSH_CLIENT_CERT,
+      clientKeyFile: v.LIENTHONG_PUSH_CLIENT_KEY,
+      serverCaFile: v.LIENTHONG_PUSH_SERVER_CA,
+      workerLockMs: v.LIENTHONG_WORKER_LOCK_MS,
+      workerStalledMs: v.LIENTHONG_WORKER_STALLED_MS,
+      receiptCallbackIntervalMs: v.LIENTHONG_RECEIPT_CALLBACK_INTERVAL_MS,
+      push: { allowPlainHttp: v.LIENTHONG_DEV_ALLOW_HTTP_PUSH, allowUnpinned: v.LIENTHONG_DEV_ALLOW_UNPINNED_PUSH }
     },
-    checkpointIntervalMs: int('LIENTHONG_CHECKPOINT_INTERVAL_MS', 600_000, 1000, 7 * 24 * 3_600_000)
+    checkpointIntervalMs: v.LIENTHONG_CHECKPOINT_INTERVAL_MS
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return config

@@ -3,6 +3,7 @@ import pg from 'pg'
 import type { Database, Queryable } from './database.js'
 import { uploadBytea } from './bytea-copy.js'
 import { isUnavailableError } from './unavailable.js'
+import { rateLimitedErrorLog } from '../logging/rate-limited-error-log.js'
 
 // bigint (int8) columns come back as strings by default; our ids fit in a JS number.
 pg.types.setTypeParser(20, (value: string) => Number(value))
@@ -49,7 +50,7 @@ export async function openPostgres (options: PostgresOptions): Promise<Database>
     ...(schema != null ? { options: `-c search_path=${schema}` } : {})
   })
   // An idle client losing its connection must not crash the process; the next query reconnects.
-  pool.on('error', () => {})
+  pool.on('error', rateLimitedErrorLog('PostgreSQL: an idle connection failed'))
   if (schema != null) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`)
   else await pool.query('select 1')
   const query: Queryable['query'] = async (sql, params) => {

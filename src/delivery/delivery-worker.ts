@@ -8,6 +8,7 @@ import { pullForward } from './pull-forward.js'
 import { RecipientSlots } from './recipient-slots.js'
 import { closePushConnections } from '../outbound/push-client.js'
 import type { HubMetrics } from '../metrics/hub-metrics.js'
+import { rateLimitedErrorLog } from '../logging/rate-limited-error-log.js'
 
 export interface DeliveryWorkerOptions extends Omit<DeliveryDependencies, 'actor'> {
   redisUrl: string
@@ -136,7 +137,7 @@ export function startDeliveryWorker (options: DeliveryWorkerOptions): DeliveryWo
       // same pending wait.) Jobs still running at the deadline are abandoned: their lock expires
       // and another worker re-runs them with the same Idempotency-Key.
       const timer = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), deadlineMs).unref())
-      await Promise.race([worker.pause().catch(() => {}), timer])
+      await Promise.race([worker.pause().catch(rateLimitedErrorLog('delivery worker: pause at shutdown')), timer])
       await worker.close(true)
       connection.disconnect()
       await producer.close()

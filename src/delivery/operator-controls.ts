@@ -3,6 +3,9 @@ import type { DeliveryQueue } from '../queue/delivery-queue.js'
 import { markEnqueued } from '../store/delivery-outbox.js'
 import { loadDelivery, markCancelled, recordEvent, resetForResend } from '../store/deliveries.js'
 import { hasStoredBytes } from '../store/documents.js'
+import { rateLimitedErrorLog } from '../logging/rate-limited-error-log.js'
+
+const cancelJobError = rateLimitedErrorLog('cancel: removing the queued job failed')
 
 export type ControlResult = { ok: true, state: string } | { ok: false, reason: 'not-found' | 'conflict', detail: string }
 
@@ -53,6 +56,7 @@ export async function cancelDelivery (db: Database, queue: DeliveryQueue | undef
     await recordEvent(tx, deliveryId, 'cancelled', actor)
     return { ok: true, state: 'cancelled' }
   })
-  if (result.ok && queue != null) await (await queue.queue.getJob(deliveryId).catch(() => undefined))?.remove().catch(() => {})
+  // The row is cancelled either way; a job left in Redis finds it so and does nothing.
+  if (result.ok && queue != null) await (await queue.queue.getJob(deliveryId).catch(cancelJobError))?.remove().catch(cancelJobError)
   return result
 }

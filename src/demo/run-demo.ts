@@ -146,6 +146,7 @@ class Journey {
     if (this.sentSha256 === '' || item.sha256 !== this.sentSha256 || item.repeat || this.pushArrived) return
     this.pushArrived = true
     this.pushStatus = replyWithStatus03(api, agency, item.bytes)
+    // Awaited (and its failure reported as a failed step) in run(); this only keeps it from being unhandled until then.
     this.pushStatus.catch(() => {})
   }
 

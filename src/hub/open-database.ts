@@ -55,7 +55,9 @@ export function redisUnreachableMessage (redisUrl: string, consequence = 'docume
   try {
     const u = new URL(redisUrl)
     bind = `--bind ${u.hostname} --port ${u.port === '' ? '6379' : u.port}`
-  } catch {}
+  } catch {
+    // An unparsable REDIS_URL is refused by the configuration; the default address is only a hint.
+  }
   return `Redis is not reachable at ${safeUrl(redisUrl)}: ${consequence}. Start it (e.g. \`redis-server --daemonize yes ${bind}\` or \`systemctl start redis-server\`) or fix REDIS_URL.`
 }
 

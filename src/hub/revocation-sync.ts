@@ -50,6 +50,7 @@ export async function openRevocationSync (options: RevocationSyncOptions): Promi
   let queue: Promise<unknown> = Promise.resolve()
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
     const run = queue.then(fn)
+    // The caller gets the failure through `run`; the chain only orders the next one after it.
     queue = run.catch(() => {})
     return run
   }

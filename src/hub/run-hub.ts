@@ -36,7 +36,9 @@ async function demoApiKeys (db: Database, dataDir: string): Promise<Record<strin
   let keys: Record<string, string> = {}
   try {
     keys = JSON.parse(await readFile(file, 'utf8')) as Record<string, string>
-  } catch {}
+  } catch {
+    // First start (no file) or a damaged file: new demo keys are made below and the file rewritten.
+  }
   let changed = false
   for (const code of await listAgencyCodes(db)) {
     const existing = keys[code]

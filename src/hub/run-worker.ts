@@ -1,5 +1,6 @@
 import pino from 'pino'
 import { loadConfig } from '../config/config.js'
+import { warnUnknownEnvKeys } from '../config/unknown-env-keys.js'
 import { refuseDemoMaterial } from '../config/demo-material.js'
 import { loadHubIdentity } from '../evidence/hub-identity.js'
 import { openHubDatabase, redisUnreachableMessage } from './open-database.js'
@@ -11,6 +12,7 @@ import { DeliveryQueue } from '../queue/delivery-queue.js'
 import { startReconciler } from '../queue/reconciler.js'
 import { HubMetrics } from '../metrics/hub-metrics.js'
 import { startMetricsServer } from '../metrics/metrics-server.js'
+import { rateLimitedErrorLog, setProcessErrorLogger } from '../logging/rate-limited-error-log.js'
 
 /** The body of `lienthong worker` (loaded only when it runs). */
 export async function runWorker (): Promise<void> {
@@ -20,15 +22,18 @@ export async function runWorker (): Promise<void> {
   }
   refuseDemoMaterial(config, 'worker')
   const logger = pino({ level: config.logLevel, redact: logRedaction, base: { role: 'worker' } })
+  setProcessErrorLogger(logger)
+  warnUnknownEnvKeys(logger)
   const db = await openHubDatabase(config.databaseUrl, config.dataDir)
   const hub = await loadHubIdentity({ keyFile: config.hubKeyFile, certFile: config.hubCertFile, ...(config.hubChainFile != null ? { chainFile: config.hubChainFile } : {}) })
   const queue = new DeliveryQueue(config.redisUrl, config.queuePrefix)
   if (!(await queue.waitReady(3000))) {
     process.stderr.write(`lienthong worker: ${redisUnreachableMessage(config.redisUrl, 'deliveries wait in PostgreSQL and this worker consumes them once it is back')}\n`)
   }
-  const stopReconciler = startReconciler(db, queue, config.reconcileIntervalMs, (err) => logger.debug({ err }, 'reconciler round failed'))
+  // A round fails every interval while Redis or the database is down: seen, but not every 5 s.
+  const stopReconciler = startReconciler(db, queue, config.reconcileIntervalMs, rateLimitedErrorLog('reconciler round failed (retried next round)', { logger }))
   // This process's own counters (attempts, latency, process); the hub-wide gauges come from the gateways.
-  const metrics = new HubMetrics({ db, clusterGauges: false }, (err) => logger.debug({ err }, 'metrics: latency read failed'))
+  const metrics = new HubMetrics({ db, clusterGauges: false }, rateLimitedErrorLog('metrics: read failed', { logger }))
   const worker = await startConfiguredWorker(config, db, hub, logger, metrics)
   const metricsServer = config.workerMetricsPort == null
     ? undefined

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
 import type { HubConfig } from '../config/config.js'
+import { warnUnknownEnvKeys } from '../config/unknown-env-keys.js'
 import type { Database } from '../db/database.js'
 import { loadHubIdentity } from '../evidence/hub-identity.js'
 import { buildGateway } from '../gateway/app.js'
@@ -19,6 +20,7 @@ import { startConfiguredWorker } from './start-worker.js'
 import { closeGateway } from './close-gateway.js'
 import { logRedaction } from './log-redaction.js'
 import type { DeliveryWorker } from '../delivery/delivery-worker.js'
+import { rateLimitedErrorLog, setProcessErrorLogger } from '../logging/rate-limited-error-log.js'
 
 export interface RunningHub {
   app: FastifyInstance
@@ -34,6 +36,8 @@ export interface RunningHub {
 /** Builds and starts the gateway (and, in `start`, the in-process parts around it). */
 export async function startHub (config: HubConfig, options: { role: 'start' | 'serve' }): Promise<RunningHub> {
   const logger = pino({ level: config.logLevel, redact: logRedaction, base: { role: options.role } })
+  setProcessErrorLogger(logger)
+  warnUnknownEnvKeys(logger)
   const db = await openHubDatabase(config.databaseUrl, config.dataDir)
   const registry = await AgencyRegistry.load(config.registryFile)
   await syncAgencies(db, registry)
@@ -55,10 +59,11 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
   if (!(await queue.waitReady(3000))) {
     logger.warn(redisUnreachableMessage(config.redisUrl))
   }
-  const stopReconciler = startReconciler(db, queue, config.reconcileIntervalMs, (err) => logger.debug({ err }, 'reconciler round failed'))
-  enqueuePending(db, queue).catch(() => {})
+  // A round fails every interval while Redis or the database is down: seen, but not every 5 s.
+  const stopReconciler = startReconciler(db, queue, config.reconcileIntervalMs, rateLimitedErrorLog('reconciler round failed (retried next round)', { logger }))
+  enqueuePending(db, queue).catch((err: unknown) => logger.warn({ err }, 'enqueueing the pending deliveries at start failed; the reconciler enqueues them'))
   // One registry per process: in `start` the worker below counts into the gateway's /metrics.
-  const metrics = new HubMetrics({ db, queue, pool }, (err) => logger.debug({ err }, 'metrics: latency read failed'))
+  const metrics = new HubMetrics({ db, queue, pool }, rateLimitedErrorLog('metrics: read failed', { logger }))
 
   const app = await buildGateway({
     db,

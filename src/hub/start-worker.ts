@@ -8,6 +8,7 @@ import { startReceiptCallbacks } from '../delivery/receipt-callbacks.js'
 import { startRetention } from '../retention/remove-expired-content.js'
 import { startCheckpoints } from '../evidence/signature-log-checkpoints.js'
 import type { HubMetrics } from '../metrics/hub-metrics.js'
+import { rateLimitedErrorLog } from '../logging/rate-limited-error-log.js'
 import { openRevocationSync } from './revocation-sync.js'
 import type { TrustStore } from '../pki/trust-store.js'
 import { AgencyRegistry } from '../registry/agency-registry.js'
@@ -57,7 +58,8 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
     retry,
     tls,
     pushSettings: d.push,
-    onError: (err) => logger.warn({ err }, 'delivery worker: Redis error'),
+    // One 'error' per reconnection attempt while Redis is down: one line per 30 s, with the count.
+    onError: rateLimitedErrorLog('delivery worker: Redis error', { logger }),
     // The trail (delivery_events 'outcome-dropped') has it too; the log is where an operator looks first.
     onSuperseded: (deliveryId, outcome) => logger.warn({ deliveryId, outcome }, 'delivery worker: this attempt lost its claim (job lock lost while paused or stalled; another worker took the delivery over): its outcome was dropped'),
     ...(metrics != null ? { metrics } : {})

@@ -196,6 +196,7 @@ async function sampleQueue (delivery: DeliveryQueue, now: number): Promise<Queue
     // Ascending: the job that has waited longest, next to be taken.
     queue.getJobs(['waiting'], 0, 0, true),
     queue.getDelayedCount(now - OVERDUE_GRACE_MS),
+    // Refused by Redis services without CLIENT LIST: that one gauge is absent (see QueueSample.workers).
     queue.getWorkersCount().catch(() => undefined)
   ])
   const since = head == null ? undefined : Math.max(head.timestamp, head.processedOn ?? 0)

@@ -6,6 +6,7 @@ import type { VerificationPoolStats } from '../verification/verification-pool.js
 import type { Verdict } from '../verification/verdict.js'
 import { registerClusterGauges } from './cluster-gauges.js'
 import { REJECTION_REASONS } from './rejection-reasons.js'
+import { rateLimitedErrorLog } from '../logging/rate-limited-error-log.js'
 
 export interface HubMetricsOptions {
   /**
@@ -59,7 +60,7 @@ export class HubMetrics {
   private readonly onError: (err: unknown) => void
   private readinessProbe: (() => Promise<Record<string, boolean>>) | undefined
 
-  constructor (options: HubMetricsOptions = {}, onError: (err: unknown) => void = () => {}) {
+  constructor (options: HubMetricsOptions = {}, onError: (err: unknown) => void = rateLimitedErrorLog('metrics: read failed')) {
     const registers = [this.registry]
     this.db = options.db
     this.onError = onError
@@ -86,7 +87,8 @@ export class HubMetrics {
       registers,
       collect: async () => {
         readiness.reset()
-        const checks = await this.readinessProbe?.().catch(() => undefined)
+        // A probe that throws leaves the gauge empty for this scrape (absent() alerts on it), and is reported.
+        const checks = await this.readinessProbe?.().catch(this.onError)
         for (const [check, ok] of Object.entries(checks ?? {})) readiness.labels(check).set(ok ? 1 : 0)
       }
     })

@@ -86,11 +86,13 @@ export async function downloadCrl (url: string, options: Pick<CrlFetchOptions, '
   try {
     const res = await fetch(parsed, { signal, headers: { accept: 'application/pkix-crl, application/x-pkcs7-crl;q=0.9, */*;q=0.5' } })
     if (!res.ok) {
+      // Only frees the connection; the error thrown next is what matters.
       await res.body?.cancel().catch(() => {})
       throw new CrlFetchError('CRL_HTTP_STATUS', url, `${url}: HTTP ${res.status}`)
     }
     const declared = Number(res.headers.get('content-length') ?? NaN)
     if (declared > options.maxBytes) {
+      // Only frees the connection; the error thrown next is what matters.
       await res.body?.cancel().catch(() => {})
       throw tooLarge(url, options.maxBytes)
     }

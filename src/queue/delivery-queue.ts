@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
+import { rateLimitedErrorLog } from '../logging/rate-limited-error-log.js'
 
 export const DELIVERY_QUEUE = 'deliveries'
 
@@ -40,10 +41,12 @@ export class DeliveryQueue {
       connectTimeout: 2000,
       retryStrategy: (times) => Math.min(times * 200, 2000)
     })
-    // Connection errors are expected while Redis is down; enqueue() reports them per call.
-    this.connection.on('error', () => {})
+    // Connection errors are expected while Redis is down (enqueue() also fails per call): logged
+    // rate-limited, once for the connection and the queue that re-emits them.
+    const onError = rateLimitedErrorLog('delivery queue: Redis')
+    this.connection.on('error', onError)
     this.queue = new Queue<DeliveryJob>(DELIVERY_QUEUE, { connection: this.connection, prefix })
-    this.queue.on('error', () => {})
+    this.queue.on('error', onError)
   }
 
   /**
@@ -148,6 +151,7 @@ export class DeliveryQueue {
   }
 
   async close (): Promise<void> {
+    // Closing while Redis is down rejects; the connection is dropped below either way.
     await this.queue.close().catch(() => {})
     this.connection.disconnect()
   }

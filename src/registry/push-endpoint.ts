@@ -2,6 +2,7 @@ import { createHash, X509Certificate } from 'node:crypto'
 import * as pkijs from 'pkijs'
 import { subjectAttributeMap } from '../pki/leaf-policy.js'
 import { subjectAttributeOid } from '../pki/subject-attributes.js'
+import { readEnvKey } from '../config/env-schema.js'
 
 /**
  * What binds a push endpoint to its agency (docs/agency-registry.md, "Push endpoints"): the TLS
@@ -37,18 +38,13 @@ export class PushSettingError extends Error {
   }
 }
 
-export function pushSettingsFromEnv (env: NodeJS.ProcessEnv = process.env): PushSettings {
-  return {
-    allowPlainHttp: flag(env, 'LIENTHONG_DEV_ALLOW_HTTP_PUSH'),
-    allowUnpinned: flag(env, 'LIENTHONG_DEV_ALLOW_UNPINNED_PUSH')
-  }
-}
-
-function flag (env: NodeJS.ProcessEnv, name: string): boolean {
-  const value = (env[name] ?? '').trim().toLowerCase()
-  if (value === '' || value === 'false' || value === '0') return false
-  if (value === 'true' || value === '1') return true
-  throw new PushSettingError(`${name}: "${env[name] ?? ''}" is not true, 1, false, 0 or empty`)
+/** The two keys as the configuration schema reads them (src/config/env-schema.ts); a wrong value throws. */
+export function pushSettingsFromEnv (env?: NodeJS.ProcessEnv): PushSettings {
+  const http = readEnvKey('LIENTHONG_DEV_ALLOW_HTTP_PUSH', env)
+  const unpinned = readEnvKey('LIENTHONG_DEV_ALLOW_UNPINNED_PUSH', env)
+  const problem = [...http.problems, ...unpinned.problems][0]
+  if (problem != null) throw new PushSettingError(problem)
+  return { allowPlainHttp: http.value, allowUnpinned: unpinned.value }
 }
 
 /** The pin of a registry push entry (fingerprints normalised), or undefined when it has none. */
@@ -104,7 +100,9 @@ export function checkServerPin (pin: PushPin, der: Buffer): { ok: true } | { ok:
   let subjectText = '(unreadable subject)'
   try {
     subjectText = new X509Certificate(der).subject.split('\n').join(', ')
-  } catch {}
+  } catch {
+    // Only for the message: the fingerprint check below does not need the subject parsed.
+  }
   const presented = `presented sha256 ${fingerprint} (${subjectText})`
   if (pin.fingerprints.length > 0 && !pin.fingerprints.includes(fingerprint)) {
     return { ok: false, detail: `${presented}; registered: ${pin.fingerprints.join(', ')}` }

@@ -63,6 +63,7 @@ export async function lockEmbeddedDatabase (dir: string, command = process.argv.
         await handle.close()
       }
       held.add(file)
+      // The process is exiting: a lock file that cannot be removed is stale and taken over at the next start.
       const onExit = (): void => { try { unlinkSync(file) } catch {} }
       process.once('exit', onExit)
       let released = false
@@ -74,6 +75,7 @@ export async function lockEmbeddedDatabase (dir: string, command = process.argv.
           held.delete(file)
           process.removeListener('exit', onExit)
           const holder = await readHolder(file)
+          // Already gone, or left behind: stale either way, and taken over at the next start.
           if (holder?.pid === mine.pid && holder.since === mine.since) await unlink(file).catch(() => {})
         }
       }
@@ -83,6 +85,7 @@ export async function lockEmbeddedDatabase (dir: string, command = process.argv.
     const holder = await readHolder(file)
     if (holder != null && (held.has(file) || isAlive(holder))) throw new EmbeddedDatabaseBusy(holder, dir)
     // Stale (its process is gone) or half-written: take it over.
+    // Another process may have removed it first: the next exclusive create decides.
     await unlink(file).catch(() => {})
   }
   throw new Error(`cannot take the lock ${file}`)

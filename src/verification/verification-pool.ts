@@ -241,6 +241,7 @@ export async function createVerificationPool (options: VerificationPoolOptions):
   function reload (reloadOptions: ReloadOptions = {}): Promise<void> {
     // One reload at a time; a second one starts after the first, on the files as they are then.
     const run = reloading.then(async () => await doReload(reloadOptions))
+    // The caller gets the failure through `run`; the chain only orders the next reload after it.
     reloading = run.catch(() => {})
     return run
   }

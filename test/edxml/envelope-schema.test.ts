@@ -5,8 +5,8 @@ import { ENVELOPE_GRAMMAR_URL, validateEdxmlEnvelope, type EnvelopeCheck } from 
 import { DSIG_NS, EDXML_NS } from '../../src/edxml/namespaces.js'
 import { parseXml } from '../../src/xmldsig/parse.js'
 
-// The repository is cloned with shared/ beside it.
-const SAMPLES = new URL('../../../shared/edxml-samples/', import.meta.url)
+// Real samples, copied into the repository with their provenance (test/fixtures/edxml-samples/PROVENANCE.md).
+const SAMPLES = new URL('../fixtures/edxml-samples/', import.meta.url)
 const sample = (name: string): string => readFileSync(new URL(name, SAMPLES), 'utf8')
 const check = (xml: string): EnvelopeCheck => validateEdxmlEnvelope(parseXml(xml))
 

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { join, relative, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 // Fixed inputs of the libxml2 differential test: the real samples, the repository's fixtures, and
@@ -9,9 +9,9 @@ import { fileURLToPath } from 'node:url'
 export interface FixedInput { name: string, xml: Buffer }
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url))
-/** shared/ sits beside the repository, on a developer's machine and in CI alike. */
-export const SAMPLES = fileURLToPath(new URL('../../../shared/edxml-samples/', import.meta.url))
 export const FIXTURES = join(REPO, 'test', 'fixtures')
+/** Real samples, copied with their provenance (PROVENANCE.md there); walked apart from the other fixtures. */
+export const SAMPLES = join(FIXTURES, 'edxml-samples')
 
 function walk (dir: string): string[] {
   let out: string[] = []
@@ -25,11 +25,11 @@ function walk (dir: string): string[] {
   return out
 }
 
-/** Every XML file of shared/edxml-samples and test/fixtures (not notes, not code). */
+/** Every XML file of the real samples and of the other fixtures (not notes, not code). */
 export function fileInputs (): { inputs: FixedInput[], samplesFound: boolean } {
   const isXml = (p: string): boolean => /\.(edxml|xml)$/i.test(p)
   const samples = walk(SAMPLES).filter(isXml)
-  const fixtures = walk(FIXTURES).filter(isXml)
+  const fixtures = walk(FIXTURES).filter((p) => isXml(p) && !p.startsWith(SAMPLES + sep))
   return {
     samplesFound: samples.length > 0,
     inputs: [
