@@ -61,6 +61,12 @@ export interface HubConfig {
   workerMetricsPort: E['LIENTHONG_WORKER_METRICS_PORT']
   reconcileIntervalMs: E['LIENTHONG_RECONCILE_INTERVAL_MS']
   /**
+   * How long an open push delivery must be untouched before the reconciler may re-add its job
+   * (src/queue/reconciler.ts). At least the push timeout: shorter, a delivery whose POST is still
+   * in flight after Redis lost its job can be sent by a second worker at the same time.
+   */
+  reconcileGraceMs: E['LIENTHONG_RECONCILE_GRACE_MS']
+  /**
    * On SIGTERM/SIGINT: how long a gateway lets requests in progress finish (then drops their
    * connections) and a worker lets deliveries in progress finish (then leaves them to another
    * worker, once their job lock expires).
@@ -161,6 +167,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): HubConfig {
     demo: v.LIENTHONG_DEMO,
     workerMetricsPort: v.LIENTHONG_WORKER_METRICS_PORT,
     reconcileIntervalMs: v.LIENTHONG_RECONCILE_INTERVAL_MS,
+    reconcileGraceMs: v.LIENTHONG_RECONCILE_GRACE_MS,
     shutdownTimeoutMs: v.LIENTHONG_SHUTDOWN_TIMEOUT_MS,
     retentionDays: v.LIENTHONG_RETENTION_DAYS,
     retentionIntervalMs: v.LIENTHONG_RETENTION_INTERVAL_MS,

@@ -14,11 +14,13 @@
  *   (waiting, delayed, prioritized, waiting-children, active). A `completed` or `failed` job with
  *   that id is not live (no worker will ever run it again) and, worse, would make a plain add a
  *   no-op: the reconciler removes it before re-adding.
- * - Due: an open push row untouched for `graceMs` (so a job being added right now, between the
- *   row's commit and the add, is not mistaken for a lost one). Every pass examines every due row,
- *   whatever its `enqueued` flag says (the flag is only a hint for the fast path below: a job can
- *   exist with the flag false when markEnqueued failed, and be gone with the flag true when Redis
- *   lost it). A row without a live job is re-added with jobId = delivery id (idempotent: a second
+ * - Due: an open push row untouched for `graceMs` (LIENTHONG_RECONCILE_GRACE_MS, 10 s by default;
+ *   so a job being added right now, between the row's commit and the add, is not mistaken for a
+ *   lost one, and a `sending` row whose job Redis lost while its POST is in flight is not sent by
+ *   a second worker at the same time, as long as graceMs >= the push timeout). Every pass
+ *   examines every due row, whatever its `enqueued` flag says (the flag is only a hint for the
+ *   fast path below: a job can exist with the flag false when markEnqueued failed, and be gone
+ *   with the flag true when Redis lost it). A row without a live job is re-added with jobId = delivery id (idempotent: a second
  *   reconciler, or the accept path, adding the same id is a no-op) and with its schedule: a
  *   `waiting_retry` row waits the rest of its delay (next_attempt_at), it is not sent at once.
  *

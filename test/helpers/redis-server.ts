@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
+import { Redis } from 'ioredis'
 
 /** A private redis-server on a free port, which a test may stop and start again. */
 export class PrivateRedis {
@@ -21,6 +22,32 @@ export class PrivateRedis {
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
     throw new Error(`redis-server did not start on port ${this.port}`)
+  }
+
+  /**
+   * `SHUTDOWN NOSAVE`, as an operator (or a non-persistent Redis dying) does it: the server exits
+   * and its data is gone; start() brings back an empty one on the same port.
+   */
+  async shutdownNosave (): Promise<void> {
+    const child = this.child
+    if (child == null || child.exitCode != null) return
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    // The server closes the connection instead of answering: the rejection is the expected outcome.
+    await this.command('SHUTDOWN', 'NOSAVE').catch(() => {})
+    await exited
+    this.child = undefined
+  }
+
+  /** One command on a connection of its own (e.g. FLUSHALL); rejects if the server is down. */
+  async command (...args: [string, ...string[]]): Promise<unknown> {
+    const redis = new Redis(this.url, { retryStrategy: () => null, maxRetriesPerRequest: 0, lazyConnect: true })
+    redis.on('error', () => {})
+    try {
+      await redis.connect()
+      return await redis.call(...args)
+    } finally {
+      redis.disconnect()
+    }
   }
 
   async stop (): Promise<void> {
