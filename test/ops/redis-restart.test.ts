@@ -124,9 +124,10 @@ t.test('lienthong serve and two workers ride out Redis SHUTDOWN NOSAVE (restarte
       allDeliveredMs: allDelivered,
       unavailable: answers.filter((a) => a.status === 503 && a.at >= at).length
     }
-    // Recovery is grace + one interval (the jobs Redis lost are re-added) + the drain: about 2-4 s
-    // on a busy 2-core machine. The bound leaves room for the machine, not for a lost job.
-    t.ok(allDelivered < 12_000, `${name}: everything accepted until then delivered within 12 s of Redis serving again (${allDelivered} ms)`)
+    // Recovery is Redis reconnection (ioredis backoff, up to 2 s) + grace + one interval (the jobs
+    // Redis lost are re-added) + the drain: 2.6-9.4 s measured on a 2-core machine at load 15-20.
+    // The bound leaves room for the machine, not for a lost job (one would wait for ever).
+    t.ok(allDelivered < 20_000, `${name}: everything accepted until then delivered within 20 s of Redis serving again (${allDelivered} ms)`)
     for (const p of processes) t.ok(p.running, `${name}: lienthong ${p.command} (pid ${p.pid}) is still running`)
   }
 
