@@ -1,6 +1,6 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
-import { Agent, request } from 'node:http'
+import { Agent } from 'node:http'
 import { Redis } from 'ioredis'
 import { migrate } from '../../src/db/migrate.js'
 import { openPostgres } from '../../src/db/postgres-database.js'
@@ -9,6 +9,7 @@ import { DeliveryQueue } from '../../src/queue/delivery-queue.js'
 import { AgencyRegistry } from '../../src/registry/agency-registry.js'
 import { syncAgencies } from '../../src/store/agencies.js'
 import { createApiKey } from '../../src/store/credentials.js'
+import { postDocument as post, tally, wrongAnswers, type Answer } from '../helpers/document-client.js'
 import { REDIS_URL, testHub } from '../helpers/hub.js'
 import { lienthongEnv, sleep, startLienthong, waitUntil } from '../helpers/hub-process.js'
 import { PUSH_RECIPIENT, SENDER, registryWithPushUrls, signedDocuments, type SignedDocument } from '../helpers/ops-fixtures.js'
@@ -66,32 +67,6 @@ t.test('a transaction open across a restart: the process stays alive, the next t
     await db.close()
   }
 })
-
-interface Answer { doc: SignedDocument, status?: number, code?: string, retryAfter?: string, id?: string, error?: string, at: number }
-
-async function post (url: string, key: string, doc: SignedDocument, agent: Agent): Promise<Answer> {
-  return await new Promise((resolve) => {
-    const req = request(`${url}/v1/documents`, {
-      method: 'POST',
-      agent,
-      headers: { 'content-type': 'application/xml', 'content-length': doc.bytes.length, authorization: `Bearer ${key}` },
-      timeout: 20_000
-    }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => {
-        let body: { code?: string, id?: string } = {}
-        try { body = JSON.parse(Buffer.concat(chunks).toString()) } catch {}
-        const retryAfter = res.headers['retry-after']
-        resolve({ doc, status: res.statusCode, at: Date.now(), ...(body.code != null ? { code: body.code } : {}), ...(body.id != null ? { id: body.id } : {}), ...(retryAfter != null ? { retryAfter } : {}) })
-      })
-      res.on('error', (err) => resolve({ doc, error: err.message, at: Date.now() }))
-    })
-    req.on('timeout', () => req.destroy(new Error('no answer')))
-    req.on('error', (err) => resolve({ doc, error: err.message, at: Date.now() }))
-    req.end(doc.bytes)
-  })
-}
 
 t.test('a COPY upload (uploadBytea) cut by a restart fails, the process stays alive, the next one succeeds', async (t) => {
   uncaught = []
@@ -196,14 +171,8 @@ t.test('lienthong start and lienthong worker on the private cluster ride out res
 
   t.ok(hub.running, `the hub never exited: ${hub.running ? '' : hub.describe()}`)
   t.ok(worker.running, `the worker never exited: ${worker.running ? '' : worker.describe()}`)
-  const statuses: Record<string, number> = {}
-  for (const a of answers) {
-    const what = a.status != null ? `${a.status}${a.code != null ? ' ' + a.code : ''}` : `error: ${a.error ?? ''}`
-    statuses[what] = (statuses[what] ?? 0) + 1
-  }
-  t.comment(`answers: ${JSON.stringify(statuses)}; first 202 after the server was back (ms): ${JSON.stringify(recovery)}; 503s per fault: ${JSON.stringify(unavailableDuring)}`)
-  const wrong = answers.filter((a) => a.status != null && a.status !== 202 && !(a.status === 503 && a.code === 'UNAVAILABLE' && a.retryAfter != null))
-  t.same(wrong.map((a) => `${a.status ?? ''} ${a.code ?? ''} retry-after=${a.retryAfter ?? '-'}`), [], 'only 202, or 503 UNAVAILABLE with Retry-After (never 500)')
+  t.comment(`answers: ${JSON.stringify(tally(answers))}; first 202 after the server was back (ms): ${JSON.stringify(recovery)}; 503s per fault: ${JSON.stringify(unavailableDuring)}`)
+  t.same(wrongAnswers(answers), [], 'only 202, or 503 UNAVAILABLE with Retry-After (never 500)')
   t.ok(answers.some((a) => a.status === 503 && a.code === 'UNAVAILABLE'), 'the outage was answered 503 UNAVAILABLE at least once')
 
   // Every 202 is stored, whole: the document row and its signature-log entry.
