@@ -20,8 +20,9 @@
  *   a second worker at the same time, as long as graceMs >= the push timeout). Every pass
  *   examines every due row, whatever its `enqueued` flag says (the flag is only a hint for the
  *   fast path below: a job can exist with the flag false when markEnqueued failed, and be gone
- *   with the flag true when Redis lost it). A row without a live job is re-added with jobId = delivery id (idempotent: a second
- *   reconciler, or the accept path, adding the same id is a no-op) and with its schedule: a
+ *   with the flag true when Redis lost it). A row without a live job is re-added with jobId =
+ *   delivery id (idempotent: a second reconciler, or the accept path, adding the same id is a
+ *   no-op) and with its schedule: a
  *   `waiting_retry` row waits the rest of its delay (next_attempt_at), it is not sent at once.
  *
  * So a non-final push row is without a live job for at most graceMs + one interval, as long as a
