@@ -4,12 +4,12 @@ import { copyFileSync, readFileSync } from 'node:fs'
 import { X509Certificate, randomUUID } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { CLI, childEnv } from '../helpers/cli.js'
 import { FIXTURES, PKI, ROOT } from '../helpers/example-pki.js'
 
 // `lienthong verify` over real processes: the CLI as an operator runs it, against the committed
 // example PKI (certs-example/) and the signature corpus.
 
-const MAIN = join(ROOT, 'src', 'cli', 'main.ts')
 const TRUST = join(PKI, 'trust')
 const REGISTRY = join(PKI, 'registry.json')
 const valid = (name: string): string => join(FIXTURES, 'signatures', 'valid', name)
@@ -27,11 +27,11 @@ interface Run { code: number | null, signal: string | null, stdout: string, stde
 /** Runs the CLI as a child process; never rejects (the exit code is what is under test). */
 function lienthong (...args: string[]): Promise<Run> {
   // The defaults of --trust/--registry come from these variables: keep the caller's out.
-  const env = { ...process.env }
+  const env = childEnv()
   delete env.LIENTHONG_TRUST_DIR
   delete env.LIENTHONG_REGISTRY
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) => {
       const code = err == null ? 0 : typeof err.code === 'number' ? err.code : null
       resolve({ code, signal: err?.signal ?? null, stdout, stderr })
     })

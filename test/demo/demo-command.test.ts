@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
+import { CLI, childEnv } from '../helpers/cli.js'
 import { testDatabase } from '../helpers/database.js'
 import { PKI, ROOT } from '../helpers/example-pki.js'
 
@@ -13,21 +14,20 @@ import { PKI, ROOT } from '../helpers/example-pki.js'
 // file does. The first hub runs on PostgreSQL (a fresh schema), the quick-start check's on embedded
 // PGlite as `npm start` does.
 
-// Two hub processes, and in a working checkout a build of dist/ (see the script): on a loaded
-// machine that is more than the default 120 s; idle, well under a minute.
+// Three hub processes: on a loaded machine that can be more than the default 120 s; idle, well
+// under a minute.
 t.setTimeout(300_000)
 
-const MAIN = join(ROOT, 'src', 'cli', 'main.ts')
 const G22 = '000.00.00.G22'
 const G12 = '000.00.00.G12'
 const H41 = '000.00.00.H41'
 
 interface Run { code: number | null, stdout: string, stderr: string }
 
-/** The CLI from the sources, in the repository root, with `env` over the test's environment. */
+/** The compiled CLI, in the repository root, with `env` over the test's environment. */
 function lienthong (args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 100_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, env: childEnv(env), encoding: 'utf8', timeout: 100_000 }, (err, stdout, stderr) => {
       resolve({ code: err == null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr })
     })
   })
@@ -49,10 +49,10 @@ async function startHub (t: Test, role: 'start' | 'serve' = 'start'): Promise<{ 
   const dataDir = t.testdir()
   const db = await testDatabase(t)
   const prefix = `{lt-demo-${process.pid}-${role}}`
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, role], {
+  const child = spawn(process.execPath, [CLI, role], {
     cwd: ROOT,
     env: {
-      ...process.env,
+      ...childEnv(),
       LIENTHONG_PORT: '0',
       LIENTHONG_DATA_DIR: dataDir,
       LIENTHONG_QUEUE_PREFIX: prefix,
@@ -169,7 +169,7 @@ t.test('lienthong demo without a running hub: one clear message, exit 2', async 
 
 t.test('the README quick start on this checkout: npm start, then npx lienthong demo (scripts/quick-start-check.sh)', async (t) => {
   const run = await new Promise<Run>((resolve) => {
-    execFile('bash', [join(ROOT, 'scripts', 'quick-start-check.sh')], { cwd: ROOT, encoding: 'utf8', timeout: 110_000 }, (err, stdout, stderr) => {
+    execFile('bash', [join(ROOT, 'scripts', 'quick-start-check.sh')], { cwd: ROOT, env: childEnv(), encoding: 'utf8', timeout: 110_000 }, (err, stdout, stderr) => {
       resolve({ code: err == null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr })
     })
   })

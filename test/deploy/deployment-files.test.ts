@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
 import { AgencyRegistry } from '../../src/registry/agency-registry.js'
 import { ENV_KEYS } from '../../src/config/env-schema.js'
+import { CLI, childEnv } from '../helpers/cli.js'
 
 // Docker does not run on the development machines or in CI, so the deployment files are kept
 // honest here: compose.yaml, deploy/*, the Dockerfile and .dockerignore are parsed and checked
@@ -303,7 +304,7 @@ t.test('each lienthong service runs a real CLI sub-command', async (t) => {
       t.fail(`lienthong ${command} (compose service ${s.name})`, { todo: 'the sub-command does not exist yet (src/cli/demo-command.ts)' })
       return
     }
-    const result = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args, '--help'])
+    const result = await run(process.execPath, [CLI, ...args, '--help'])
     t.equal(result.code, 0, `lienthong ${command} --help exits 0 (${result.output.slice(0, 300)})`)
     for (const option of commandOf(s).filter((a) => a.startsWith('--'))) t.match(result.output, option, `lienthong ${command} knows ${option}`)
   }))
@@ -371,7 +372,7 @@ function whichSync (command: string): string | undefined {
 
 async function run (file: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number, output: string }> {
   return await new Promise((resolve) => {
-    execFile(file, args, { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(file, args, { cwd: ROOT, env: childEnv(env), timeout: 60_000 }, (err, stdout, stderr) => {
       const code = err == null ? 0 : typeof err.code === 'number' ? err.code : 1
       resolve({ code, output: stdout + stderr })
     })

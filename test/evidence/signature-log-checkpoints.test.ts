@@ -10,6 +10,7 @@ import { canonicalSignatureLogRow, signatureLogEntryHash, verifySignatureLogChai
 import {
   CheckpointRefused, compareWithCheckpoint, issueCheckpoint, readCheckpoint, startCheckpoints, verifyCheckpoint
 } from '../../src/evidence/signature-log-checkpoints.js'
+import { childEnv } from '../helpers/cli.js'
 import { PKI, ROOT } from '../helpers/example-pki.js'
 import { TEST_DATABASE_URL, testDatabase, type TestPostgres } from '../helpers/database.js'
 import { exampleHubIdentity, testHub } from '../helpers/hub.js'
@@ -43,7 +44,7 @@ async function truncateAfter (db: Database, afterId: number): Promise<void> {
 
 const ENTRY = `
 import { Command } from 'commander'
-import { auditCommand } from './src/cli/audit-command.js'
+import { auditCommand } from './dist/cli/audit-command.js'
 const program = new Command('lienthong').addCommand(auditCommand())
 try {
   await program.parseAsync(process.argv.slice(1), { from: 'user' })
@@ -54,8 +55,8 @@ try {
 `
 async function cli (args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
   return await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', ENTRY, ...args], {
-      cwd: ROOT, env: { ...process.env, DATABASE_URL: '', LIENTHONG_DATA_DIR: '', LIENTHONG_HUB_CERT: '', LIENTHONG_HUB_KEY: '', LIENTHONG_HUB_CHAIN: '' }, stdio: ['ignore', 'pipe', 'pipe']
+    const child = spawn(process.execPath, ['--input-type=module', '-e', ENTRY, ...args], {
+      cwd: ROOT, env: childEnv({ DATABASE_URL: '', LIENTHONG_DATA_DIR: '', LIENTHONG_HUB_CERT: '', LIENTHONG_HUB_KEY: '', LIENTHONG_HUB_CHAIN: '' }), stdio: ['ignore', 'pipe', 'pipe']
     })
     let stdout = ''
     let stderr = ''

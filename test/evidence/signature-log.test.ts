@@ -16,6 +16,7 @@ import {
 } from '../../src/evidence/signature-log-chain.js'
 import { verifyDocument } from '../../src/verification/verify-document.js'
 import type { CertificateSummary } from '../../src/verification/verdict.js'
+import { CLI, childEnv } from '../helpers/cli.js'
 import { FIXTURES, ROOT, examplePolicy } from '../helpers/example-pki.js'
 import { TEST_DATABASE_URL, testDatabase, testPglite } from '../helpers/database.js'
 
@@ -249,11 +250,12 @@ t.test('PostgreSQL: the first row is checked against genesis', async (t) => {
   t.match(await verifySignatureLogChain(db), { ok: false, entries: 0, firstBrokenId: ids[1], reason: 'link-broken', expected: GENESIS_HASH })
 })
 
-// The CLI in a real process: a tiny entry that mounts auditCommand() as main.ts does (same error
-// handling), so these tests depend on this command only; one test below goes through main.ts.
+// The CLI in a real process: a tiny entry that mounts the compiled auditCommand() as main.ts does
+// (same error handling), so these tests depend on this command only; one test below goes through
+// main.ts. Compiled (test/helpers/cli.ts): a process starts on a third of tsx's CPU.
 const ENTRY = `
 import { Command } from 'commander'
-import { auditCommand } from './src/cli/audit-command.js'
+import { auditCommand } from './dist/cli/audit-command.js'
 const program = new Command('lienthong').addCommand(auditCommand())
 try {
   await program.parseAsync(process.argv.slice(1), { from: 'user' })
@@ -262,13 +264,12 @@ try {
   process.exitCode = 2
 }
 `
-const MAIN = join(ROOT, 'src', 'cli', 'main.ts')
 async function cli (args: string[], env: NodeJS.ProcessEnv = {}, via: 'entry' | 'main' = 'entry'): Promise<{ code: number, stdout: string, stderr: string }> {
-  const argv = via === 'main' ? ['--import', 'tsx', MAIN, ...args] : ['--import', 'tsx', '--input-type=module', '-e', ENTRY, ...args]
+  const argv = via === 'main' ? [CLI, ...args] : ['--input-type=module', '-e', ENTRY, ...args]
   return await new Promise((resolve, reject) => {
     const child = spawn(process.execPath, argv, {
       cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: '', LIENTHONG_DATA_DIR: '', ...env },
+      env: childEnv({ DATABASE_URL: '', LIENTHONG_DATA_DIR: '', ...env }),
       stdio: ['ignore', 'pipe', 'pipe']
     })
     let stdout = ''

@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { join } from 'node:path'
+import { CLI } from './cli.js'
 import type { TeardownHost, TestPostgres } from './database.js'
 import { ROOT } from './example-pki.js'
 
 /**
  * `lienthong start|serve|worker` as child processes, started the way an operator starts them:
- * real processes, real signals, their output captured for assertions and failure messages.
+ * real processes of the compiled CLI (test/helpers/cli.ts), real signals, their output captured
+ * for assertions and failure messages.
  */
 
 export type LienthongCommand = 'start' | 'serve' | 'worker'
@@ -18,8 +19,8 @@ const READY: Record<LienthongCommand, RegExp> = {
 }
 
 /**
- * The child's environment: this process's, minus tap's loaders (NODE_OPTIONS: the child loads tsx
- * itself) and minus any hub setting the test runner happens to carry (LIENTHONG_*, DATABASE_URL,
+ * The child's environment: this process's, minus tap's loaders (NODE_OPTIONS: the child runs the
+ * compiled CLI) and minus any hub setting the test runner happens to carry (LIENTHONG_*, DATABASE_URL,
  * REDIS_URL), plus `settings`. What a test does not set is the documented default, except
  * LIENTHONG_DEMO=1: the tests run on the demo key material of certs-example/, which `serve`,
  * `worker` and `start` on PostgreSQL refuse without it (`LIENTHONG_DEMO: ''` to see the refusal).
@@ -73,7 +74,7 @@ export class LienthongProcess {
   private err = ''
 
   constructor (readonly command: LienthongCommand, env: NodeJS.ProcessEnv, args: string[] = []) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), command, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    this.child = spawn(process.execPath, [CLI, command, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
     this.child.stdout?.on('data', (chunk: Buffer) => { this.out += chunk.toString() })
     this.child.stderr?.on('data', (chunk: Buffer) => { this.err += chunk.toString() })
     this.exited = new Promise((resolve) => this.child.once('close', (code, signal) => resolve({ code, signal })))

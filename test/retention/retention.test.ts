@@ -1,9 +1,9 @@
 import t from 'tap'
 import { execFile } from 'node:child_process'
-import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { verifySignatureLogChain } from '../../src/evidence/signature-log-chain.js'
 import { removeExpiredContent } from '../../src/retention/remove-expired-content.js'
+import { CLI, childEnv } from '../helpers/cli.js'
 import { ROOT } from '../helpers/example-pki.js'
 import { testHub, type TestHub } from '../helpers/hub.js'
 import { databaseUrlOf } from '../helpers/hub-process.js'
@@ -86,12 +86,12 @@ t.test('lienthong retention run: dry run and run from the command line', async (
   const doc = await submit(hub, 9_100_010)
   await finish(hub, doc)
   await age(hub, doc.id, 10)
-  const env = { ...process.env, DATABASE_URL: databaseUrlOf(hub.db as TestPostgres), LIENTHONG_LOG_LEVEL: 'warn' }
-  const cli = async (...args: string[]): Promise<string> => (await run(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'retention', 'run', ...args], { cwd: ROOT, env })).stdout
+  const env = childEnv({ DATABASE_URL: databaseUrlOf(hub.db as TestPostgres), LIENTHONG_LOG_LEVEL: 'warn' })
+  const cli = async (...args: string[]): Promise<string> => (await run(process.execPath, [CLI, 'retention', 'run', ...args], { cwd: ROOT, env })).stdout
   t.match(await cli('--days', '5', '--dry-run'), /^1 documents older than 5 days would lose their signed bytes/)
   t.match(await cli('--days', '30'), /^removed the signed bytes of 0 documents/)
   t.match(await cli('--days', '5'), /^removed the signed bytes of 1 documents/)
-  const err = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'retention', 'run'], { cwd: ROOT, env: { ...env, LIENTHONG_RETENTION_DAYS: '' } }).catch((e: { code: number, stderr: string }) => e)
+  const err = await run(process.execPath, [CLI, 'retention', 'run'], { cwd: ROOT, env: { ...env, LIENTHONG_RETENTION_DAYS: '' } }).catch((e: { code: number, stderr: string }) => e)
   t.equal((err as { code: number }).code, 2, 'no period: exit 2')
   t.match((err as { stderr: string }).stderr, /--days or set LIENTHONG_RETENTION_DAYS/)
 })
