@@ -38,19 +38,24 @@ function snapshot (dir: string): Record<string, string> {
   return out
 }
 
-t.test('lienthong audit verify beside a running lienthong start on the embedded database: refused cleanly, nothing touched; after the stop it works', async (t) => {
-  const dataDir = t.testdir()
-  const env = lienthongEnv({
-    LIENTHONG_PORT: '0',
-    LIENTHONG_DATA_DIR: dataDir,
-    LIENTHONG_QUEUE_PREFIX: `{lt-audit-${process.pid}}`,
-    LIENTHONG_LOG_LEVEL: 'warn',
-    LIENTHONG_VERIFY_THREADS: '1',
-    // An idle hub: nothing periodic writes while the files are compared.
-    LIENTHONG_RECONCILE_INTERVAL_MS: '600000',
-    LIENTHONG_CHECKPOINT_INTERVAL_MS: '600000'
-  })
-  const hub = spawnLienthong(t, 'start', env)
+// One hub for the file (a `lienthong start` on PGlite is the slow part); the subtests run in order
+// (tap runs a file's subtests one after the other): refusals beside the running hub, then a second
+// hub refused, then the first stopped and the audit working.
+const dataDir = t.testdir()
+const env = lienthongEnv({
+  LIENTHONG_PORT: '0',
+  LIENTHONG_DATA_DIR: dataDir,
+  LIENTHONG_QUEUE_PREFIX: `{lt-audit-${process.pid}}`,
+  // info: the worker's "checkpoint signed" line is what the first test waits for.
+  LIENTHONG_LOG_LEVEL: 'info',
+  LIENTHONG_VERIFY_THREADS: '1',
+  // An idle hub: nothing periodic writes while the files are compared.
+  LIENTHONG_RECONCILE_INTERVAL_MS: '600000',
+  LIENTHONG_CHECKPOINT_INTERVAL_MS: '600000'
+})
+const hub = spawnLienthong(t, 'start', env)
+
+t.test('lienthong audit verify beside a running lienthong start on the embedded database: refused cleanly, nothing touched', async (t) => {
   await hub.waitForOutput(/demo-api-keys\.json/, 60_000)
   const url = (/listening on (\S+)/.exec(hub.stdout) as RegExpExecArray)[1] as string
   const key = (/000\.00\.00\.G22\s+(lt_\S+)/.exec(hub.stdout) as RegExpExecArray)[1] as string
@@ -60,7 +65,9 @@ t.test('lienthong audit verify beside a running lienthong start on the embedded 
     body: readFileSync(join(FIXTURES, 'signatures', 'valid', 'own-exc-rsa-sha256-one-recipient.edxml'))
   })).status
   t.equal(await submit(), 202, 'the hub has a signature-log entry')
-  await new Promise((resolve) => setTimeout(resolve, 1500)) // the worker's first checkpoint, 1 s after start
+  // The worker's first checkpoint (1 s after start) is its last write until the interval: the
+  // files are compared after it.
+  await hub.waitForOutput(/signature log: checkpoint signed/, 60_000)
 
   const lock = JSON.parse(readFileSync(join(dataDir, 'pglite.lock'), 'utf8')) as { pid: number, command: string }
   t.match(lock, { pid: hub.pid, command: 'start' }, 'the running hub holds the embedded database')
@@ -76,23 +83,20 @@ t.test('lienthong audit verify beside a running lienthong start on the embedded 
   t.same(snapshot(join(dataDir, 'pglite')), before, 'not a file of the embedded database was touched')
   t.equal(JSON.parse(readFileSync(join(dataDir, 'pglite.lock'), 'utf8')).pid, hub.pid, 'the lock is still the hub\'s')
   t.equal(await submit(), 200, 'and the hub goes on answering (the same document again: the duplicate answer, logged too)')
+})
 
+t.test('a second lienthong start on the same embedded database is refused with the same clear message', async (t) => {
+  const second = spawnLienthong(t, 'start', env)
+  t.same(await second.waitForExit(60_000), { code: 2, signal: null })
+  t.match(second.stderr, new RegExp(`the hub is running on the embedded database .* \\(pid ${hub.pid}, \`lienthong start\``))
+  t.ok(hub.running, 'the first hub is unharmed')
+})
+
+t.test('once the hub stopped, lienthong audit verify works on its embedded database', async (t) => {
   t.same(await hub.stop('SIGTERM', 60_000), { code: 0, signal: null }, 'the hub stops cleanly')
   const after = await lienthong(['audit', 'verify', '--data-dir', dataDir], env)
   t.equal(after.code, 0, after.stderr)
   t.match(after.stdout, /^signature log intact: 2 entries, head #\d+ [0-9a-f]{64}\n/, 'once stopped: the real log, with both entries')
   t.match(after.stdout, /consistent with checkpoint #\d+ \(database\)/, 'checked against the checkpoint the worker signed')
   t.same(readdirSync(dataDir).filter((f) => f.endsWith('.lock')), [], 'the lock went with the processes')
-})
-
-t.test('a second lienthong start on the same embedded database is refused with the same clear message', async (t) => {
-  const dataDir = t.testdir()
-  const env = lienthongEnv({ LIENTHONG_PORT: '0', LIENTHONG_DATA_DIR: dataDir, LIENTHONG_QUEUE_PREFIX: `{lt-audit2-${process.pid}}`, LIENTHONG_LOG_LEVEL: 'warn', LIENTHONG_VERIFY_THREADS: '1' })
-  const first = spawnLienthong(t, 'start', env)
-  await first.waitForOutput(/demo-api-keys\.json/, 60_000)
-  const second = spawnLienthong(t, 'start', env)
-  t.same(await second.waitForExit(60_000), { code: 2, signal: null })
-  t.match(second.stderr, new RegExp(`the hub is running on the embedded database .* \\(pid ${first.pid}, \`lienthong start\``))
-  t.ok(first.running, 'the first hub is unharmed')
-  t.same(await first.stop('SIGTERM', 60_000), { code: 0, signal: null })
 })
