@@ -1,5 +1,5 @@
 import t from 'tap'
-import { classifyResponse, DEFAULT_RETRY_POLICY, nextAttemptAt, parseRetryAfter, type Outcome, type RetryPolicy } from '../../src/delivery/retry-policy.js'
+import { classifyResponse, DEFAULT_RETRY_POLICY, nextAttemptAt, parseRetryAfter, type Outcome, type RetryPolicy } from '../../src/outbound/retry-policy.js'
 
 // The retry policy's pure functions, table-driven: what a recipient's answer means, how Retry-After
 // is read, and when the next attempt is due. test/delivery/push-delivery.test.ts shows the worker
@@ -60,7 +60,7 @@ t.test('parseRetryAfter: delta-seconds or an HTTP date, in ms from now; undefine
   }
 })
 
-t.test('nextAttemptAt: exponential backoff with full jitter, capped, Retry-After first, none after the window', async (t) => {
+t.test('nextAttemptAt: exponential backoff with equal jitter, capped, Retry-After first, none after the window', async (t) => {
   const policy: RetryPolicy = { baseDelayMs: 100, maxDelayMs: 1000, windowMs: 60_000 }
   const createdAt = new Date('2026-03-02T08:00:00Z')
   const now = createdAt.getTime() + 5000
