@@ -28,11 +28,17 @@ export function classifyResponse (status: number | undefined, networkError?: str
   return { kind: 'permanent', reason: `HTTP ${status}` }
 }
 
-/** Retry-After: delta-seconds or an HTTP date; undefined when absent or unreadable. */
+/**
+ * Retry-After (RFC 9110 10.2.3): delta-seconds or an HTTP date; undefined when absent or
+ * unreadable. Only a value that names a weekday or month is read as a date: Date.parse alone takes
+ * "-5" or "1.5" for dates in 2001, which would mean "retry at once".
+ */
 export function parseRetryAfter (value: string | undefined, now = Date.now()): number | undefined {
-  if (value == null || value.trim() === '') return undefined
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000
-  const at = Date.parse(value)
+  const text = value?.trim()
+  if (text == null || text === '') return undefined
+  if (/^\d+$/.test(text)) return Number(text) * 1000
+  if (!/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? /i.test(text)) return undefined
+  const at = Date.parse(text)
   return Number.isNaN(at) ? undefined : Math.max(0, at - now)
 }
 
