@@ -12,8 +12,8 @@ import {
   findAnsweredDocument, findDuplicate, insertDeliveries, insertDocument, insertReceipt, insertStatusEvent, linkSignatureLogEntry,
   type NewDelivery
 } from '../store/documents.js'
-import { problemStatus, type ProblemCode } from '../gateway/problem.js'
-import type { Accepted, Verdict } from '../verification/verdict.js'
+import { problemStatus, type ProblemCode } from '../errors/problem.js'
+import type { Accepted, Verdict } from '../domain/verdict.js'
 
 export interface AcceptDependencies {
   db: Database

@@ -9,7 +9,7 @@ import { verifySignatureLogChain, type ChainReport } from '../evidence/signature
 import {
   compareWithCheckpoint, issueCheckpoint, readCheckpoint, verifyCheckpoint, type CheckpointComparison, type CheckpointStatement
 } from '../evidence/signature-log-checkpoints.js'
-import { PACKAGE_ROOT } from './defaults.js'
+import { PACKAGE_ROOT } from '../paths.js'
 import { envText, type EnvKey } from '../config/env-schema.js'
 
 interface DatabaseOptions {
@@ -32,7 +32,7 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
  * `lienthong audit verify | checkpoint | export-checkpoint`: the signature log's hash chain and
  * its signed checkpoints (docs/signature-log.md). `verify` and `export-checkpoint` only read (no
  * migrations; a read-only role is enough). On the embedded database, every command refuses
- * cleanly, touching nothing, while the hub runs on it (src/store/embedded-db-lock.ts).
+ * cleanly, touching nothing, while the hub runs on it (src/db/embedded-db-lock.ts).
  * verify: exit 0 intact, 1 broken or truncated, 2 cannot check (main.ts maps thrown errors to 2).
  */
 export function auditCommand (): Command {

@@ -7,8 +7,8 @@ import { TrustStore } from '../pki/trust-store.js'
 import { RECEIPT_LAYOUT, type Receipt } from '../evidence/receipts/format.js'
 import { normalizeFingerprint, type HubPin } from '../evidence/receipts/hub-pin.js'
 import { RECEIPT_FAILURE_SENTENCES, verifyReceipt, type ReceiptVerification } from '../evidence/receipts/verify.js'
-import { REASON_CODES } from '../verification/reason-codes.js'
-import { DEMO_TRUST_DIR, PACKAGE_ROOT } from './defaults.js'
+import { REASON_CODES } from '../domain/reason-codes.js'
+import { DEMO_TRUST_DIR, PACKAGE_ROOT } from '../paths.js'
 import { envText } from '../config/env-schema.js'
 
 /** The demo hub certificate (never for production), the default hub when none is named. */

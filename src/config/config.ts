@@ -1,4 +1,4 @@
-import { PACKAGE_ROOT } from '../cli/defaults.js'
+import { PACKAGE_ROOT } from '../paths.js'
 import { readEnv, type EnvValues } from './env-schema.js'
 
 type E = EnvValues

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync, realpathSync } from 'node:fs'
 import { join, relative, sep, isAbsolute } from 'node:path'
-import { PACKAGE_ROOT } from '../cli/defaults.js'
+import { PACKAGE_ROOT } from '../paths.js'
 import type { HubConfig } from './config.js'
 
 /**

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises'
 import { PGlite } from '@electric-sql/pglite'
 import type { Database, Queryable } from './database.js'
-import { lockEmbeddedDatabase } from '../store/embedded-db-lock.js'
+import { lockEmbeddedDatabase } from './embedded-db-lock.js'
 
 /**
  * Embedded PostgreSQL (WASM) under a data directory: what `npm start` uses when no DATABASE_URL

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { PACKAGE_ROOT } from '../cli/defaults.js'
+import { PACKAGE_ROOT } from '../paths.js'
 import { signEdxml } from '../signing/sign-document.js'
 
 /**

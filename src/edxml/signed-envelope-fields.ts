@@ -1,4 +1,4 @@
-import type { AgencyRef, AttachmentManifestEntry, SignedEnvelope } from '../verification/verdict.js'
+import type { AgencyRef, AttachmentManifestEntry, SignedEnvelope } from '../domain/verdict.js'
 import { EDXML_NS } from './namespaces.js'
 import { trimXmlWhitespace } from './xml-whitespace.js'
 import type { XmlDocument, XmlElement } from '../xmldsig/xml-tree.js'

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises'
 import * as pkijs from 'pkijs'
 import { checkLeafUsage } from '../pki/leaf-policy.js'
 import { readPemBlocks, toPem } from '../pki/pem.js'
-import { VerificationFailure } from '../verification/verification-failure.js'
+import { VerificationFailure } from '../errors/verification-failure.js'
 
 /** The hub's own signing key and certificate, loaded once at start and used to sign receipts. */
 export interface HubIdentity {

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/database.js'
-import type { CertificateSummary, Verdict } from '../verification/verdict.js'
+import type { CertificateSummary, Verdict } from '../domain/verdict.js'
 import {
   CANONICAL_COLUMNS, GENESIS_HASH, SIGNATURE_LOG_COLUMNS, canonicalSignatureLogRow, signatureLogEntryHash,
   type CanonicalColumn, type SignatureLogRow

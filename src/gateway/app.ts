@@ -14,7 +14,7 @@ import type { GatewayScope } from './scopes/scope.js'
 import { Problem } from './schemas/problem.js'
 import type { GatewayTimeouts, HubContext } from './hub-context.js'
 import { logSizeRefusal } from '../accept/log-size-refusal.js'
-import { problemBody, type ProblemCode } from './problem.js'
+import { problemBody, type ProblemCode } from '../errors/problem.js'
 import { InFlightBudget } from './limits/in-flight-budget.js'
 
 declare module 'fastify' {

@@ -2,7 +2,7 @@ import type { Database } from '../db/database.js'
 import type { HubIdentity } from '../evidence/hub-identity.js'
 import type { HubMetrics } from '../metrics/hub-metrics.js'
 import type { DeliveryQueue } from '../queue/delivery-queue.js'
-import type { Verdict } from '../verification/verdict.js'
+import type { Verdict } from '../domain/verdict.js'
 
 /** What the gateway's routes need, built by the start/serve commands (or by tests). */
 export interface HubContext {

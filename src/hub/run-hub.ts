@@ -6,7 +6,7 @@ import { startHub, type RunningHub } from './start-hub.js'
 import { apiKeyPrefixIsLive, createApiKey } from '../store/credentials.js'
 import { listAgencyCodes } from '../store/agencies.js'
 import type { Database } from '../db/database.js'
-import { DEMO_REGISTRY } from '../cli/defaults.js'
+import { DEMO_REGISTRY } from '../paths.js'
 
 export async function runHub (role: 'start' | 'serve'): Promise<void> {
   const config = loadConfig()

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { HubConfig } from '../config/config.js'
 import type { Database } from '../db/database.js'
-import { startCrlRefresh, type CrlRefreshJob, type CrlUrlResult } from '../pki/crl-refresh.js'
+import { startCrlRefresh, type CrlRefreshJob, type CrlUrlResult } from './crl-refresh.js'
 
 /**
  * The CRL refresh job with the hub's configuration (used by `worker` and `start`); undefined when

@@ -1,6 +1,6 @@
 import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { problemBody, type ProblemCode } from '../gateway/problem.js'
+import { problemBody, type ProblemCode } from '../errors/problem.js'
 import { bearerMatches } from './bearer-token.js'
 import type { HubMetrics } from './hub-metrics.js'
 

@@ -1,5 +1,5 @@
-import type { ProblemCode } from '../gateway/problem.js'
-import { REASON_CODES, type ReasonCode } from '../verification/reason-codes.js'
+import type { ProblemCode } from '../errors/problem.js'
+import { REASON_CODES, type ReasonCode } from '../domain/reason-codes.js'
 
 /**
  * The codes a refused submission can carry (POST /v1/documents): every verification reason, the

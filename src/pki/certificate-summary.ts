@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto'
-import type { CertificateSummary } from '../verification/verdict.js'
+import type { CertificateSummary } from '../domain/verdict.js'
 
 /** The facts about a certificate that the signature log and the CLI report. */
 export function summarizeCertificate (cert: X509Certificate): CertificateSummary {

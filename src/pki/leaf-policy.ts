@@ -1,6 +1,6 @@
 import type { X509Certificate } from 'node:crypto'
 import type * as pkijs from 'pkijs'
-import { fail } from '../verification/verification-failure.js'
+import { fail } from '../errors/verification-failure.js'
 
 export const MIN_RSA_BITS = 2048
 

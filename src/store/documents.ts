@@ -1,6 +1,6 @@
 import type { Database, Queryable } from '../db/database.js'
 import { UPLOAD_TABLE } from '../db/bytea-copy.js'
-import type { Accepted } from '../verification/verdict.js'
+import type { Accepted } from '../domain/verdict.js'
 
 export interface StoredDocumentRef {
   id: string

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url'
 import { Piscina } from 'piscina'
 import type { ExtraCrl } from '../pki/crl-verify.js'
 import { DEFAULT_PARSE_LIMITS } from '../xmldsig/parse.js'
-import type { Verdict } from './verdict.js'
+import type { Verdict } from '../domain/verdict.js'
 import type { WorkerConfig, WorkerErrorInfo, WorkerReply, WorkerTask } from './verification-worker.js'
 
 /**

@@ -15,7 +15,7 @@ import { mergeCrls, type ExtraCrl } from '../pki/crl-verify.js'
 import { TrustStore } from '../pki/trust-store.js'
 import { AgencyRegistry } from '../registry/agency-registry.js'
 import type { VerificationPolicy } from './verification-policy.js'
-import type { Verdict } from './verdict.js'
+import type { Verdict } from '../domain/verdict.js'
 import { verifyDocument } from './verify-document.js'
 
 /** What every thread of one pool generation is started with (`workerData`). */

@@ -9,9 +9,9 @@ import { checkSignature } from '../xmldsig/check-signature.js'
 import { readSignatureProfile, type SignatureProfile } from '../xmldsig/signature-profile.js'
 import { shortAlgorithmName } from './algorithms.js'
 import { EDXML_SIGNATURE_PLACE, parseForVerification, xmldsigStep } from './xmldsig-steps.js'
-import { VerificationFailure, fail } from './verification-failure.js'
+import { VerificationFailure, fail } from '../errors/verification-failure.js'
 import type { VerificationPolicy } from './verification-policy.js'
-import type { AlgorithmsUsed, Rejected, SignedEnvelope, Verdict } from './verdict.js'
+import type { AlgorithmsUsed, Rejected, SignedEnvelope, Verdict } from '../domain/verdict.js'
 
 export interface VerifyDocumentOptions {
   /**

@@ -3,10 +3,10 @@ import { validateSigner } from '../pki/path-validation.js'
 import { readSignatureProfile } from '../xmldsig/signature-profile.js'
 import type { XmlDocument, XmlElement } from '../xmldsig/xml-tree.js'
 import { EDXML_SIGNATURE_PLACE, parseForVerification, xmldsigStep } from './xmldsig-steps.js'
-import { VerificationFailure, fail } from './verification-failure.js'
+import { VerificationFailure, fail } from '../errors/verification-failure.js'
 import type { VerificationPolicy } from './verification-policy.js'
-import type { ReasonCode } from './reason-codes.js'
-import type { AlgorithmsUsed, CertificateSummary, RevocationResult } from './verdict.js'
+import type { ReasonCode } from '../domain/reason-codes.js'
+import type { AlgorithmsUsed, CertificateSummary, RevocationResult } from '../domain/verdict.js'
 import { algorithmsOf, verifyCryptography } from './verify-document.js'
 
 export type SignedXmlVerdict =

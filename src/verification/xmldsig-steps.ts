@@ -1,9 +1,10 @@
 import { EDXML_NS } from '../edxml/namespaces.js'
-import { parseXml, XmlRefusal } from '../xmldsig/parse.js'
+import { parseXml, XmlRefusal, type XmlRefusalCode } from '../xmldsig/parse.js'
 import type { SignaturePlacement } from '../xmldsig/signature-profile.js'
-import { XmlDsigFailure } from '../xmldsig/xmldsig-failure.js'
+import { XmlDsigFailure, type XmlDsigCode } from '../xmldsig/xmldsig-failure.js'
 import type { XmlDocument } from '../xmldsig/xml-tree.js'
-import { fail } from './verification-failure.js'
+import { fail } from '../errors/verification-failure.js'
+import type { ReasonCode } from '../domain/reason-codes.js'
 
 /**
  * Where QCVN 102:2016 puts the signature: inside edXMLEnvelope/edXMLHeader, or (as some
@@ -36,3 +37,10 @@ export function xmldsigStep<T> (step: () => T): T {
     throw err
   }
 }
+
+// The strict parser and the signed-XML verifier have their own code lists (they import nothing
+// of ours); every code they can end with must be one of the hub's stable reason codes. Checked
+// here, where their failures become reason codes, so src/domain stays free of imports.
+type Subset<T extends ReasonCode> = T
+export type ParserCodesAreReasonCodes = Subset<XmlRefusalCode>
+export type VerifierCodesAreReasonCodes = Subset<XmlDsigCode>

@@ -1,6 +1,6 @@
 /**
  * How the signed-XML verifier ends a check. The codes are a subset of the hub's stable reason
- * codes (src/verification/reason-codes.ts checks that at compile time); this module does not
+ * codes (src/verification/xmldsig-steps.ts checks that at compile time); this module does not
  * import them so that xmldsig/ depends on nothing of ours but itself.
  */
 export type XmlDsigCode =

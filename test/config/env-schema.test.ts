@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path'
 import t from 'tap'
 import { ConfigError, loadConfig, type HubConfig } from '../../src/config/config.js'
 import { ENV_KEYS, keySchema, readEnvKey } from '../../src/config/env-schema.js'
-import { PACKAGE_ROOT } from '../../src/cli/defaults.js'
+import { PACKAGE_ROOT } from '../../src/paths.js'
 import { pushSettingsFromEnv } from '../../src/registry/push-endpoint.js'
 
 // The configuration schema (src/config/env-schema.ts): the defaults the hub runs on when nothing

@@ -15,7 +15,7 @@ import {
   GENESIS_HASH, canonicalJson, canonicalSignatureLogRow, signatureLogEntryHash, verifySignatureLogChain
 } from '../../src/evidence/signature-log-chain.js'
 import { verifyDocument } from '../../src/verification/verify-document.js'
-import type { CertificateSummary } from '../../src/verification/verdict.js'
+import type { CertificateSummary } from '../../src/domain/verdict.js'
 import { CLI, childEnv } from '../helpers/cli.js'
 import { FIXTURES, ROOT, examplePolicy } from '../helpers/example-pki.js'
 import { TEST_DATABASE_URL, testDatabase, testPglite } from '../helpers/database.js'

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { REASON_CODES, isReasonCode } from '../../src/verification/reason-codes.js'
+import { REASON_CODES, isReasonCode } from '../../src/domain/reason-codes.js'
 
 t.test('every reason code maps to an HTTP status and a sentence', async (t) => {
   for (const [code, entry] of Object.entries(REASON_CODES)) {

@@ -4,7 +4,7 @@ import { loadHubIdentity, type HubIdentity } from '../../src/evidence/hub-identi
 import { hubPinOf, issueReceipt, verifyReceipt, type ReceiptFailureCode, type ReceiptFields, type ReceiptVerification } from '../../src/evidence/receipts.js'
 import { TrustStore } from '../../src/pki/trust-store.js'
 import type { VerificationPolicy } from '../../src/verification/verification-policy.js'
-import type { Verdict } from '../../src/verification/verdict.js'
+import type { Verdict } from '../../src/domain/verdict.js'
 import { verifyDocument, type VerifyDocumentOptions } from '../../src/verification/verify-document.js'
 import { PKI, examplePolicy } from '../helpers/example-pki.js'
 import { INTEROP_SHAPES, MUTATIONS, type Genuine } from './review/cases.js'

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { SignedXml } from 'xml-crypto'
 import { verifyDocument } from '../../src/verification/verify-document.js'
-import { REASON_CODES, isReasonCode } from '../../src/verification/reason-codes.js'
+import { REASON_CODES, isReasonCode } from '../../src/domain/reason-codes.js'
 import type { VerificationPolicy } from '../../src/verification/verification-policy.js'
 import { FIXTURES, PKI, examplePolicy } from '../helpers/example-pki.js'
 

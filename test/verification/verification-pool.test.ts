@@ -9,7 +9,7 @@ import {
   type VerificationPoolOptions
 } from '../../src/verification/verification-pool.js'
 import type { WorkerConfig, WorkerReply } from '../../src/verification/verification-worker.js'
-import type { Verdict } from '../../src/verification/verdict.js'
+import type { Verdict } from '../../src/domain/verdict.js'
 import { verifyDocument } from '../../src/verification/verify-document.js'
 import { FIXTURES, PKI, examplePolicy } from '../helpers/example-pki.js'
 import { signedDocumentOfSize } from '../helpers/ops-fixtures.js'

@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance } from 'fastify'
 import type { FastifyRequest } from 'fastify'
 import { isUnavailableError, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../../db/unavailable.js'
-import { HubProblem, problemBody, type ProblemCode } from '../problem.js'
+import { HubProblem, problemBody, type ProblemCode } from '../../errors/problem.js'
 
 export interface ProblemHandlerOptions {
   /**

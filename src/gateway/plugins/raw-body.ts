@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import { errorCodes, type FastifyInstance, type FastifyRequest } from 'fastify'
-import { HubProblem } from '../problem.js'
+import { HubProblem } from '../../errors/problem.js'
 import { InFlightBudget, type Refusal } from '../limits/in-flight-budget.js'
 
 declare module 'fastify' {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { bearerMatches } from '../../metrics/bearer-token.js'
-import { HubProblem } from '../problem.js'
+import { HubProblem } from '../../errors/problem.js'
 import type { HubContext } from '../hub-context.js'
 
 /**

@@ -2,7 +2,7 @@ import type { TLSSocket } from 'node:tls'
 import type { FastifyRequest } from 'fastify'
 import { authenticateApiKey, authenticateClientCertificate, type AuthenticatedAgency } from '../../store/credentials.js'
 import type { Queryable } from '../../db/database.js'
-import { HubProblem } from '../problem.js'
+import { HubProblem } from '../../errors/problem.js'
 import type { Authenticator } from './scope.js'
 
 declare module 'fastify' {

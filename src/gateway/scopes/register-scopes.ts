@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { HubProblem } from '../problem.js'
+import { HubProblem } from '../../errors/problem.js'
 import type { HubContext } from '../hub-context.js'
 import { FailureCounter } from '../limits/failure-counter.js'
 import type { GatewayScope } from './scope.js'

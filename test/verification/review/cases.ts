@@ -1,4 +1,4 @@
-import type { ReasonCode } from '../../../src/verification/reason-codes.js'
+import type { ReasonCode } from '../../../src/domain/reason-codes.js'
 import { CONTENT_WITH_LF, ourSign, replace, SIGNATURE_BLOCK, UNSIGNED } from './documents.js'
 import type { Xmlsec1Verdict } from './xmlsec1.js'
 

@@ -1,6 +1,3 @@
-import type { XmlRefusalCode } from '../xmldsig/parse.js'
-import type { XmlDsigCode } from '../xmldsig/xmldsig-failure.js'
-
 /**
  * The stable reason codes a verification can end with. They are part of the public contract:
  * agency systems branch on them, the signature log stores them and problem+json answers carry
@@ -43,9 +40,3 @@ export type ReasonCode = keyof typeof REASON_CODES
 export function isReasonCode (value: string): value is ReasonCode {
   return Object.hasOwn(REASON_CODES, value)
 }
-
-// The strict parser and the signed-XML verifier have their own code lists (they import nothing
-// of ours); every code they can end with must be one of the hub's stable reason codes.
-type Subset<T extends ReasonCode> = T
-export type ParserCodesAreReasonCodes = Subset<XmlRefusalCode>
-export type VerifierCodesAreReasonCodes = Subset<XmlDsigCode>

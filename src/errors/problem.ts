@@ -1,4 +1,4 @@
-import { REASON_CODES, type ReasonCode } from '../verification/reason-codes.js'
+import { REASON_CODES, type ReasonCode } from '../domain/reason-codes.js'
 
 /**
  * The one error catalogue of the HTTP API: every verification reason code plus the codes of the

@@ -1,5 +1,5 @@
-import type { ReasonCode } from './reason-codes.js'
-import type { CertificateSummary } from './verdict.js'
+import type { ReasonCode } from '../domain/reason-codes.js'
+import type { CertificateSummary } from '../domain/verdict.js'
 
 /** Thrown by a pipeline step to end verification with a stable reason code. */
 export class VerificationFailure extends Error {

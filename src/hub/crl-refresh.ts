@@ -14,8 +14,8 @@ import { hostname } from 'node:os'
 import type { Logger } from 'pino'
 import type { Database } from '../db/database.js'
 import { claimRefreshRound, recordRefreshRound, storeCrl, type RefreshFailure, type StoreOutcome } from '../store/crls.js'
-import { CrlFetchError, DEFAULT_CRL_FETCH, fetchVerifiedCrl } from './crl-fetch.js'
-import { TrustStore } from './trust-store.js'
+import { CrlFetchError, DEFAULT_CRL_FETCH, fetchVerifiedCrl } from '../pki/crl-fetch.js'
+import { TrustStore } from '../pki/trust-store.js'
 
 export interface CrlRefreshOptions {
   db: Database
