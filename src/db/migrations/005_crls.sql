@@ -1,4 +1,4 @@
--- Revocation data fetched from the configured CRL URLs by a worker (src/pki/crl-refresh.ts), read
+-- Revocation data fetched from the configured CRL URLs by a worker (src/hub/crl-refresh.ts), read
 -- by every gateway, which merges it over the trust directory's CRLs. One row per CRL issuer: the
 -- newest CRL held (a fetched CRL that is not newer than this row is never written: anti-rollback).
 -- crl_number is kept as decimal text (CRL numbers go up to 20 octets) and compared in the code.
