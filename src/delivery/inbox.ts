@@ -51,12 +51,16 @@ export async function listInbox (db: Queryable, agency: string, after: string | 
   return { items, next }
 }
 
-/** The bytes of a pull delivery for its recipient; first download moves available -> downloaded. */
-export async function downloadInboxItem (db: Database, agency: string, deliveryId: string): Promise<Buffer | undefined> {
+/**
+ * The bytes of a pull delivery for its recipient; the first download moves available ->
+ * downloaded (not a HEAD: `markDownloaded: false`, no bytes were sent). A cancelled delivery is
+ * withdrawn from the recipient: undefined, like one that does not exist.
+ */
+export async function downloadInboxItem (db: Database, agency: string, deliveryId: string, options: { markDownloaded?: boolean } = {}): Promise<Buffer | undefined> {
   const row = await loadDelivery(db, deliveryId)
-  if (row == null || row.recipient_code !== agency || row.mode !== 'pull') return undefined
+  if (row == null || row.recipient_code !== agency || row.mode !== 'pull' || row.state === 'cancelled') return undefined
   const bytes = await loadRaw(db, row.document_id)
-  if (row.state === 'available') {
+  if (row.state === 'available' && options.markDownloaded !== false) {
     await db.transaction(async (tx) => {
       if (await markDownloaded(tx, deliveryId)) await recordEvent(tx, deliveryId, 'downloaded', agency)
     })

@@ -27,6 +27,8 @@ declare module 'fastify' {
 /** Slow-client timeouts when the context does not say (LIENTHONG_*_TIMEOUT_MS, docs/gateway.md). */
 export const DEFAULT_TIMEOUTS: GatewayTimeouts = { headersMs: 10_000, requestMs: 300_000, bodyIdleMs: 30_000, keepAliveMs: 72_000 }
 
+const ANY_CASE_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
 /** A client's X-Request-Id is kept (beside the hub's own) only when it matches this. */
 export const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
 
@@ -118,7 +120,23 @@ export async function buildGateway (context: HubContext, options: GatewayOptions
   await app.register(rawBody, { maxBytes: context.maxBytes, bodyIdleMs: timeouts.bodyIdleMs, budget: new InFlightBudget(inFlight.total, inFlight.perCredential) })
   // Before the routes: its onResponse hook counts every request.
   await app.register(requestMetrics, { context })
+  // Hub ids in a path are taken in any case and handled in the canonical lower case the hub
+  // issued: PostgreSQL compares uuids case-insensitively but BullMQ job ids are plain strings, so
+  // an upper-case delivery id would otherwise make a second job for one delivery (outsider
+  // review, finding A5). The schemas then accept lower case only (schemas/hub-id.ts).
+  app.addHook('preValidation', async (request) => {
+    const params = request.params as Record<string, unknown> | undefined
+    if (params == null) return
+    for (const [name, value] of Object.entries(params)) {
+      if (typeof value === 'string' && ANY_CASE_UUID.test(value)) params[name] = value.toLowerCase()
+    }
+  })
   await registerScopes(app, { context, scopes: options.scopes ?? gatewayScopes(context), unknownRoutes: UNKNOWN_ROUTES_SCOPE })
+  // Node answers `Expect: 100-continue` with 100 Continue before any hook runs, inviting an
+  // unauthenticated caller to send its body. With a checkContinue listener it does not: the
+  // request goes to Fastify as any other, and the scope's authentication sends 100 Continue once
+  // the caller is known (register-scopes.ts); public routes and refusals never send it.
+  app.server.on('checkContinue', (req, res) => { app.server.emit('request', req, res) })
   return app
 }
 

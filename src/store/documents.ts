@@ -185,6 +185,18 @@ export async function canRead (db: Queryable, id: string, agency: string): Promi
   return rows.length > 0
 }
 
+/**
+ * Whether `agency` may fetch the document's signed bytes: its sender, or a recipient whose
+ * delivery was not cancelled. A cancelled delivery withdraws the document from that recipient
+ * (outsider review, finding A3); its metadata stays visible to it (canRead), the bytes do not.
+ */
+export async function canReadBytes (db: Queryable, id: string, agency: string): Promise<boolean> {
+  const { rows } = await db.query(
+    `SELECT 1 FROM documents d WHERE d.id = $1 AND (d.sender_code = $2 OR EXISTS (
+       SELECT 1 FROM deliveries x WHERE x.document_id = d.id AND x.recipient_code = $2 AND x.state <> 'cancelled'))`, [id, agency])
+  return rows.length > 0
+}
+
 export async function getRaw (db: Queryable, id: string): Promise<Buffer | undefined> {
   const { rows } = await db.query<{ raw: Uint8Array | null }>('SELECT raw FROM documents WHERE id = $1', [id])
   const raw = rows[0]?.raw

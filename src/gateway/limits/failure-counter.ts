@@ -25,7 +25,11 @@ export class FailureCounter {
     return Math.max(1, Math.ceil((this.windowStart + this.windowMs - this.now()) / 1000))
   }
 
-  /** True when `address` has used its budget of failures in this window. */
+  /**
+   * True when `address` has used its budget of failures in this window. An address not tracked
+   * because the table is full counts as exhausted: its failures answer 429 (valid credentials are
+   * checked before this and are never refused for it).
+   */
   exhausted (address: string): boolean {
     this.roll()
     const count = this.counts.get(address)

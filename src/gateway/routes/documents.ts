@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { acceptSubmission } from '../../accept/accept-submission.js'
-import { canRead, getDocumentView, getRaw, getReceiptVisibleTo, type DocumentView as View } from '../../store/documents.js'
+import { canRead, canReadBytes, getDocumentView, getRaw, getReceiptVisibleTo, type DocumentView as View } from '../../store/documents.js'
 import { PoolSaturatedError } from '../../verification/verification-pool.js'
 import { HubProblem } from '../../errors/problem.js'
 import { agencyOf } from '../scopes/agency-authenticator.js'
@@ -123,7 +123,8 @@ export default async function documentRoutes (fastify: FastifyInstance, options:
     schema: { summary: 'The stored signed bytes, exactly as received', tags: ['documents'], params: DocumentIdParams, response: { 200: Type.Any(), ...commonErrors, 410: Type.Ref('Problem') } }
   }, async (request, reply) => {
     const auth = agencyOf(request)
-    await readable(request.params.id, auth.agencyCode)
+    // Same answer as for a document that does not exist: a cancelled recipient learns nothing more.
+    if (!(await canReadBytes(ctx.db, request.params.id, auth.agencyCode))) throw new HubProblem('NOT_FOUND', `no document ${request.params.id} visible to ${auth.agencyCode}`)
     const raw = await getRaw(ctx.db, request.params.id)
     if (raw == null) throw new HubProblem('CONTENT_EXPIRED', `the bytes of document ${request.params.id} were removed after the retention period; its digest, receipts and signature-log entries remain`)
     return await reply.type('application/xml').header('content-disposition', `attachment; filename="${request.params.id}.edxml"`).send(raw)

@@ -60,7 +60,8 @@ export default async function inboxRoutes (fastify: FastifyInstance, options: { 
     schema: { summary: 'The signed bytes of an inbox item (marks it downloaded)', tags: ['inbox'], params: DeliveryParams, response: { 200: Type.Any(), ...commonErrors, 410: Type.Ref('Problem') } }
   }, async (request, reply) => {
     const auth = agencyOf(request)
-    const bytes = await downloadInboxItem(ctx.db, auth.agencyCode, request.params.deliveryId).catch((err: unknown) => {
+    // Fastify answers HEAD with this handler: a HEAD sends no bytes, so it is not a download.
+    const bytes = await downloadInboxItem(ctx.db, auth.agencyCode, request.params.deliveryId, { markDownloaded: request.method !== 'HEAD' }).catch((err: unknown) => {
       if (err instanceof ContentExpiredError) throw new HubProblem('CONTENT_EXPIRED', `${err.message}; the delivery and its receipts remain`)
       throw err
     })

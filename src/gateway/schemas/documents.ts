@@ -1,9 +1,10 @@
 import { Type } from '@sinclair/typebox'
+import { HubId } from './hub-id.js'
 
-export const DocumentIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) })
+export const DocumentIdParams = Type.Object({ id: HubId() })
 
 export const ReceiptParams = Type.Object({
-  id: Type.String({ format: 'uuid' }),
+  id: HubId(),
   kind: Type.Union([Type.Literal('acceptance'), Type.Literal('delivery'), Type.Literal('failure')])
 })
 

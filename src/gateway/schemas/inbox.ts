@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox'
+import { HubId } from './hub-id.js'
 
 export const InboxQuery = Type.Object({
   after: Type.Optional(Type.String({ description: 'cursor from the previous page (`next`)' })),
@@ -21,7 +22,7 @@ export const InboxPage = Type.Object({
   next: Type.Union([Type.String(), Type.Null()], { description: 'cursor of the next page, null at the end' })
 })
 
-export const DeliveryParams = Type.Object({ deliveryId: Type.String({ format: 'uuid' }) })
+export const DeliveryParams = Type.Object({ deliveryId: HubId() })
 
 export const AckBody = Type.Object({
   result: Type.Union([Type.Literal('done'), Type.Literal('fail')]),
@@ -43,4 +44,4 @@ export const ReceiptFeed = Type.Object({
   next: Type.Union([Type.String(), Type.Null()])
 })
 
-export const ReceiptIdParams = Type.Object({ receiptId: Type.String({ format: 'uuid' }) })
+export const ReceiptIdParams = Type.Object({ receiptId: HubId() })

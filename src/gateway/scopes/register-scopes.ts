@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { HubProblem } from '../../errors/problem.js'
 import type { HubContext } from '../hub-context.js'
 import { FailureCounter } from '../limits/failure-counter.js'
@@ -32,15 +32,25 @@ export async function registerScopes (app: FastifyInstance, options: ScopesOptio
   const fallback = scopes.find((s) => s.name === options.unknownRoutes)
   if (fallback?.enter == null) throw new Error(`unknownRoutes: no authenticated scope named ${options.unknownRoutes}`)
 
-  const admit = async (enter: NonNullable<GatewayScope['enter']>, request: FastifyRequest): Promise<void> => {
+  // The budget limits FAILURES only: the credential is always checked first, and a valid one is
+  // served whatever others did from the same address. Refusing valid callers once the address
+  // was exhausted let anyone lock every agency out behind a shared proxy or NAT (all clients
+  // have the proxy's address), with 30 junk requests a minute (outsider review, finding A1).
+  // Past the budget a failure answers 429 instead of 401, so a guesser learns nothing more and
+  // is told to slow down.
+  const admit = async (enter: NonNullable<GatewayScope['enter']>, request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const address = request.ip
-    if (failures.exhausted(address)) {
-      throw new HubProblem('RATE_LIMITED', 'too many failed authentications from this address; retry later', { retryAfterSeconds: failures.retryAfterSeconds() })
-    }
     try {
       request.credential = await enter(request)
+      // The server holds `Expect: 100-continue` back (app.ts, checkContinue): only an
+      // authenticated caller is invited to send its body (outsider review, finding A6).
+      if (/^100-continue$/i.test(request.headers.expect ?? '') && !reply.raw.headersSent) reply.raw.writeContinue()
     } catch (err) {
-      if (err instanceof HubProblem && err.code === 'UNAUTHENTICATED') failures.fail(address)
+      if (!(err instanceof HubProblem && err.code === 'UNAUTHENTICATED')) throw err
+      if (failures.exhausted(address)) {
+        throw new HubProblem('RATE_LIMITED', 'too many failed authentications from this address; retry later', { retryAfterSeconds: failures.retryAfterSeconds() })
+      }
+      failures.fail(address)
       throw err
     }
   }
@@ -49,17 +59,17 @@ export async function registerScopes (app: FastifyInstance, options: ScopesOptio
   for (const scope of scopes) scope.decorate?.(app)
 
   // The not-found handler lives on the root instance, outside every scope's hooks.
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     if (!request.is404) return
     const scope = scopeFor(scopes, request.url) ?? fallback
-    if (scope.enter != null) await admit(scope.enter, request)
+    if (scope.enter != null) await admit(scope.enter, request, reply)
   })
 
   for (const scope of scopes) {
     await app.register(async (scoped) => {
       scoped.addHook('onRoute', (route) => { route.config = { ...route.config, scope: scope.name } })
       const enter = scope.enter
-      if (enter != null) scoped.addHook('onRequest', async (request) => { await admit(enter, request) })
+      if (enter != null) scoped.addHook('onRequest', async (request, reply) => { await admit(enter, request, reply) })
       for (const routes of scope.routes) await scoped.register(routes, { context })
     }, { prefix: scope.prefix })
   }
