@@ -33,6 +33,8 @@ export interface HubContext {
    * set it from the configuration: only with LIENTHONG_METRICS_TOKEN or LIENTHONG_METRICS_OPEN=1.
    */
   exposeMetrics?: boolean
+  /** The key sealing VDXP system secrets (src/vdxp/secret-box.ts); without it /vdxp authenticates no one. */
+  vdxpKey?: Buffer
 }
 
 export interface GatewayTimeouts {

@@ -58,6 +58,7 @@ export async function registerScopes (app: FastifyInstance, options: ScopesOptio
   for (const scope of scopes) {
     await app.register(async (scoped) => {
       scoped.addHook('onRoute', (route) => { route.config = { ...route.config, scope: scope.name } })
+      await scope.setup?.(scoped)
       const enter = scope.enter
       if (enter != null) scoped.addHook('onRequest', async (request) => { await admit(enter, request) })
       for (const routes of scope.routes) await scoped.register(routes, { context })
