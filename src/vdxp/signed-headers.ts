@@ -32,12 +32,15 @@ export function withoutTrailingCrlf (body: Buffer): Buffer {
 }
 
 /**
- * The signed parameters: the sign-header's pairs, names without the `XroadVnpt-` prefix, looked up
- * case-insensitively (the vendor example writes both `docId` and `docid`). Undefined when the
- * header is not a flat JSON object of strings (or numbers: gson writes what the caller gave).
+ * The signed parameters: the sign-header's pairs, names without the `XroadVnpt-` prefix. The
+ * vendor example writes both `docId` and `docid`, and the SDK keeps every key of earlier calls,
+ * so two spellings of one name may both be signed, one of them stale: `get` prefers the exact
+ * spelling asked for, `spellings` shows every value (updateStatus refuses when they disagree).
+ * Undefined when the header is not a flat JSON object of strings (or numbers: gson writes what
+ * the caller gave).
  */
 export class SignedParameters {
-  private constructor (private readonly values: ReadonlyMap<string, string>) {}
+  private constructor (private readonly pairs: ReadonlyArray<readonly [string, string]>) {}
 
   static parse (raw: string): SignedParameters | undefined {
     let parsed: unknown
@@ -47,19 +50,22 @@ export class SignedParameters {
       return undefined
     }
     if (parsed == null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined
-    const values = new Map<string, string>()
+    const pairs: Array<[string, string]> = []
     for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
       if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') return undefined
-      const name = key.toLowerCase().replace(/^xroadvnpt-/, '')
-      // A name signed twice with different spellings and values is ambiguous: refuse.
-      if (values.has(name) && values.get(name) !== String(value)) return undefined
-      values.set(name, String(value))
+      pairs.push([key.replace(/^xroadvnpt-/i, ''), String(value)])
     }
-    return new SignedParameters(values)
+    return new SignedParameters(pairs)
   }
 
-  /** The value of a signed parameter, any spelling of its name. */
+  /** The value signed under exactly `name`, else under another spelling of it. */
   get (name: string): string | undefined {
-    return this.values.get(name.toLowerCase())
+    return this.pairs.find(([k]) => k === name)?.[1] ?? this.spellings(name)[0]
+  }
+
+  /** Every value signed under any spelling of `name` (docId, docid...). */
+  spellings (name: string): string[] {
+    const lower = name.toLowerCase()
+    return this.pairs.filter(([k]) => k.toLowerCase() === lower).map(([, v]) => v)
   }
 }

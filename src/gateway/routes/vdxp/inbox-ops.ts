@@ -79,7 +79,7 @@ export default async function inboxOps (app: FastifyInstance, options: { context
 
   app.post('/updateStatus', async (request, reply) => {
     const caller = vdxpCallerOf(request)
-    const id = hubId(caller)
+    const id = hubId(caller, 'docId', true)
     const status = required(caller, 'status').toLowerCase()
     if (!['done', 'fail', 'processing'].includes(status)) throw new VdxpFailure('BAD_PARAMETER', 'XroadVnpt-status must be done, fail or processing')
     const recipient = await mine(caller, id)

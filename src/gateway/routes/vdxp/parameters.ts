@@ -10,8 +10,15 @@ export function required (caller: VdxpCaller, name: string): string {
 
 const HUB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
-/** A docId as this hub issues them (a UUID); anything else names nothing here. */
-export function hubId (caller: VdxpCaller, name = 'docId'): string {
+/**
+ * A docId as this hub issues them (a UUID); anything else names nothing here. `unambiguous`: when
+ * the SDK's leftover headers carry two spellings (docId, docid) with different values, refuse
+ * rather than guess (updateStatus must not acknowledge the wrong document).
+ */
+export function hubId (caller: VdxpCaller, name = 'docId', unambiguous = false): string {
+  if (unambiguous && new Set(caller.params.spellings(name).map((v) => v.trim().toLowerCase())).size > 1) {
+    throw new VdxpFailure('BAD_PARAMETER', `XroadVnpt-${name} is signed in several spellings with different values (${caller.params.spellings(name).join(', ')}); send one`)
+  }
   const value = required(caller, name)
   if (!HUB_ID.test(value)) throw new VdxpFailure('BAD_PARAMETER', `XroadVnpt-${name} must be a document id issued by this hub (a UUID)`)
   return value.toLowerCase()

@@ -46,7 +46,8 @@ export default async function sentOps (app: FastifyInstance, options: { context:
   app.post('/getSentEdocList', async (request, reply) => {
     const caller = vdxpCallerOf(request)
     const kind = kindOf(caller)
-    const documentId = caller.params.get('docid') != null && caller.params.get('docid') !== '' ? hubId(caller) : undefined
+    const given = caller.params.get('docId')?.trim()
+    const documentId = given != null && given !== '' ? hubId(caller) : undefined
     const rows = await sentDeliveries(ctx.db, caller.agencies, { ...(documentId != null ? { documentId } : {}), ...(kind != null ? { kind } : {}), limit: SENT_LIST_LIMIT })
     const data = rows.map((r) => {
       const arrived = r.state === 'delivered' || r.state === 'acknowledged'
