@@ -106,9 +106,30 @@ export class VdxpClient {
     return { names, pairs, signHeader }
   }
 
+  /**
+   * The headers and body of a sendEdoc request for `edxml`, for a load generator that sends them
+   * itself (bench/accept/vdxp-compare.ts); remembers the parameters like sendEdoc does.
+   */
+  sendEdocRequest (edxml: Buffer, params: Record<string, string>): { headers: Record<string, string>, body: Buffer } {
+    this.remember({ ...params, 'hash-file': sdkHashFile(edxml) })
+    const contentType = 'application/octet-stream'
+    const { names, pairs, signHeader } = this.signedHeaders(contentType)
+    const utf8 = (v: string): string => Buffer.from(v, 'utf8').toString('latin1')
+    const headers: Record<string, string> = { 'Content-Type': contentType }
+    for (const [name, value] of pairs) headers[name] = utf8(value)
+    headers['XroadVnpt-sign-header-key'] = names.join(';')
+    headers['XroadVnpt-sign-header'] = utf8(signHeader)
+    headers['XroadVnpt-hash-header'] = this.hmac(signHeader)
+    return { headers, body: Buffer.concat([edxml, Buffer.from('\r\n')]) }
+  }
+
+  private hmac (signHeader: string): string {
+    return createHmac('sha256', Buffer.from(this.secret, 'utf8')).update(Buffer.from(signHeader, 'utf8')).digest('hex')
+  }
+
   private async send (method: 'GET' | 'POST', op: string, contentType: string, body: Buffer | undefined, expectContinue: boolean, options: CallOptions): Promise<VdxpAnswer> {
     const { names, pairs, signHeader } = this.signedHeaders(contentType)
-    const hmac = options.tamper?.hashHeader ?? createHmac('sha256', Buffer.from(this.secret, 'utf8')).update(Buffer.from(signHeader, 'utf8')).digest('hex')
+    const hmac = options.tamper?.hashHeader ?? this.hmac(signHeader)
     const url = new URL(`${this.endpoint}/${op}`)
     // Header values go out as UTF-8 bytes (what sendEdoc and the port-less Apache path send).
     const utf8 = (v: string): string => Buffer.from(v, 'utf8').toString('latin1')
