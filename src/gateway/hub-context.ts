@@ -7,7 +7,7 @@ import type { Verdict } from '../domain/verdict.js'
 /** What the gateway's routes need, built by the start/serve commands (or by tests). */
 export interface HubContext {
   db: Database
-  verify: (bytes: Buffer, options?: { expectedSender?: string }) => Promise<Verdict>
+  verify: (bytes: Buffer, options?: { expectedSender?: string, unsignedAllowed?: boolean }) => Promise<Verdict>
   queue: DeliveryQueue | undefined
   hub: HubIdentity
   maxBytes: number

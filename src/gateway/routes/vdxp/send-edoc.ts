@@ -36,7 +36,7 @@ export default async function sendEdocRoute (app: FastifyInstance, options: { co
         queue: ctx.queue,
         hub: ctx.hub,
         onEnqueueError: (err: unknown, ids: string[]) => request.log.warn({ err, deliveries: ids.length }, 'enqueue failed; the reconciler will retry')
-      }, { bytes, auth: { agencyCode: from, credentialId: `vdxp:${caller.systemId}`, via: 'vdxp_hmac' }, requestId: request.id })
+      }, { bytes, auth: { agencyCode: from, credentialId: `vdxp:${caller.systemId}`, via: 'vdxp_hmac' }, requestId: request.id, unsignedAllowed: true })
     } catch (err) {
       if (err instanceof PoolSaturatedError) {
         ctx.metrics?.documentRejected('BUSY')
