@@ -1,8 +1,8 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
+import { CLI } from '../helpers/cli.js'
 import { testDatabase } from '../helpers/database.js'
 import { ROOT } from '../helpers/example-pki.js'
 import { testHub } from '../helpers/hub.js'
@@ -15,7 +15,7 @@ import { VdxpClient } from '../helpers/vdxp-client.js'
 
 async function lienthong (args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null, stdout: string, stderr: string }> {
   return await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
