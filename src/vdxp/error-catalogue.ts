@@ -1,11 +1,11 @@
-import type { ProblemCode } from '../gateway/problem.js'
+import type { ProblemCode } from '../errors/problem.js'
 
 /**
  * Every rejection lienthong can give, as VDXP answers it: an ErrorCode (a string of digits; "0"
  * is success to the SDK) and a Vietnamese ErrorDesc. The lienthong code travels beside them
  * (`code`) so support staff can find the English explanation in docs/. Codes are stable: agency
  * software may branch on them. 1xx: the gateway (authentication, input, capacity); 2xx: the
- * document's verification (src/verification/reason-codes.ts); 3xx: VDXP-only rules.
+ * document's verification (src/domain/reason-codes.ts); 3xx: VDXP-only rules.
  * The table in docs/vdxp-compat.md is checked against this one (test/vdxp/error-catalogue.test.ts).
  */
 export const PROBLEM_CATALOGUE = {

@@ -1,5 +1,5 @@
 import { PROBLEM_CATALOGUE, VDXP_CATALOGUE, type VdxpRule } from './error-catalogue.js'
-import type { ProblemCode } from '../gateway/problem.js'
+import type { ProblemCode } from '../errors/problem.js'
 
 /**
  * A VDXP answer body: always `status`, `ErrorCode` and `ErrorDesc`; list items leave out absent

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
-import { HubProblem, problemStatus } from '../problem.js'
+import { HubProblem, problemStatus } from '../../errors/problem.js'
 import { bodyUnread, classifyError } from './problem-handler.js'
 import { failForProblem, failForRule, VdxpFailure, vdxpJson, type VdxpBody } from '../../vdxp/vdxp-answer.js'
 

@@ -4,7 +4,7 @@ import { findVdxpSystem } from '../../store/vdxp-systems.js'
 import { ipAllowed } from '../../vdxp/ip-allow-list.js'
 import { openSecret } from '../../vdxp/secret-box.js'
 import { hmacMatches, signHeaderHmac, SignedParameters } from '../../vdxp/signed-headers.js'
-import { HubProblem } from '../problem.js'
+import { HubProblem } from '../../errors/problem.js'
 import type { Authenticator } from './scope.js'
 
 /** A VDXP system that proved itself with its HMAC, and the parameters it signed. */
