@@ -13,6 +13,11 @@ export interface LoadOptions {
   connections: number
   /** Seconds before autocannon gives up on one request. */
   timeoutSeconds: number
+  /**
+   * Send through the VDXP API instead (POST /vdxp/sendEdoc, as the national axis SDK does): the
+   * signed headers and body of each document; success is 200 with status OK and no duplicate.
+   */
+  vdxp?: (document: Buffer) => { headers: Record<string, string>, body: Buffer }
 }
 
 export interface LoadResult {
@@ -38,8 +43,9 @@ export async function runLoad (options: LoadOptions): Promise<LoadResult> {
   let firstError: string | undefined
   const started = performance.now()
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const vdxp = options.vdxp
     autocannon({
-      url: `${options.url}/v1/documents`,
+      url: vdxp != null ? `${options.url}/vdxp/sendEdoc` : `${options.url}/v1/documents`,
       connections: Math.min(options.connections, documents.length),
       amount: documents.length,
       timeout: options.timeoutSeconds,
@@ -49,14 +55,21 @@ export async function runLoad (options: LoadOptions): Promise<LoadResult> {
         setupRequest: (request) => {
           const body = documents[next++]
           if (body == null) throw new Error(`autocannon asked for more than the ${documents.length} documents`)
+          if (vdxp != null) {
+            const signed = vdxp(body)
+            return { ...request, headers: signed.headers, body: signed.body }
+          }
           return { ...request, body }
         },
         onResponse: (status, body) => {
-          let duplicate: unknown
+          let answer: { duplicate?: unknown, status?: unknown } = {}
           try {
-            duplicate = (JSON.parse(body) as { duplicate?: unknown }).duplicate
+            answer = JSON.parse(body) as typeof answer
           } catch {}
-          if (status === 202 && duplicate === false) {
+          const ok = vdxp != null
+            ? status === 200 && answer.status === 'OK' && answer.duplicate === undefined
+            : status === 202 && answer.duplicate === false
+          if (ok) {
             accepted++
           } else {
             rejected++

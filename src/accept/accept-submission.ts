@@ -18,7 +18,7 @@ import type { Accepted, Verdict } from '../domain/verdict.js'
 export interface AcceptDependencies {
   db: Database
   /** `expectedSender`: the authenticated agency, checked against From before signature work. */
-  verify: (bytes: Buffer, options?: { expectedSender?: string }) => Promise<Verdict>
+  verify: (bytes: Buffer, options?: { expectedSender?: string, unsignedAllowed?: boolean }) => Promise<Verdict>
   queue: DeliveryQueue | undefined
   hub: HubIdentity
   onEnqueueError?: (err: unknown, deliveryIds: string[]) => void
@@ -28,6 +28,8 @@ export interface Submission {
   bytes: Buffer
   auth: AuthenticatedAgency
   requestId?: string
+  /** Through the VDXP API: an unsigned envelope is accepted when the sender's registry entry allows it. */
+  unsignedAllowed?: boolean
 }
 
 export interface RecipientOutcome {
@@ -52,7 +54,7 @@ const UNIQUE_VIOLATION = '23505'
  */
 export async function acceptSubmission (deps: AcceptDependencies, submission: Submission): Promise<AcceptOutcome> {
   const { db } = deps
-  const verdict = await deps.verify(submission.bytes, { expectedSender: submission.auth.agencyCode })
+  const verdict = await deps.verify(submission.bytes, { expectedSender: submission.auth.agencyCode, ...(submission.unsignedAllowed === true ? { unsignedAllowed: true } : {}) })
   const context = { requestId: submission.requestId, authenticatedAgency: submission.auth.agencyCode, sizeBytes: submission.bytes.length }
   const base = entryFromVerdict(verdict, context)
 

@@ -10,6 +10,7 @@ import { verifyCommand } from './verify-command.js'
 import { workerCommand } from './worker-command.js'
 import { deliveryCommand } from './delivery-command.js'
 import { retentionCommand } from './retention-command.js'
+import { vdxpSystemCommand } from './vdxp-system-command.js'
 
 // Each sub-command lives in its own file and only adds itself here.
 const program = new Command()
@@ -27,6 +28,7 @@ program.addCommand(agencyCommand())
 program.addCommand(auditCommand())
 program.addCommand(receiptCommand())
 program.addCommand(retentionCommand())
+program.addCommand(vdxpSystemCommand())
 program.addCommand((await import('./demo-command.js')).demoCommand())
 
 // Usage mistakes exit 2 like every operator error; 1 means "a document was rejected".

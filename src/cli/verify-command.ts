@@ -96,7 +96,7 @@ function toText (file: string, v: CliVerdict): string {
   if (v.verdict === 'accepted') {
     const weak = v.flags.includes('weak') ? ' [WEAK: SHA-1 allowed for this agency]' : ''
     const to = v.envelope.to.map((t) => t.organId).join(', ')
-    return `${file}: ACCEPTED ${v.envelope.kind} from ${v.envelope.from.organId}${to !== '' ? ` to ${to}` : ''}, signed by ${v.signer.subject} (${v.algorithms.signature})${weak}`
+    return `${file}: ACCEPTED ${v.envelope.kind} from ${v.envelope.from.organId}${to !== '' ? ` to ${to}` : ''}, ${v.signer != null ? `signed by ${v.signer.subject}` : 'UNSIGNED (allowed by the registry)'} (${v.algorithms.signature})${weak}`
   }
   const sentence = v.code in REASON_CODES ? REASON_CODES[v.code as keyof typeof REASON_CODES].sentence : 'the file cannot be read'
   return `${file}: REJECTED ${v.code}: ${sentence} (${v.detail})`

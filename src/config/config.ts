@@ -104,6 +104,11 @@ export interface HubConfig {
   }
   /** How often the worker signs a checkpoint of the signature log head (docs/signature-log.md). */
   checkpointIntervalMs: E['LIENTHONG_CHECKPOINT_INTERVAL_MS']
+  /**
+   * LIENTHONG_VDXP_SECRET_KEY: the key (32 bytes, hex or base64) that seals VDXP system secrets at
+   * rest; unset: derived from the hub signing key file (src/vdxp/secret-box.ts).
+   */
+  vdxpSecretKey: E['LIENTHONG_VDXP_SECRET_KEY']
 }
 
 export class ConfigError extends Error {
@@ -186,7 +191,8 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): HubConfig {
       receiptCallbackIntervalMs: v.LIENTHONG_RECEIPT_CALLBACK_INTERVAL_MS,
       push: { allowPlainHttp: v.LIENTHONG_DEV_ALLOW_HTTP_PUSH, allowUnpinned: v.LIENTHONG_DEV_ALLOW_UNPINNED_PUSH }
     },
-    checkpointIntervalMs: v.LIENTHONG_CHECKPOINT_INTERVAL_MS
+    checkpointIntervalMs: v.LIENTHONG_CHECKPOINT_INTERVAL_MS,
+    vdxpSecretKey: v.LIENTHONG_VDXP_SECRET_KEY
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return config

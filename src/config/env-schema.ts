@@ -69,6 +69,9 @@ export const ENV_SCHEMA = Type.Object({
   LIENTHONG_RETENTION_INTERVAL_MS: integer(3_600_000, 1000, 7 * 24 * 3_600_000, 'How often the worker runs retention.'),
   LIENTHONG_CHECKPOINT_INTERVAL_MS: integer(600_000, 1000, 7 * 24 * 3_600_000, 'How often the worker signs a checkpoint of the signature log head.'),
   LIENTHONG_LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info', 'Least severe log level written (pino levels; silent: none).'),
+  LIENTHONG_VDXP_SECRET_KEY: optionalText('Key sealing VDXP system secrets at rest (AES-256-GCM), 32 bytes as 64 hex digits or base64; empty: derived from LIENTHONG_HUB_KEY.', {
+    pattern: '^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$', hint: 'must be 32 bytes, as 64 hex digits or base64', secret: true
+  }),
   LIENTHONG_METRICS_TOKEN: optionalText('Operator token: GET /metrics on the API port and readiness details need it.', { secret: true }),
   LIENTHONG_METRICS_OPEN: flag('1: GET /metrics on the API port without a token (behind a firewall).'),
   LIENTHONG_WORKER_METRICS_PORT: optionalInteger(0, 65535, 'Port of `lienthong worker`\'s /metrics listener (empty: none; 0: any free port).')

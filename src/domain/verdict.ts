@@ -61,12 +61,14 @@ export interface SignedEnvelope {
   attachments: AttachmentManifestEntry[]
 }
 
-export type VerificationFlag = 'weak'
+/** weak: legacy algorithms the registry allows; unsigned-envelope: no XML-DSig, accepted on the registry's word (VDXP only). */
+export type VerificationFlag = 'weak' | 'unsigned-envelope'
 
 export interface Accepted {
   verdict: 'accepted'
   envelope: SignedEnvelope
-  signer: CertificateSummary
+  /** Absent only for an unsigned envelope the sender's registry entry allows (flag `unsigned-envelope`). */
+  signer?: CertificateSummary
   chain: CertificateSummary[]
   agency: string
   algorithms: AlgorithmsUsed

@@ -7,7 +7,7 @@ import type { Verdict } from '../domain/verdict.js'
 /** What the gateway's routes need, built by the start/serve commands (or by tests). */
 export interface HubContext {
   db: Database
-  verify: (bytes: Buffer, options?: { expectedSender?: string }) => Promise<Verdict>
+  verify: (bytes: Buffer, options?: { expectedSender?: string, unsignedAllowed?: boolean }) => Promise<Verdict>
   queue: DeliveryQueue | undefined
   hub: HubIdentity
   maxBytes: number
@@ -33,6 +33,8 @@ export interface HubContext {
    * set it from the configuration: only with LIENTHONG_METRICS_TOKEN or LIENTHONG_METRICS_OPEN=1.
    */
   exposeMetrics?: boolean
+  /** The key sealing VDXP system secrets (src/vdxp/secret-box.ts); without it /vdxp authenticates no one. */
+  vdxpKey?: Buffer
 }
 
 export interface GatewayTimeouts {

@@ -1,3 +1,4 @@
+import { loadVdxpKey } from '../vdxp/load-vdxp-key.js'
 import { readFile } from 'node:fs/promises'
 import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
@@ -79,7 +80,8 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
     metrics,
     metricsToken: config.metricsToken,
     // Closed on the API port unless the operator set a token or explicitly opened it.
-    exposeMetrics: config.metricsToken != null || config.metricsOpen
+    exposeMetrics: config.metricsToken != null || config.metricsOpen,
+    vdxpKey: await loadVdxpKey(config)
   }, {
     logger: { level: config.logLevel, redact: logRedaction },
     ...(config.tls != null ? { https: await httpsOptions(config.tls) } : {})

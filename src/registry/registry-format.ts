@@ -43,6 +43,12 @@ export const AgencyEntry = Type.Object({
   certificates: Type.Array(Fingerprint, { default: [] }),
   subjectRule: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String({ minLength: 1 }), { minProperties: 1 })),
   allowWeakAlgorithms: Type.Boolean({ default: false }),
+  /**
+   * Documents from this agency sent through the VDXP API (sendEdoc) may come without an XML-DSig
+   * signature (real traffic whose attachments carry PDF signatures); accepted ones are flagged
+   * `unsigned-envelope` in the signature log. Absent: false. Never applies to /v1.
+   */
+  allowUnsignedEnvelopes: Type.Optional(Type.Boolean()),
   delivery: Delivery
 }, { additionalProperties: false })
 

@@ -9,7 +9,8 @@ import type { Queryable } from '../db/database.js'
 export interface AuthenticatedAgency {
   agencyCode: string
   credentialId: string
-  via: 'api_key' | 'client_cert'
+  /** vdxp_hmac: a VDXP system (credentialId `vdxp:<system id>`), src/gateway/scopes/vdxp-authenticator.ts. */
+  via: 'api_key' | 'client_cert' | 'vdxp_hmac'
 }
 
 const KEY_PATTERN = /^lt_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/

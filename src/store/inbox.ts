@@ -18,3 +18,11 @@ export async function inboxRows (db: Queryable, agency: string, after: [string, 
     [agency, after?.[0] ?? null, after?.[1] ?? null, limit])
   return rows
 }
+
+/** How many documents (or status messages) wait for any of `agencies` (available or downloaded). */
+export async function countInbox (db: Queryable, agencies: readonly string[], kind: 'document' | 'status'): Promise<number> {
+  const { rows } = await db.query<{ n: string | number }>(
+    `SELECT count(*) AS n FROM deliveries x JOIN documents d ON d.id = x.document_id
+     WHERE x.recipient_code = ANY($1) AND x.state IN ('available', 'downloaded') AND d.kind = $2`, [agencies, kind])
+  return Number(rows[0]?.n ?? 0)
+}

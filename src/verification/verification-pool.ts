@@ -47,6 +47,8 @@ export interface VerificationPoolOptions {
 export interface VerifyOptions {
   /** The authenticated agency: compared with From/OrganId before any signature work (F02). */
   expectedSender?: string
+  /** VDXP submissions: see VerifyDocumentOptions.unsignedAllowed. */
+  unsignedAllowed?: boolean
   /**
    * Hand the Buffer's memory over to the worker instead of copying it. Only honoured when the
    * Buffer owns its whole ArrayBuffer (not a slice of Node's small-buffer pool); the caller's
@@ -206,7 +208,7 @@ export async function createVerificationPool (options: VerificationPoolOptions):
     const generation = current
     inFlight++
     generation.inFlight++
-    const task = generation.piscina.run({ kind: 'verify', bytes: data, ...(verifyOptions.expectedSender != null ? { expectedSender: verifyOptions.expectedSender } : {}) }, { transferList: shared ? [] : [data.buffer as ArrayBuffer] })
+    const task = generation.piscina.run({ kind: 'verify', bytes: data, ...(verifyOptions.expectedSender != null ? { expectedSender: verifyOptions.expectedSender } : {}), ...(verifyOptions.unsignedAllowed === true ? { unsignedAllowed: true } : {}) }, { transferList: shared ? [] : [data.buffer as ArrayBuffer] })
     inFlightTasks.add(task)
     try {
       const reply = await task

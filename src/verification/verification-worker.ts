@@ -31,7 +31,7 @@ export interface WorkerConfig {
 
 export type WorkerTask =
   /** `bytes` arrives transferred, not copied: its ArrayBuffer now belongs to this thread. */
-  | { kind: 'verify', bytes: Uint8Array, expectedSender?: string }
+  | { kind: 'verify', bytes: Uint8Array, expectedSender?: string, unsignedAllowed?: boolean }
   /** Answers once this thread's trust store and registry are loaded (or failed to load). */
   | { kind: 'probe' }
 
@@ -86,7 +86,10 @@ export default async function handleTask (task: WorkerTask): Promise<WorkerReply
         const started = performance.now()
         // A view over the transferred memory, no copy.
         const bytes = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength)
-        const verdict = await verifyDocument(bytes, loaded.policy, task.expectedSender != null ? { expectedSender: task.expectedSender } : {})
+        const verdict = await verifyDocument(bytes, loaded.policy, {
+          ...(task.expectedSender != null ? { expectedSender: task.expectedSender } : {}),
+          ...(task.unsignedAllowed === true ? { unsignedAllowed: true } : {})
+        })
         return { kind: 'verdict', verdict, elapsedMs: performance.now() - started }
       }
       case 'probe':

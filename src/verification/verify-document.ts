@@ -20,6 +20,12 @@ export interface VerifyDocumentOptions {
    * costs the hub nothing more than a parse when it submits a document "from" B.
    */
   expectedSender?: string
+  /**
+   * The submission came through the VDXP API: a document without any signature is accepted when
+   * the sender's registry entry says allowUnsignedEnvelopes (and only then), flagged
+   * `unsigned-envelope`. The sender is then bound by the VDXP system's HMAC alone.
+   */
+  unsignedAllowed?: boolean
 }
 
 /**
@@ -58,7 +64,16 @@ export async function verifyDocument (bytes: Buffer, policy: VerificationPolicy,
     const agency = policy.registry.get(claimedSender)
 
     // 2-3. One signature, one SignedInfo, one Reference covering the document; allow-lists.
-    const profile = xmldsigStep(() => readSignatureProfile(doc, agency?.allowWeakAlgorithms === true, EDXML_SIGNATURE_PLACE))
+    let profile: SignatureProfile
+    try {
+      profile = xmldsigStep(() => readSignatureProfile(doc, agency?.allowWeakAlgorithms === true, EDXML_SIGNATURE_PLACE))
+    } catch (err) {
+      // No signature at all, from an agency allowed to send unsigned envelopes through VDXP.
+      if (err instanceof VerificationFailure && err.code === 'SIGNATURE_MISSING' && options.unsignedAllowed === true && agency?.allowUnsignedEnvelopes === true) {
+        return { verdict: 'accepted', envelope, chain: [], agency: agency.code, algorithms: {}, revocation: { checked: false, crlNumbers: {} }, flags: ['unsigned-envelope'], digestSha256 }
+      }
+      throw err
+    }
     facts.algorithms = algorithmsOf(profile)
 
     // 4. The certificate from KeyInfo is untrusted input: full path validation + leaf usage.

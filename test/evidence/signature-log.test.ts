@@ -415,7 +415,7 @@ t.test('entryFromVerdict over the real corpus', async (t) => {
   await append(db, malformedEntry)
   const readA = await readSignatureLogEntry(db, a.id)
   t.match(readA, { verdict: 'accepted', claimedAgency: '000.00.00.G22', hubDocumentId, chain: accepted.chain, revocation: accepted.revocation, algorithms: accepted.algorithms, entryHash: a.entryHash, prevHash: GENESIS_HASH })
-  t.equal(readA?.signer?.fingerprintSha256, accepted.signer.fingerprintSha256)
+  t.equal(readA?.signer?.fingerprintSha256, accepted.signer?.fingerprintSha256)
   t.match(await readSignatureLogEntry(db, r.id), { verdict: 'rejected', reasonCode: 'SENDER_MISMATCH', prevHash: a.entryHash })
   t.match(await verifySignatureLogChain(db), { ok: true, entries: 3 })
 })

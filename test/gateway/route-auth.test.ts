@@ -37,7 +37,10 @@ function printedRoutes (app: FastifyInstance): string[] {
   return routes.sort()
 }
 
-interface Probe { route: string, status: number, code: string | undefined, type: string | undefined }
+interface Probe { route: string, status: number, code: string | undefined, type: string | undefined, vdxp?: unknown }
+
+/** VDXP clients read a JSON body {status, ErrorCode, ErrorDesc}, never problem+json (docs/vdxp-compat.md). */
+const isVdxp = (route: string): boolean => / \/vdxp\//.test(route)
 
 /** Asks every route, path parameters filled with a dummy id, without any credential. */
 async function probeWithoutCredentials (app: FastifyInstance): Promise<Probe[]> {
@@ -49,7 +52,8 @@ async function probeWithoutCredentials (app: FastifyInstance): Promise<Probe[]> 
       route: `${method} ${url}`,
       status: res.statusCode,
       code: method !== 'HEAD' && typeof type === 'string' && type.startsWith('application/problem+json') ? res.json<{ code: string }>().code : undefined,
-      type: typeof type === 'string' ? type : undefined
+      type: typeof type === 'string' ? type : undefined,
+      ...(isVdxp(`${method} ${url}`) && method !== 'HEAD' ? { vdxp: res.json() } : {})
     })
   }
   return probes
@@ -83,9 +87,15 @@ t.test('every route but the public list answers 401 problem+json UNAUTHENTICATED
   const probes = await probeWithoutCredentials(app)
   const open = probes.filter((p) => p.status !== 401).map((p) => p.route).sort()
   t.same(open, PUBLIC, 'exactly the public routes answer without a credential (none missing, none added)')
-  for (const p of probes.filter((p) => !PUBLIC.includes(p.route))) {
+  for (const p of probes.filter((p) => !PUBLIC.includes(p.route) && !isVdxp(p.route))) {
     t.match(p, { status: 401, type: /^application\/problem\+json/ }, `${p.route}: 401 problem+json`)
     if (!p.route.startsWith('HEAD ')) t.equal(p.code, 'UNAUTHENTICATED', `${p.route}: UNAUTHENTICATED`)
+  }
+  const vdxp = probes.filter((p) => isVdxp(p.route))
+  t.ok(vdxp.length >= 13, `${vdxp.length} VDXP routes walked`)
+  for (const p of vdxp) {
+    t.match(p, { status: 401, type: /^application\/json/ }, `${p.route}: 401 in VDXP form`)
+    if (!p.route.startsWith('HEAD ')) t.match(p.vdxp, { status: 'FAIL', ErrorCode: '101', ErrorDesc: /\S/, code: 'UNAUTHENTICATED' }, `${p.route}: FAIL 101`)
   }
   for (const p of probes.filter((p) => PUBLIC.includes(p.route))) {
     t.ok(p.status < 400 || (p.route.endsWith('/health/ready') && p.status === 503), `${p.route}: answered (${p.status})`)

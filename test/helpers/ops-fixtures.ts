@@ -72,15 +72,19 @@ const ONE_RECIPIENT = readFileSync(join(FIXTURES, 'templates', 'document-one-rec
  * sender (G22) could otherwise be taken for its recipient (G12) when `from` is G12.
  */
 export function documentFromTo (from: string, to: string, n: number): Buffer {
-  const xml = ONE_RECIPIENT
+  return Buffer.from(signEdxml(unsignedXmlFromTo(from, to, n), {
+    privateKeyPem: pem('agencies', from, 'key.pem'),
+    certificatePem: pem('agencies', from, 'cert.pem') + pem('agencies', from, 'chain.pem')
+  }))
+}
+
+/** The same document as documentFromTo, without any signature (VDXP unsigned envelopes). */
+export function unsignedXmlFromTo (from: string, to: string, n: number): string {
+  return ONE_RECIPIENT
     .replace(/(<edXML:To>[\s\S]*?<edXML:OrganId>)000\.00\.00\.G12(<\/edXML:OrganId>)/, `$1${to}$2`)
     .replace(/(<edXML:From>[\s\S]*?<edXML:OrganId>)000\.00\.00\.G22(<\/edXML:OrganId>)/, `$1${from}$2`)
     .replace('<edXML:DocumentId>000.00.00.G22,2026/11/20,1234/VPCP-KSTT</edXML:DocumentId>', `<edXML:DocumentId>${from},2026/11/20,${n}/VPCP-KSTT</edXML:DocumentId>`)
     .replace('<edXML:CodeNumber>1234</edXML:CodeNumber>', `<edXML:CodeNumber>${n}</edXML:CodeNumber>`)
-  return Buffer.from(signEdxml(xml, {
-    privateKeyPem: pem('agencies', from, 'key.pem'),
-    certificatePem: pem('agencies', from, 'cert.pem') + pem('agencies', from, 'chain.pem')
-  }))
 }
 
 /** A genuine G22 document (to G12) of about `size` bytes: the template with a random attachment, signed. */

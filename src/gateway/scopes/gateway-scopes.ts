@@ -4,7 +4,13 @@ import inboxRoutes from '../routes/inbox.js'
 import metricsRoute from '../routes/metrics.js'
 import openApiRoute from '../routes/openapi.js'
 import type { HubContext } from '../hub-context.js'
+import sendEdocRoute from '../routes/vdxp/send-edoc.js'
+import inboxOps from '../routes/vdxp/inbox-ops.js'
+import sentOps from '../routes/vdxp/sent-ops.js'
+import directoryOps from '../routes/vdxp/directory-ops.js'
+import { vdxpScopeSetup } from '../plugins/vdxp-answers.js'
 import { agencyAuthenticator } from './agency-authenticator.js'
+import { vdxpAuthenticator } from './vdxp-authenticator.js'
 import { authenticatedScope, publicScope, type GatewayScope } from './scope.js'
 
 /**
@@ -16,7 +22,16 @@ export function gatewayScopes (context: HubContext): GatewayScope[] {
   const metricsServed = context.metrics != null && context.exposeMetrics !== false
   return [
     publicScope({ name: 'public', routes: [healthRoutes, openApiRoute, ...(metricsServed ? [metricsRoute] : [])] }),
-    authenticatedScope({ name: 'v1', prefix: '/v1', authenticator: agencyAuthenticator(context.db), routes: [documentRoutes, inboxRoutes] })
+    authenticatedScope({ name: 'v1', prefix: '/v1', authenticator: agencyAuthenticator(context.db), routes: [documentRoutes, inboxRoutes] }),
+    // The national axis protocol for existing agency software (docs/vdxp-compat.md): its own
+    // HMAC credential and its own answer format, errors included.
+    authenticatedScope({
+      name: 'vdxp',
+      prefix: '/vdxp',
+      authenticator: vdxpAuthenticator(context.db, context.vdxpKey),
+      setup: vdxpScopeSetup,
+      routes: [sendEdocRoute, inboxOps, sentOps, directoryOps]
+    })
   ]
 }
 

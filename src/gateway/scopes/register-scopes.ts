@@ -68,6 +68,7 @@ export async function registerScopes (app: FastifyInstance, options: ScopesOptio
   for (const scope of scopes) {
     await app.register(async (scoped) => {
       scoped.addHook('onRoute', (route) => { route.config = { ...route.config, scope: scope.name } })
+      await scope.setup?.(scoped)
       const enter = scope.enter
       if (enter != null) scoped.addHook('onRequest', async (request, reply) => { await admit(enter, request, reply) })
       for (const routes of scope.routes) await scoped.register(routes, { context })

@@ -46,16 +46,23 @@ export interface GatewayScope {
   /** Authenticates a request entering the scope and returns its credential key; absent: public. */
   readonly enter?: (request: FastifyRequest) => Promise<string>
   readonly decorate?: (app: FastifyInstance) => void
+  /**
+   * Runs first inside the scope's encapsulated instance, before its authentication hook: a family
+   * with its own wire format (VDXP) sets its error handler and body parsers here, so even its
+   * authentication failures answer in that format.
+   */
+  readonly setup?: (scoped: FastifyInstance) => void | Promise<void>
   readonly routes: readonly RoutePlugin[]
 }
 
 /** A scope whose every route requires the authenticator's credential. */
-export function authenticatedScope<P> (spec: { name: string, prefix: string, authenticator: Authenticator<P>, routes: readonly RoutePlugin[] }): GatewayScope {
+export function authenticatedScope<P> (spec: { name: string, prefix: string, authenticator: Authenticator<P>, routes: readonly RoutePlugin[], setup?: GatewayScope['setup'] }): GatewayScope {
   const { authenticator } = spec
   return {
     name: spec.name,
     prefix: spec.prefix,
     routes: spec.routes,
+    ...(spec.setup != null ? { setup: spec.setup } : {}),
     decorate: authenticator.decorate,
     enter: async (request) => {
       const principal = await authenticator.resolve(request)
