@@ -55,10 +55,11 @@ export default async function inboxOps (app: FastifyInstance, options: { context
     }
     return row.recipient_code
   }
-  const bytesOf = async (caller: VdxpCaller): Promise<{ id: string, bytes: Buffer }> => {
+  /** `head`: a HEAD request sends no bytes, so it does not mark the item downloaded. */
+  const bytesOf = async (caller: VdxpCaller, head = false): Promise<{ id: string, bytes: Buffer }> => {
     const id = hubId(caller)
     const recipient = await mine(caller, id)
-    const bytes = await downloadInboxItem(ctx.db, recipient, id).catch((err: unknown) => {
+    const bytes = await downloadInboxItem(ctx.db, recipient, id, { markDownloaded: !head }).catch((err: unknown) => {
       if (err instanceof ContentExpiredError) throw new HubProblem('CONTENT_EXPIRED', `${err.message}; the delivery and its receipts remain`)
       throw err
     })
@@ -73,7 +74,7 @@ export default async function inboxOps (app: FastifyInstance, options: { context
 
   // The SDK saves whatever body comes back as the file (an error answer too): errors stay VDXP JSON.
   app.get('/downloadEdoc', async (request, reply) => {
-    const { id, bytes } = await bytesOf(vdxpCallerOf(request))
+    const { id, bytes } = await bytesOf(vdxpCallerOf(request), request.method === 'HEAD')
     return await reply.type('application/octet-stream').header('content-disposition', `attachment; filename="${id}.edxml"`).send(bytes)
   })
 
