@@ -111,6 +111,9 @@ const cases: Array<{ name: string, files: Record<string, string[]>, check: 'fold
   }
 ]
 
+// Each case is a child process that mostly waits on module loading: run them side by side.
+t.jobs = 4
+
 for (const c of cases) {
   t.test(c.name, async (t) => {
     const dir = tree(t, c.files)
