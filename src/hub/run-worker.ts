@@ -31,7 +31,7 @@ export async function runWorker (): Promise<void> {
     process.stderr.write(`lienthong worker: ${redisUnreachableMessage(config.redisUrl, 'deliveries wait in PostgreSQL and this worker consumes them once it is back')}\n`)
   }
   // A round fails every interval while Redis or the database is down: seen, but not every 5 s.
-  const stopReconciler = startReconciler(db, queue, config.reconcileIntervalMs, rateLimitedErrorLog('reconciler round failed (retried next round)', { logger }), config.reconcileGraceMs)
+  const stopReconciler = startReconciler(db, queue, config.reconcileIntervalMs, rateLimitedErrorLog('reconciler round failed (retried next round)', { logger }), config.reconcileGraceMs, config.delivery.timeoutMs + 1000)
   // This process's own counters (attempts, latency, process); the hub-wide gauges come from the gateways.
   const metrics = new HubMetrics({ db, clusterGauges: false }, rateLimitedErrorLog('metrics: read failed', { logger }))
   const worker = await startConfiguredWorker(config, db, hub, logger, metrics)

@@ -61,7 +61,7 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
     logger.warn(redisUnreachableMessage(config.redisUrl))
   }
   // A round fails every interval while Redis or the database is down: seen, but not every 5 s.
-  const stopReconciler = startReconciler(db, queue, config.reconcileIntervalMs, rateLimitedErrorLog('reconciler round failed (retried next round)', { logger }), config.reconcileGraceMs)
+  const stopReconciler = startReconciler(db, queue, config.reconcileIntervalMs, rateLimitedErrorLog('reconciler round failed (retried next round)', { logger }), config.reconcileGraceMs, config.delivery.timeoutMs + 1000)
   enqueuePending(db, queue).catch((err: unknown) => logger.warn({ err }, 'enqueueing the pending deliveries at start failed; the reconciler enqueues them'))
   // One registry per process: in `start` the worker below counts into the gateway's /metrics.
   const metrics = new HubMetrics({ db, queue, pool }, rateLimitedErrorLog('metrics: read failed', { logger }))

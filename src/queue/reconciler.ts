@@ -16,8 +16,10 @@
  *   no-op: the reconciler removes it before re-adding.
  * - Due: an open push row untouched for `graceMs` (LIENTHONG_RECONCILE_GRACE_MS, 10 s by default;
  *   so a job being added right now, between the row's commit and the add, is not mistaken for a
- *   lost one, and a `sending` row whose job Redis lost while its POST is in flight is not sent by
- *   a second worker at the same time, as long as graceMs >= the push timeout). Every pass
+ *   lost one). A `sending` row is due only once untouched for max(graceMs, sendingGraceMs), the
+ *   hub passing the push timeout plus a second: when Redis lost the job of a POST still in flight
+ *   (FLUSHALL, a restart without persistence), a second worker must not send it at the same
+ *   time. Every pass
  *   examines every due row, whatever its `enqueued` flag says (the flag is only a hint for the
  *   fast path below: a job can exist with the flag false when markEnqueued failed, and be gone
  *   with the flag true when Redis lost it). A row without a live job is re-added with jobId =
@@ -67,6 +69,8 @@ export interface SweepOptions {
   maxRows?: number
   /** Shared across passes (startReconciler keeps one); a fresh one starts from the first id. */
   cursor?: SweepCursor
+  /** A `sending` row is due after max(graceMs, this): its POST may last up to the push timeout. */
+  sendingGraceMs?: number
 }
 
 /**
@@ -79,7 +83,7 @@ export async function repairLostJobs (db: Queryable, queue: DeliveryQueue, grace
   const batch = Math.max(1, options.batch ?? 500)
   const maxRows = Math.max(1, options.maxRows ?? 10_000)
   const cursor = options.cursor ?? { after: null }
-  const rows = await openPushRowsUntouched(db, graceMs, cursor.after, maxRows)
+  const rows = await openPushRowsUntouched(db, graceMs, cursor.after, maxRows, options.sendingGraceMs ?? graceMs)
   // A full page: the next pass carries on after its last id; a short one reached the end.
   cursor.after = rows.length === maxRows ? (rows[rows.length - 1]?.id ?? null) : null
   let added = 0
@@ -118,13 +122,13 @@ export async function reconcileOnce (db: Queryable, queue: DeliveryQueue, graceM
  * round (Redis or PostgreSQL down) waits for the next one. Resolves the returned stop function
  * once a round in progress has finished.
  */
-export function startReconciler (db: Queryable, queue: DeliveryQueue, intervalMs: number, onError: (err: unknown) => void, graceMs?: number): () => Promise<void> {
+export function startReconciler (db: Queryable, queue: DeliveryQueue, intervalMs: number, onError: (err: unknown) => void, graceMs?: number, sendingGraceMs?: number): () => Promise<void> {
   const cursor: SweepCursor = { after: null }
   const task = startPeriodicTask({
     name: 'outbox-reconciler',
     intervalMs,
     lease: { db },
-    run: async () => { await reconcileOnce(db, queue, graceMs, { cursor }) },
+    run: async () => { await reconcileOnce(db, queue, graceMs, { cursor, ...(sendingGraceMs != null ? { sendingGraceMs } : {}) }) },
     onError
   })
   return task.close

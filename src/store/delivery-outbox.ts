@@ -33,15 +33,17 @@ export interface OpenPushRow { id: string, recipient_code: string, next_attempt_
  * the open rows, not the table's history of final ones (a keyset walk of the primary key would
  * read every delivered row on each pass). MATERIALIZED keeps the planner on that index however
  * large the LIMIT; the sort by id is over the open rows only. The states are written out so that
- * the query matches the index's predicate.
+ * the query matches the index's predicate. A `sending` row is due only after `sendingGraceMs`
+ * (at least `graceMs`): its POST may still be in flight for up to the push timeout.
  */
-export async function openPushRowsUntouched (db: Queryable, graceMs: number, after: string | null, limit: number): Promise<OpenPushRow[]> {
+export async function openPushRowsUntouched (db: Queryable, graceMs: number, after: string | null, limit: number, sendingGraceMs = graceMs): Promise<OpenPushRow[]> {
   const { rows } = await db.query<OpenPushRow>(
     `WITH open AS MATERIALIZED (
        SELECT id, recipient_code, next_attempt_at, enqueued FROM deliveries
        WHERE state IN ('queued', 'sending', 'waiting_retry') AND mode = 'push'
-         AND updated_at < now() - ($2 || ' milliseconds')::interval)
+         AND updated_at < now() - ($2 || ' milliseconds')::interval
+         AND (state <> 'sending' OR updated_at < now() - ($4 || ' milliseconds')::interval))
      SELECT id, recipient_code, next_attempt_at, enqueued FROM open
-     WHERE $1::uuid IS NULL OR id > $1::uuid ORDER BY id LIMIT $3`, [after, String(graceMs), limit])
+     WHERE $1::uuid IS NULL OR id > $1::uuid ORDER BY id LIMIT $3`, [after, String(graceMs), limit, String(Math.max(graceMs, sendingGraceMs))])
   return rows
 }

@@ -215,3 +215,20 @@ t.test('the issue\'s case through the running reconciler: job added, markEnqueue
   t.ok(took < intervalMs + 1500, `within one interval (plus scheduling slack) (${took} ms, interval ${intervalMs} ms)`)
   t.same(errors, [], 'no reconciler round failed')
 })
+
+t.test('a sending row whose job vanished waits for the push timeout, not only the grace (its POST may be in flight)', async (t) => {
+  const { db, queue } = await setup(t)
+  // Both rows untouched for 5 s, no job in Redis (FLUSHALL): grace 1 s, push timeout + 1 s = 31 s.
+  const sending = randomUUID()
+  const queued = randomUUID()
+  await insertRow(db, { id: sending, mode: 'push', state: 'sending', enqueued: true, nextAttemptAt: null, quietMs: 5000 })
+  await insertRow(db, { id: queued, mode: 'push', state: 'queued', enqueued: true, nextAttemptAt: null, quietMs: 5000 })
+  const early = await repairLostJobs(db, queue, 1000, { sendingGraceMs: 31_000 })
+  t.equal(early, 1, 'only the queued row gets its job back')
+  t.equal(await queue.queue.getJobState(sending), 'unknown', 'the sending row is left alone while its POST may still run')
+  t.not(await queue.queue.getJobState(queued), 'unknown')
+  // Once untouched for longer than the push timeout, the sending row is due like any other.
+  await db.query('UPDATE deliveries SET updated_at = now() - interval \'40 seconds\' WHERE id = $1', [sending])
+  t.equal(await repairLostJobs(db, queue, 1000, { sendingGraceMs: 31_000 }), 1)
+  t.ok(LIVE.has(await queue.queue.getJobState(sending)), 'then re-added')
+})
