@@ -46,3 +46,12 @@ export async function agencyExists (db: Queryable, code: string): Promise<boolea
   const { rows } = await db.query('SELECT 1 FROM agencies WHERE code = $1', [code])
   return rows.length > 0
 }
+
+/**
+ * Whether a registry agency has this code up to letter case: a look-alike such as 000.00.00.h41
+ * beside 000.00.00.H41 must not be registered through VDXP (outsider review, finding V2).
+ */
+export async function agencyExistsIgnoringCase (db: Queryable, code: string): Promise<boolean> {
+  const { rows } = await db.query('SELECT 1 FROM agencies WHERE lower(code) = lower($1)', [code])
+  return rows.length > 0
+}

@@ -34,19 +34,29 @@ export interface UnitRegistration {
   registeredBy: string
 }
 
-/** Adds the unit, or updates it (a new version, undeleted). */
-export async function registerUnit (db: Queryable, unit: UnitRegistration): Promise<void> {
-  await db.query(
+/**
+ * Adds the unit, or updates it (a new version, undeleted) when the same system registered it.
+ * False: another system registered this code, and only it (or the operator) may change it
+ * (outsider review, finding V1).
+ */
+export async function registerUnit (db: Queryable, unit: UnitRegistration): Promise<boolean> {
+  const { rows } = await db.query(
     `INSERT INTO vdxp_directory_units (code, parent_code, name, mail, mobile, fax, registered_by)
      VALUES ($1, $2, $3, $4, $5, $6, $7)
      ON CONFLICT (code) DO UPDATE SET parent_code = EXCLUDED.parent_code, name = EXCLUDED.name, mail = EXCLUDED.mail, mobile = EXCLUDED.mobile,
-       fax = EXCLUDED.fax, registered_by = EXCLUDED.registered_by, version = vdxp_directory_units.version + 1, deleted = false, modified_at = now()`,
+       fax = EXCLUDED.fax, version = vdxp_directory_units.version + 1, deleted = false, modified_at = now()
+     WHERE vdxp_directory_units.registered_by = EXCLUDED.registered_by
+     RETURNING code`,
     [unit.code, unit.parentCode ?? null, unit.name, unit.mail ?? null, unit.mobile ?? null, unit.fax ?? null, unit.registeredBy])
+  return rows.length > 0
 }
 
-/** Marks a VDXP-registered unit deleted (kept, so getSynchronizeUnit reports the deletion); false when unknown. */
-export async function deleteUnit (db: Queryable, code: string): Promise<boolean> {
+/**
+ * Marks a unit `registeredBy` registered deleted (kept, so getSynchronizeUnit reports the
+ * deletion); false when there is no such unit of that system (outsider review, finding V1).
+ */
+export async function deleteUnit (db: Queryable, code: string, registeredBy: string): Promise<boolean> {
   const { rows } = await db.query(
-    'UPDATE vdxp_directory_units SET deleted = true, version = version + 1, modified_at = now() WHERE code = $1 AND NOT deleted RETURNING code', [code])
+    'UPDATE vdxp_directory_units SET deleted = true, version = version + 1, modified_at = now() WHERE code = $1 AND registered_by = $2 AND NOT deleted RETURNING code', [code, registeredBy])
   return rows.length > 0
 }

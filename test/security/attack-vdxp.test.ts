@@ -163,8 +163,8 @@ t.test('held: directory texts cannot inject into answers or headers', async (t) 
 // FINDING V1 (low): a system with --allow-directory-changes can overwrite or delete the units
 // another system registered: registerUnit upserts without looking at registered_by, deleteUnit
 // deletes any code. Expected: a unit is changed only by the system that registered it (or the
-// operator). FAILS TODAY, hence t.todo.
-t.test('a system cannot overwrite or delete another system\'s unit', { todo: todo('finding V1: registerAgency/deleteAgency ignore registered_by') }, async (t) => {
+// operator). Failed on the reviewed code; fixed (store/vdxp-directory.ts registered_by).
+t.test('a system cannot overwrite or delete another system\'s unit', async (t) => {
   const f = await vdxpHub(t)
   const unit = { id: '', pcode: B, code: '000.04.00.G12', name: 'Phòng của G12', mail: 'g12@example.vn', mobile: '', fax: '' }
   t.match((await f.client('sys.b').registerAgency(unit)).json, { status: 'OK' })
@@ -176,8 +176,9 @@ t.test('a system cannot overwrite or delete another system\'s unit', { todo: tod
 
 // FINDING V2 (low): registerAgency refuses a registry agency's code only when it matches exactly:
 // 000.00.00.h41 (lower-case h) registers a look-alike of H41 with any name and mail, listed by
-// getAgenciesList beside the real one. Expected: 306, like the exact code. FAILS TODAY, hence t.todo.
-t.test('a code differing from a registry agency only by case is refused', { todo: todo('finding V2: agencyExists is case-sensitive') }, async (t) => {
+// getAgenciesList beside the real one. Expected: 306, like the exact code. Failed on the reviewed
+// code; fixed (store/agencies.ts agencyExistsIgnoringCase).
+t.test('a code differing from a registry agency only by case is refused', async (t) => {
   const f = await vdxpHub(t)
   const answer = await f.client('sys.b').registerAgency({ id: '', pcode: '', code: A.toLowerCase(), name: 'Văn phòng (thật)', mail: 'phish@example.com', mobile: '', fax: '' })
   t.match(answer.json, { status: 'FAIL', ErrorCode: '306' })
@@ -189,7 +190,8 @@ t.test('a code differing from a registry agency only by case is refused', { todo
 // the document's bytes, and a captured bodyless read of a system with the directory flag
 // (getAgenciesList) replayed to /registerAgency registers any unit. Expected per the docs: refused.
 // The SDK signs neither path nor body, so the likely fix is the docs (TLS and --allow-ip are the
-// only defences) rather than code. FAILS TODAY, hence t.todo.
+// only defences) rather than code. Kept as t.todo: a protocol limitation, documented in
+// docs/vdxp-compat.md ("What the HMAC does not cover").
 t.test('a captured request cannot be replayed as another operation', { todo: todo('finding V3: the operation and JSON bodies are not signed') }, async (t) => {
   const f = await vdxpHub(t)
   const { deliveryId } = await sentAtoB(f, 9603)

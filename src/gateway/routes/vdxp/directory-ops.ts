@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { agencyExists } from '../../../store/agencies.js'
+import { agencyExistsIgnoringCase } from '../../../store/agencies.js'
 import { deleteUnit, directoryUnits, registerUnit } from '../../../store/vdxp-directory.js'
 import { ok, VdxpFailure } from '../../../vdxp/vdxp-answer.js'
 import { sendVdxp } from '../../plugins/vdxp-answers.js'
@@ -70,8 +70,8 @@ export default async function directoryOps (app: FastifyInstance, options: { con
     if (typeof code !== 'string' || !AGENCY_CODE.test(code)) throw new VdxpFailure('BAD_PARAMETER', 'code must be an agency code (letters, digits and dots)')
     const name = optionalText(body.name, 'name', 500)
     if (name == null) throw new VdxpFailure('MISSING_PARAMETER', 'name is required')
-    if (await agencyExists(ctx.db, code)) throw new VdxpFailure('AGENCY_IN_REGISTRY', `${code} is in the hub's registry, which only the operator changes`, 409)
-    await registerUnit(ctx.db, {
+    if (await agencyExistsIgnoringCase(ctx.db, code)) throw new VdxpFailure('AGENCY_IN_REGISTRY', `${code} is (up to letter case) in the hub's registry, which only the operator changes`, 409)
+    const registered = await registerUnit(ctx.db, {
       code,
       parentCode: optionalText(body.pcode, 'pcode', 50),
       name,
@@ -80,6 +80,7 @@ export default async function directoryOps (app: FastifyInstance, options: { con
       fax: optionalText(body.fax, 'fax', 50),
       registeredBy: caller.systemId
     })
+    if (!registered) throw new HubProblem('FORBIDDEN', `unit ${code} was registered by another system; only it or the hub's operator may change it`)
     return await sendVdxp(reply, ok())
   })
 
@@ -87,8 +88,8 @@ export default async function directoryOps (app: FastifyInstance, options: { con
     const caller = vdxpCallerOf(request)
     mayChange(caller)
     const code = required(caller, 'AgencyCode')
-    if (await agencyExists(ctx.db, code)) throw new VdxpFailure('AGENCY_IN_REGISTRY', `${code} is in the hub's registry, which only the operator changes`, 409)
-    if (!(await deleteUnit(ctx.db, code))) throw new HubProblem('NOT_FOUND', `no unit ${code} registered through VDXP`)
+    if (await agencyExistsIgnoringCase(ctx.db, code)) throw new VdxpFailure('AGENCY_IN_REGISTRY', `${code} is (up to letter case) in the hub's registry, which only the operator changes`, 409)
+    if (!(await deleteUnit(ctx.db, code, caller.systemId))) throw new HubProblem('NOT_FOUND', `no unit ${code} registered through VDXP by ${caller.systemId}`)
     return await sendVdxp(reply, ok())
   })
 }
