@@ -14,7 +14,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY scripts ./scripts
-# tsc into dist/, then scripts/copy-assets.js copies the SQL migrations into dist/db/migrations.
+# scripts/build.js: tsc into a fresh directory, the SQL migrations copied beside, swapped in as dist/.
 RUN npm run build
 
 FROM node:24-bookworm-slim AS runtime

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const stamp = join(root, 'dist', 'cli', 'main.js')
-const inputs = ['src', 'tsconfig.json', 'tsconfig.build.json', 'scripts/clean-dist.js', 'scripts/copy-assets.js']
+const inputs = ['src', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build.js']
 
 /** The newest modification time of `path` and, for a directory, of everything under it. */
 function newest (path) {

@@ -343,8 +343,8 @@ t.test('Dockerfile: multi-stage, production dependencies only, non-root, health-
   const pkg = JSON.parse(read('package.json')) as { files: string[], scripts: Record<string, string> }
   for (const entry of pkg.files) t.ok(runtimeSources.includes(entry), `the image has ${entry}/ (package.json "files": what runs)`)
   t.ok(runtimeSources.includes('package.json'), 'the image has package.json (type: module)')
-  t.match(pkg.scripts.build, /scripts\/copy-assets\.js/, 'the build copies non-TypeScript assets into dist/')
-  t.match(read('scripts/copy-assets.js'), /src\/db\/migrations/, 'including the SQL migrations')
+  t.match(pkg.scripts.build, /scripts\/build\.js/, 'the build script compiles and copies non-TypeScript assets into dist/')
+  t.match(read('scripts/build.js'), /src\/db\/migrations/, 'including the SQL migrations')
   const build = stages[0] ?? []
   for (const needed of ['src', 'scripts', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json']) t.ok(copiedNames(build).includes(needed), `the build stage copies ${needed}`)
   t.ok(build.some((i) => /^RUN\s.*npm run build\b/.test(i)), 'the build stage runs npm run build')
