@@ -1,14 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { acceptSubmission } from '../../accept/accept-submission.js'
 import { canRead, canReadBytes, getDocumentView, getRaw, getReceiptVisibleTo, type DocumentView as View } from '../../store/documents.js'
-import { PoolSaturatedError } from '../../verification/verification-pool.js'
 import { HubProblem } from '../../errors/problem.js'
 import { agencyOf } from '../scopes/agency-authenticator.js'
 import { commonErrors } from '../schemas/problem.js'
 import { DocumentAccepted, DocumentIdParams, DocumentView, ReceiptParams } from '../schemas/documents.js'
 import type { HubContext } from '../hub-context.js'
+import { submitDocument } from '../submit-document.js'
 
 /** Documents, in the /v1 scope (paths relative to it): the agency is authenticated before a handler runs. */
 export default async function documentRoutes (fastify: FastifyInstance, options: { context: HubContext }): Promise<void> {
@@ -38,40 +37,9 @@ export default async function documentRoutes (fastify: FastifyInstance, options:
       ctx.metrics?.documentRejected('UNSUPPORTED_MEDIA_TYPE')
       throw new HubProblem('UNSUPPORTED_MEDIA_TYPE', 'send the edXML bytes as application/xml or application/octet-stream')
     }
-    let outcome
-    try {
-      outcome = await acceptSubmission({
-        db: ctx.db,
-        verify: ctx.metrics?.timedVerify(ctx.verify) ?? ctx.verify,
-        queue: ctx.queue,
-        hub: ctx.hub,
-        onEnqueueError: (err: unknown, ids: string[]) => request.log.warn({ err, deliveries: ids.length }, 'enqueue failed; the reconciler will retry')
-      }, { bytes, auth, requestId: request.id })
-    } catch (err) {
-      if (err instanceof PoolSaturatedError) {
-        ctx.metrics?.documentRejected('BUSY')
-        throw new HubProblem('BUSY', 'all verification workers are busy and the waiting line is full', { retryAfterSeconds: err.retryAfterSeconds })
-      }
-      throw err
-    }
-    if (outcome.outcome === 'rejected') {
-      ctx.metrics?.documentRejected(outcome.code)
-      request.log.info({ code: outcome.code, signatureLogEntry: outcome.signatureLogId }, 'document rejected')
-      // A status message answering a document the signing agency did not receive gets the same
-      // answer as one answering a document that does not exist: whether agency X sent document
-      // D is not disclosed to anyone but X and D's recipients. (The signature log keeps the
-      // precise reason for auditors.)
-      if (outcome.code === 'DOCUMENT_UNKNOWN' || outcome.code === 'FORBIDDEN') {
-        throw new HubProblem('DOCUMENT_UNKNOWN', `the status message answers no document that ${auth.agencyCode} received through this hub`, { signatureLogEntry: outcome.signatureLogId })
-      }
-      throw new HubProblem(outcome.code, outcome.detail, {
-        signatureLogEntry: outcome.signatureLogId,
-        ...(outcome.recipients != null ? { recipients: outcome.recipients } : {})
-      })
-    }
+    const outcome = await submitDocument(ctx, request, { bytes, auth })
     reply.header('location', `/v1/documents/${outcome.documentId}`)
     if (outcome.outcome === 'duplicate') {
-      ctx.metrics?.documentDuplicate()
       const view = await getDocumentView(ctx.db, outcome.documentId)
       return await reply.code(200).send({
         id: outcome.documentId,
@@ -82,8 +50,6 @@ export default async function documentRoutes (fastify: FastifyInstance, options:
         recipients: (view?.deliveries ?? []).map((d) => ({ code: d.recipient, deliveryId: d.id, mode: d.mode }))
       })
     }
-    ctx.metrics?.documentAccepted(outcome.kind)
-    request.log.info({ document: outcome.documentId, signatureLogEntry: outcome.signatureLogId, enqueued: outcome.enqueued }, 'document accepted')
     return await reply.code(202).send({
       id: outcome.documentId,
       kind: outcome.kind,
