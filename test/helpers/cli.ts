@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { ROOT } from './example-pki.js'
 
@@ -18,4 +19,19 @@ export function childEnv (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env }
   delete env.NODE_OPTIONS
   return { ...env, ...extra }
+}
+
+export interface CliRun { code: number | null, stdout: string, stderr: string }
+
+/** Runs the compiled CLI to its end (from the project root, with exactly `env`) and collects its output. */
+export async function runCli (args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
+  return await new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+    child.on('error', reject)
+    child.on('close', (code) => { resolve({ code, stdout, stderr }) })
+  })
 }

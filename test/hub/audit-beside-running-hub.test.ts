@@ -1,9 +1,8 @@
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { CLI } from '../helpers/cli.js'
-import { FIXTURES, ROOT } from '../helpers/example-pki.js'
+import { runCli } from '../helpers/cli.js'
+import { FIXTURES } from '../helpers/example-pki.js'
 import { lienthongEnv, spawnLienthong } from '../helpers/hub-process.js'
 
 // `lienthong audit verify` beside a running `npm start` exited 2 with `Aborted()` from the embedded
@@ -11,17 +10,7 @@ import { lienthongEnv, spawnLienthong } from '../helpers/hub-process.js'
 // Now every command that opens the embedded database takes its lock first: beside the running hub
 // it refuses with one clear message before PGlite touches a file; once the hub stopped, it works.
 
-async function lienthong (args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  return await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-    child.on('error', reject)
-    child.on('close', (code) => { resolve({ code, stdout, stderr }) })
-  })
-}
+const lienthong = runCli
 
 /** Path -> size and mtime of every file under `dir`. */
 function snapshot (dir: string): Record<string, string> {

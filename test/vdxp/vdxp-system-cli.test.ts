@@ -1,10 +1,8 @@
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
-import { CLI } from '../helpers/cli.js'
+import { runCli } from '../helpers/cli.js'
 import { testDatabase } from '../helpers/database.js'
-import { ROOT } from '../helpers/example-pki.js'
 import { testHub } from '../helpers/hub.js'
 import { databaseUrlOf, lienthongEnv } from '../helpers/hub-process.js'
 import { VdxpClient } from '../helpers/vdxp-client.js'
@@ -13,17 +11,7 @@ import { VdxpClient } from '../helpers/vdxp-client.js'
 // running hub uses: the printed secret authenticates, a rotated one replaces it at once, a removed
 // system is refused, and no listing shows a secret.
 
-async function lienthong (args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  return await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-    child.on('error', reject)
-    child.on('close', (code) => { resolve({ code, stdout, stderr }) })
-  })
-}
+const lienthong = runCli
 
 t.test('add, list, rotate, remove', async (t) => {
   const db = await testDatabase(t)
