@@ -18,6 +18,8 @@ export interface HubConfig {
   queuePrefix: E['LIENTHONG_QUEUE_PREFIX']
   trustDir: E['LIENTHONG_TRUST_DIR']
   registryFile: E['LIENTHONG_REGISTRY']
+  /** This hub's id in the backbone (hop lists, its signed directory, peers' registries). */
+  hubId: E['LIENTHONG_HUB_ID']
   hubKeyFile: E['LIENTHONG_HUB_KEY']
   hubCertFile: E['LIENTHONG_HUB_CERT']
   hubChainFile: E['LIENTHONG_HUB_CHAIN']
@@ -141,6 +143,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): HubConfig {
     queuePrefix: v.LIENTHONG_QUEUE_PREFIX,
     trustDir: v.LIENTHONG_TRUST_DIR,
     registryFile: v.LIENTHONG_REGISTRY,
+    hubId: v.LIENTHONG_HUB_ID,
     hubKeyFile: v.LIENTHONG_HUB_KEY,
     hubCertFile: v.LIENTHONG_HUB_CERT,
     hubChainFile: v.LIENTHONG_HUB_CHAIN,
