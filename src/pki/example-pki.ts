@@ -6,6 +6,9 @@ import { assertWritable, writeExamplePkiFiles } from './example-pki/write.js'
 
 export { DirectoryNotEmptyError } from './example-pki/write.js'
 export { REGISTRY_PATH, STALE_TRUST_DIR, TRUST_DIR, type ExamplePkiFile } from './example-pki/files.js'
+export { CA_KEYS_DIR, HUB_FILES, ISSUING_CA_KEY_PATH, ROOT_CA_KEY_PATH } from './example-pki/layout.js'
+export { EXAMPLE_HUBS, exampleHub, type ExampleHub } from './example-pki/hubs.js'
+export { MissingCaKeyError, issueExampleHub, type IssueHubOptions } from './example-pki/issue-hub.js'
 
 export interface ExamplePkiOptions {
   /** Reference time for every validity period and CRL date (default: the current time). */

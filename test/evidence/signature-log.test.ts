@@ -25,10 +25,10 @@ const run = promisify(execFile)
 const SIGNER: CertificateSummary = {
   subject: 'C=VN, ST=Hà Nội, O=Văn phòng Chính phủ, CN=Văn phòng Chính phủ, UID=000.00.00.G22',
   issuer: 'C=VN, O=Example PKI (NOT FOR PRODUCTION), CN=Example Government Issuing CA',
-  serialNumber: '5bfce13286c28373f6ceafd5df3a6e13',
-  fingerprintSha256: '2ece7fa1f9d4e7533cb00ace7f680c7b1c96c57c55549d602134ce2a84c353c5',
-  notBefore: '2026-11-24T20:50:59.000Z',
-  notAfter: '2031-11-25T20:50:59.000Z',
+  serialNumber: '72ccce38f3f38446a7646be329b3d323',
+  fingerprintSha256: 'b2c57363a7f84122a8d69fa7ffba71a4b72aa2fdedd7c0d58e0e1d64e6a70770',
+  notBefore: '2026-12-06T03:09:03.000Z',
+  notAfter: '2031-12-07T03:09:03.000Z',
   keyBits: 2048
 }
 

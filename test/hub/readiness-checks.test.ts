@@ -90,10 +90,10 @@ t.test('the checks with an injected clock; tlsCertificate only when there is a c
   t.equal((await checks.tlsCertificate?.())?.ok, true)
   // NOW is 2030: the demo CRLs (nextUpdate 2036) are fresh then; moved past it they are stale.
   t.equal((await checks.revocationData?.())?.ok, true)
-  const later = hubReadinessChecks({ ...base, hubCertificate: cert(100 * DAY), tlsCertificates: [], now: () => new Date('2036-11-25T18:00:00Z') })
+  const later = hubReadinessChecks({ ...base, hubCertificate: cert(100 * DAY), tlsCertificates: [], now: () => new Date('2036-12-07T00:00:00Z') })
   const near = await later.revocationData?.()
   t.equal(near?.ok, false, 'within 6 h of the demo CRLs\' nextUpdate')
-  t.match(near?.detail, /CRL of .*Issuing CA goes stale at 2036-11-25T20:50:59\.000Z/)
+  t.match(near?.detail, /CRL of .*Issuing CA goes stale at 2036-12-07T03:09:03\.000Z/)
 })
 
 t.test('/health/ready: the hub\'s checks override the default, each with status, time and checkedAt', async (t) => {

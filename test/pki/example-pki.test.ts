@@ -79,19 +79,43 @@ t.test('agency signing certificates', async (t) => {
   t.match(await read('agencies/000.00.00.G22/key.pem'), /^-----BEGIN PRIVATE KEY-----\n/, 'PKCS#8, unencrypted')
 })
 
+// Hub 1 stays in hub/ (id `hub`); the peers of a backbone test live under hubs/.
+const HUBS = [
+  { id: 'hub', dir: 'hub', uid: '000.00.00.HUB' },
+  { id: 'hub-2', dir: 'hubs/hub-2', uid: '000.00.00.HUB2' },
+  { id: 'hub-3', dir: 'hubs/hub-3', uid: '000.00.00.HUB3' }
+]
+const HUB_CERTS = HUBS.flatMap((h) => [`${h.dir}/signing-cert.pem`, `${h.dir}/tls-cert.pem`])
+
 t.test('hub certificates', async (t) => {
-  const signing = await cert('hub/signing-cert.pem')
-  t.ok(signing.checkIssued(issuing) && signing.verify(issuing.publicKey))
-  t.match(signing.subject, /UID=000\.00\.00\.HUB/)
-  t.ok(signing.checkPrivateKey(createPrivateKey(await read('hub/signing-key.pem'))))
-  const tls = await cert('hub/tls-cert.pem')
-  t.ok(tls.checkIssued(issuing) && tls.verify(issuing.publicKey))
-  t.ok(tls.checkPrivateKey(createPrivateKey(await read('hub/tls-key.pem'))))
-  t.equal(tls.checkHost('localhost'), 'localhost')
-  t.equal(tls.checkIP('127.0.0.1'), '127.0.0.1')
-  t.equal(tls.checkIP('::1'), '::1')
-  t.same([...(tls.keyUsage ?? [])].sort(), ['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2'], 'EKU serverAuth + clientAuth')
-  t.equal(extensionHex(tls, KEY_USAGE), '030205a0', 'keyUsage digitalSignature + keyEncipherment')
+  for (const { id, dir: hubDir, uid } of HUBS) {
+    const signing = await cert(`${hubDir}/signing-cert.pem`)
+    t.ok(signing.checkIssued(issuing) && signing.verify(issuing.publicKey), `${id}: signing certificate issued by the issuing CA`)
+    t.match(signing.subject, new RegExp(`\nUID=${uid.replaceAll('.', '\\.')}$`), `${id}: subject UID ${uid}`)
+    t.notOk(signing.ca, `${id}: signing certificate is not a CA`)
+    t.equal(extensionHex(signing, KEY_USAGE), SIGNING_USAGE, `${id}: signing keyUsage`)
+    t.ok(signing.checkPrivateKey(createPrivateKey(await read(`${hubDir}/signing-key.pem`))), `${id}: signing key matches`)
+    const tls = await cert(`${hubDir}/tls-cert.pem`)
+    t.ok(tls.checkIssued(issuing) && tls.verify(issuing.publicKey), `${id}: TLS certificate issued by the issuing CA`)
+    t.ok(tls.checkPrivateKey(createPrivateKey(await read(`${hubDir}/tls-key.pem`))), `${id}: TLS key matches`)
+    t.equal(tls.checkHost('localhost'), 'localhost', `${id}: SAN localhost`)
+    t.equal(tls.checkIP('127.0.0.1'), '127.0.0.1', `${id}: SAN 127.0.0.1`)
+    t.equal(tls.checkIP('::1'), '::1', `${id}: SAN ::1`)
+    t.same([...(tls.keyUsage ?? [])].sort(), ['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2'], `${id}: EKU serverAuth + clientAuth`)
+    t.equal(extensionHex(tls, KEY_USAGE), '030205a0', `${id}: keyUsage digitalSignature + keyEncipherment`)
+    t.ok(new Date(signing.validTo).getTime() > now.getTime() + 4 * 365 * DAY, `${id}: valid for years`)
+  }
+  // Each hub has keys of its own: a peer must not be able to sign or serve TLS as another.
+  const keys = await Promise.all(HUB_CERTS.map(async (p) => (await cert(p)).publicKey.export({ type: 'spki', format: 'der' }).toString('hex')))
+  t.equal(new Set(keys).size, keys.length, 'six distinct public keys')
+})
+
+t.test('CA keys are kept in ca/, outside trust/', async (t) => {
+  t.ok(root.checkPrivateKey(createPrivateKey(await read('ca/root-ca.key.pem'))), 'ca/root-ca.key.pem is the root CA key')
+  t.ok(issuing.checkPrivateKey(createPrivateKey(await read('ca/issuing-ca.key.pem'))), 'ca/issuing-ca.key.pem is the issuing CA key')
+  for (const file of ['root-ca.pem', 'issuing-ca.pem', 'root-ca.crl.pem', 'issuing-ca.crl.pem']) {
+    t.notMatch(await read(`trust/${file}`), /PRIVATE KEY/, `trust/${file} holds no private key`)
+  }
 })
 
 t.test('CRLs', async (t) => {
@@ -210,7 +234,7 @@ t.test('registry.json', async (t) => {
   t.same((byCode.get('000.00.00.G12') as { delivery: unknown }).delivery, { mode: 'pull' })
   t.equal((byCode.get('000.00.00.H41') as { allowWeakAlgorithms: boolean }).allowWeakAlgorithms, true)
   const all = registry.agencies.flatMap((a: { certificates: string[] }) => a.certificates)
-  for (const path of ['special/untrusted/cert.pem', 'hub/signing-cert.pem', 'hub/tls-cert.pem']) {
+  for (const path of ['special/untrusted/cert.pem', ...HUB_CERTS]) {
     t.notOk(all.includes(fp(await cert(path))), `${path} is not registered`)
   }
 })
@@ -219,6 +243,11 @@ t.test('README', async (t) => {
   const readme = await read('README.md')
   t.match(readme, /NOT FOR PRODUCTION/)
   t.match(readme, /npx lienthong pki init DIR/)
+  for (const { id, dir: hubDir, uid } of HUBS) {
+    t.match(readme, `| \`${id}\` | \`${hubDir}/\` | ${uid} |`, `Hubs table lists ${id}`)
+    t.match(readme, `| \`${hubDir}/signing-cert.pem\` | `, `fingerprint row of ${id}'s signing certificate`)
+  }
+  t.match(readme, '`ca/root-ca.key.pem`, `ca/issuing-ca.key.pem`')
 })
 
 t.test('refuses a non-empty directory without force', async (t) => {

@@ -11,8 +11,8 @@ const TRUST = join(PKI, 'trust')
 const STALE = join(PKI, 'special', 'stale-trust')
 const ROOT_CN = 'C=VN, O=Example PKI (NOT FOR PRODUCTION), CN=Vietnam Example National Root CA'
 const ISSUING_CN = 'C=VN, O=Example PKI (NOT FOR PRODUCTION), CN=Example Government Issuing CA'
-// certs-example/README.md: the CRLs in trust/ are good until 2036-11-25T20:50:59Z.
-const AFTER_NEXT_UPDATE = new Date('2036-11-26T00:00:00Z')
+// certs-example/README.md: the CRLs in trust/ are good until 2036-12-07T03:09:03Z.
+const AFTER_NEXT_UPDATE = new Date('2036-12-08T00:00:00Z')
 
 t.test('certs-example/trust: one anchor, one intermediate, two CRLs, classified by content', async (t) => {
   const store = await TrustStore.load(TRUST)
@@ -40,8 +40,8 @@ t.test('crlFreshness: fresh now, not fresh after nextUpdate, stale-trust reports
     issuer: ISSUING_CN,
     file: join(TRUST, 'issuing-ca.crl.pem'),
     crlNumber: '1',
-    thisUpdate: '2026-11-25T19:50:59.000Z',
-    nextUpdate: '2036-11-25T20:50:59.000Z',
+    thisUpdate: '2026-12-07T02:09:03.000Z',
+    nextUpdate: '2036-12-07T03:09:03.000Z',
     fresh: true
   })
 
@@ -49,7 +49,7 @@ t.test('crlFreshness: fresh now, not fresh after nextUpdate, stale-trust reports
   t.same(freshness(stale), { [ISSUING_CN]: false, [ROOT_CN]: true }, 'stale-trust now')
   const staleIssuing = stale.crlFreshness().find((c) => c.issuer === ISSUING_CN)
   t.equal(staleIssuing?.crlNumber, '0')
-  t.equal(staleIssuing?.nextUpdate, '2026-10-26T20:50:59.000Z')
+  t.equal(staleIssuing?.nextUpdate, '2026-11-07T03:09:03.000Z')
   t.equal(staleIssuing?.file, join(STALE, 'issuing-ca.crl.pem'))
 })
 

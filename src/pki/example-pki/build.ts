@@ -1,15 +1,14 @@
 // Builds every certificate, key and CRL of the example PKI in memory.
 import type * as pkijs from 'pkijs'
 import { KeyUsageBit } from './asn1.js'
-import { DEMO_AGENCIES, HUB_CODE, HUB_NAME, agencySubject, demoAgency, subjectName } from './agencies.js'
+import { DEMO_AGENCIES, agencySubject, demoAgency, subjectName } from './agencies.js'
+import { EXAMPLE_HUBS, issueHubIdentity, type HubIdentity } from './hubs.js'
 import { CrlReason, issueCertificate, issueCrl, type CertificateSpec, type Issued } from './issue.js'
 import { generateRsaKeyPair } from './keys.js'
 
 const HOUR = 3_600_000
 const DAY = 24 * HOUR
 const { digitalSignature, nonRepudiation, keyEncipherment, keyCertSign, cRLSign } = KeyUsageBit
-const SERVER_AUTH = '1.3.6.1.5.5.7.3.1'
-const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2'
 
 export const CA_KEY_BITS = 3072
 export const LEAF_KEY_BITS = 2048
@@ -50,8 +49,8 @@ export interface ExamplePki {
   issuingCrl: ArrayBuffer
   staleIssuingCrl: ArrayBuffer
   agencies: Map<string, Issued>
-  hubSigning: Issued
-  hubTls: Issued
+  /** {@link EXAMPLE_HUBS} in order: the first is hub 1 (`hub/`), whose TLS certificate the demo recipients serve. */
+  hubs: HubIdentity[]
   special: {
     revoked: Issued
     expired: Issued
@@ -63,6 +62,13 @@ export interface ExamplePki {
   }
 }
 
+/** Hub 1 (`hub/`, id `hub`): the identity every single-hub test and demo uses. */
+export function firstHub (pki: ExamplePki): HubIdentity {
+  const hub = pki.hubs[0]
+  if (hub === undefined) throw new Error('example PKI: no hub identity')
+  return hub
+}
+
 export async function buildExamplePki (now: Date): Promise<ExamplePki> {
   const dates = examplePkiDates(now)
   // Key generation dominates the run time: start it all at once (it runs on the libuv pool).
@@ -71,7 +77,8 @@ export async function buildExamplePki (now: Date): Promise<ExamplePki> {
     generateRsaKeyPair(CA_KEY_BITS),
     generateRsaKeyPair(LEAF_KEY_BITS),
     generateRsaKeyPair(WEAK_KEY_BITS),
-    ...Array.from({ length: DEMO_AGENCIES.length + 7 }, async () => await generateRsaKeyPair(LEAF_KEY_BITS))
+    // Per agency one key; per hub two (signing, TLS); the special leaves five (weak-key has its own).
+    ...Array.from({ length: DEMO_AGENCIES.length + 2 * EXAMPLE_HUBS.length + 5 }, async () => await generateRsaKeyPair(LEAF_KEY_BITS))
   ])
   const nextKeys = (): CryptoKeyPair => {
     const keys = leafKeys.shift()
@@ -113,12 +120,10 @@ export async function buildExamplePki (now: Date): Promise<ExamplePki> {
   }
   const g22 = agencySubject(demoAgency('000.00.00.G22'))
 
-  const hubSigning = await signingLeaf(subjectName({ O: HUB_NAME, CN: HUB_NAME, UID: HUB_CODE }))
-  const hubTls = await signingLeaf(subjectName({ O: HUB_NAME, CN: 'localhost' }), {
-    keyUsage: [digitalSignature, keyEncipherment],
-    extendedKeyUsage: [SERVER_AUTH, CLIENT_AUTH],
-    subjectAltNames: { dns: ['localhost'], ip: ['127.0.0.1', '::1'] }
-  })
+  const hubs: HubIdentity[] = []
+  for (const hub of EXAMPLE_HUBS) {
+    hubs.push(await issueHubIdentity({ hub, issuing, validity: dates.leaf, crlUrl: ISSUING_CRL_URL, signingKeys: nextKeys(), tlsKeys: nextKeys() }))
+  }
 
   const revoked = await signingLeaf(agencySubject(demoAgency('000.00.00.H41')))
   const expired = await signingLeaf(agencySubject(demoAgency('000.00.00.G12')), EXPIRED_VALIDITY)
@@ -153,8 +158,7 @@ export async function buildExamplePki (now: Date): Promise<ExamplePki> {
     issuingCrl,
     staleIssuingCrl,
     agencies,
-    hubSigning,
-    hubTls,
+    hubs,
     special: { revoked, expired, untrustedRoot, untrusted, caLeaf, noSigningUsage, weakKey }
   }
 }

@@ -1,8 +1,9 @@
 // Maps the in-memory example PKI onto its on-disk layout (relative path -> PEM / JSON / Markdown).
 import { DEMO_AGENCIES } from './agencies.js'
-import type { ExamplePki } from './build.js'
+import { firstHub, type ExamplePki } from './build.js'
 import type { Issued } from './issue.js'
 import { certificatePem, crlPem, fingerprint, privateKeyPem } from './keys.js'
+import { HUB_FILES, ISSUING_CA_KEY_PATH, ROOT_CA_KEY_PATH } from './layout.js'
 import { examplePkiReadme } from './readme.js'
 import { buildRegistry } from './registry.js'
 
@@ -54,8 +55,12 @@ export async function examplePkiFiles (pki: ExamplePki): Promise<ExamplePkiFile[
     await pair(`agencies/${code}`, issued)
     text(`agencies/${code}/chain.pem`, certificatePem(pki.issuing.der))
   }
-  await pair('hub', pki.hubSigning, 'signing-key.pem', 'signing-cert.pem')
-  await pair('hub', pki.hubTls, 'tls-key.pem', 'tls-cert.pem')
+  for (const { hub, signing, tls } of pki.hubs) {
+    await pair(hub.dir, signing, HUB_FILES.signingKey, HUB_FILES.signingCert)
+    await pair(hub.dir, tls, HUB_FILES.tlsKey, HUB_FILES.tlsCert)
+  }
+  files.push({ path: ROOT_CA_KEY_PATH, content: await privateKeyPem(pki.root.keys), secret: true })
+  files.push({ path: ISSUING_CA_KEY_PATH, content: await privateKeyPem(pki.issuing.keys), secret: true })
 
   const { special } = pki
   await pair('special/revoked', special.revoked)
@@ -67,7 +72,7 @@ export async function examplePkiFiles (pki: ExamplePki): Promise<ExamplePkiFile[
   await pair('special/weak-key', special.weakKey)
   trust(STALE_TRUST_DIR, crlPem(pki.staleIssuingCrl))
 
-  const registry = buildRegistry(DEMO_AGENCIES, registeredFingerprints(pki), fingerprint(pki.hubTls.der))
+  const registry = buildRegistry(DEMO_AGENCIES, registeredFingerprints(pki), fingerprint(firstHub(pki).tls.der))
   text(REGISTRY_PATH, JSON.stringify(registry, null, 2) + '\n')
   text('README.md', examplePkiReadme(pki))
   return files

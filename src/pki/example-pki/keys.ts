@@ -45,3 +45,20 @@ export function crlPem (der: ArrayBuffer): string {
 export function fingerprint (der: ArrayBuffer): string {
   return createHash('sha256').update(Buffer.from(der)).digest('hex')
 }
+
+/** DER of the first PEM block labelled `label` (CERTIFICATE, PRIVATE KEY, ...). */
+export function pemToDer (pem: string, label: string): ArrayBuffer {
+  const match = new RegExp(`-----BEGIN ${label}-----([A-Za-z0-9+/=\\s]+)-----END ${label}-----`).exec(pem)
+  if (match?.[1] === undefined) throw new Error(`no ${label} PEM block`)
+  return Uint8Array.from(Buffer.from(match[1].replace(/\s+/g, ''), 'base64')).buffer
+}
+
+/** Imports a PKCS#8 RSA private key and its certificate's public key as a pair that signs with SHA-256. */
+export async function importRsaKeyPair (pkcs8: ArrayBuffer, spki: ArrayBuffer): Promise<CryptoKeyPair> {
+  const algorithm = { name: RSA_ALGORITHM, hash: 'SHA-256' }
+  const [privateKey, publicKey] = await Promise.all([
+    webcrypto.subtle.importKey('pkcs8', pkcs8, algorithm, true, ['sign']),
+    webcrypto.subtle.importKey('spki', spki, algorithm, true, ['verify'])
+  ])
+  return { privateKey, publicKey } as unknown as CryptoKeyPair
+}

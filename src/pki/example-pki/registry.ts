@@ -19,9 +19,9 @@ export interface RegistryFile {
 
 /**
  * @param fingerprints registered certificate fingerprints per agency code (lowercase hex SHA-256)
- * @param pushServerFingerprint the server certificate every demo push endpoint is pinned to: the
- *   example PKI has one TLS server certificate (hub/tls-cert.pem, SAN localhost and 127.0.0.1),
- *   which the demo recipients serve. A real registry pins each recipient's own certificate.
+ * @param pushServerFingerprint the server certificate every demo push endpoint is pinned to: hub 1's
+ *   TLS certificate (hub/tls-cert.pem, SAN localhost and 127.0.0.1), which every demo recipient
+ *   serves. A real registry pins each recipient's own certificate.
  */
 export function buildRegistry (agencies: readonly DemoAgency[], fingerprints: ReadonlyMap<string, string[]>, pushServerFingerprint: string): RegistryFile {
   return {
