@@ -58,9 +58,9 @@ export async function syncRoutes (db: Queryable, sections: RoutingSections): Pro
     await upsertUpstream(db, { upstream_id: u.id, endpoint: u.endpoint, system_id: u.systemId, secret_file: u.secretFile ?? null, secret_env: u.secretEnv ?? null, source: 'registry' }, false)
   }
   const rules: Array<Omit<RuleRow, 'source'>> = []
-  const push = (rule_kind: RuleRow['rule_kind'], pattern: string, to: RouteTo): void => {
+  const push = (kind: RuleRow['rule_kind'], pattern: string, to: RouteTo): void => {
     const t = target(to)
-    rules.push({ rule_kind, pattern, target_kind: t.kind, target_id: t.id })
+    rules.push({ rule_kind: kind, pattern, target_kind: t.kind, target_id: t.id })
   }
   for (const e of sections.routes.explicit) push('explicit', e.code, e.to)
   for (const e of sections.routes.prefixes) push('prefix', e.prefix, e.to)
