@@ -14,6 +14,9 @@ import {
 } from '../store/documents.js'
 import { problemStatus, type ProblemCode } from '../errors/problem.js'
 import type { Accepted, Verdict } from '../domain/verdict.js'
+import { targetId, type ResolvedRoute } from '../routing/route.js'
+import type { RouteTable } from '../routing/route-table.js'
+import type { RouteTableSource } from '../routing/stored-routes.js'
 
 export interface AcceptDependencies {
   db: Database
@@ -22,6 +25,11 @@ export interface AcceptDependencies {
   queue: DeliveryQueue | undefined
   hub: HubIdentity
   onEnqueueError?: (err: unknown, deliveryIds: string[]) => void
+  /**
+   * Peers, upstreams and rules (src/routing): recipients that are not agencies of this hub are
+   * routed by them. Without it, or with no rule at all, only local agencies are recipients.
+   */
+  routes?: RouteTableSource
 }
 
 export interface Submission {
@@ -36,7 +44,10 @@ export interface RecipientOutcome {
   code: string
   deliveryId?: string
   mode?: 'push' | 'pull'
-  error?: 'RECIPIENT_UNKNOWN'
+  /** Where the recipient's route leads (local agency, peer hub, upstream axis), and by which rule. */
+  route?: { kind: 'local' | 'peer' | 'upstream', target?: string, source: string, rule: string }
+  /** RECIPIENT_UNKNOWN: not an agency of this hub, which has no routes; RECIPIENT_UNROUTABLE: no route leads to it. */
+  error?: 'RECIPIENT_UNKNOWN' | 'RECIPIENT_UNROUTABLE'
 }
 
 export type AcceptOutcome =
@@ -74,7 +85,7 @@ export async function acceptSubmission (deps: AcceptDependencies, submission: Su
   const duplicate = await findDuplicate(db, verdict.digestSha256, verdict.agency, verdict.envelope.documentId, verdict.envelope.kind)
   if (duplicate != null) return await logDuplicate(db, base, duplicate)
 
-  const plan = await planDeliveries(db, verdict)
+  const plan = await planDeliveries(db, verdict, await deps.routes?.table())
   if ('problem' in plan) return await reject(plan.problem, plan.detail, plan.recipients)
 
   const documentId = randomUUID()
@@ -161,13 +172,17 @@ type DeliveryPlan =
   | { problem: ProblemCode, detail: string, recipients?: RecipientOutcome[] }
 
 /**
- * Documents go to every known To/OrganId (one delivery each, duplicates collapsed); an unknown
- * recipient is reported, never silently dropped, and a document with no known recipient is
- * refused. A status message goes back to the sender of the document it answers, and only a
- * recipient of that document may send one.
+ * Documents go to every To/OrganId that routes somewhere (one delivery each, duplicates
+ * collapsed): a local agency first, else the route table (peer hub or upstream axis). A
+ * recipient that leads nowhere is reported, never silently dropped, and a document with no
+ * routable recipient is refused. On a hub with no routes the answers are as before any routing
+ * existed: RECIPIENT_UNKNOWN. A status message goes back to the sender of the document it
+ * answers (on this hub, or along the route to it), and only a recipient of that document may
+ * send one.
  */
-async function planDeliveries (db: Database, verdict: Accepted): Promise<DeliveryPlan> {
+async function planDeliveries (db: Database, verdict: Accepted, table: RouteTable | undefined): Promise<DeliveryPlan> {
   const envelope = verdict.envelope
+  const routing = table?.hasRoutes === true ? table : undefined
   if (envelope.kind === 'status') {
     const answered = envelope.responseFor.find((r) => r.organId != null && r.documentId != null)
     if (answered?.organId == null || answered.documentId == null) {
@@ -177,24 +192,52 @@ async function planDeliveries (db: Database, verdict: Accepted): Promise<Deliver
     if (original == null) return { problem: 'DOCUMENT_UNKNOWN', detail: `no document ${answered.documentId} from ${answered.organId} is known to the hub` }
     if (!(await hasDeliveryTo(db, original.id, verdict.agency))) return { problem: 'FORBIDDEN', detail: `${verdict.agency} is not a recipient of document ${answered.documentId}` }
     const sender = (await findAgencies(db, [answered.organId])).get(answered.organId)
-    if (sender == null) return { problem: 'DOCUMENT_UNKNOWN', detail: `agency ${answered.organId} is not known` }
-    const delivery: NewDelivery = { id: randomUUID(), recipientCode: sender.code, mode: sender.delivery_mode }
-    return { deliveries: [delivery], recipients: [{ code: sender.code, deliveryId: delivery.id, mode: delivery.mode }], answers: original.id }
+    const delivery = sender != null
+      ? localDelivery(sender.code, sender.delivery_mode)
+      : remoteDelivery(answered.organId, routing?.resolveRemote(answered.organId))
+    if (delivery == null) return { problem: 'DOCUMENT_UNKNOWN', detail: `agency ${answered.organId} is not known and no route leads to it` }
+    return { deliveries: [delivery], recipients: [outcomeOf(delivery)], answers: original.id }
   }
   const codes = [...new Set(envelope.to.map((t) => t.organId).filter((c) => c !== ''))]
   const known = await findAgencies(db, codes)
   const deliveries: NewDelivery[] = []
   const recipients: RecipientOutcome[] = []
+  const unroutable = routing != null ? 'RECIPIENT_UNROUTABLE' : 'RECIPIENT_UNKNOWN'
   for (const code of codes) {
     const agency = known.get(code)
-    if (agency == null) {
-      recipients.push({ code, error: 'RECIPIENT_UNKNOWN' })
+    const delivery = agency != null ? localDelivery(code, agency.delivery_mode) : remoteDelivery(code, routing?.resolveRemote(code))
+    if (delivery == null) {
+      recipients.push({ code, error: unroutable })
       continue
     }
-    const delivery: NewDelivery = { id: randomUUID(), recipientCode: code, mode: agency.delivery_mode }
     deliveries.push(delivery)
-    recipients.push({ code, deliveryId: delivery.id, mode: delivery.mode })
+    recipients.push(outcomeOf(delivery))
   }
-  if (deliveries.length === 0) return { problem: 'RECIPIENT_UNKNOWN', detail: `none of the recipients (${codes.join(', ')}) is known to the hub`, recipients }
+  if (deliveries.length === 0) {
+    const detail = routing != null
+      ? `no route leads to any of the recipients (${codes.join(', ')}): none is an agency of this hub, and no peer, upstream or default route serves them`
+      : `none of the recipients (${codes.join(', ')}) is known to the hub`
+    return { problem: unroutable, detail, recipients }
+  }
   return { deliveries, recipients, answers: undefined }
+}
+
+function localDelivery (code: string, mode: 'push' | 'pull'): NewDelivery {
+  return { id: randomUUID(), recipientCode: code, mode, route: { kind: 'local', target: null, source: 'agency', rule: code } }
+}
+
+/** A recipient behind a peer or upstream: the hub sends it (the push state machine), so mode 'push'. */
+function remoteDelivery (code: string, route: ResolvedRoute | undefined): NewDelivery | undefined {
+  if (route == null || route.target.kind === 'local') return undefined
+  return { id: randomUUID(), recipientCode: code, mode: 'push', route: { kind: route.target.kind, target: targetId(route.target), source: route.source, rule: route.rule } }
+}
+
+function outcomeOf (delivery: NewDelivery): RecipientOutcome {
+  const route = delivery.route
+  return {
+    code: delivery.recipientCode,
+    deliveryId: delivery.id,
+    mode: delivery.mode,
+    ...(route != null ? { route: { kind: route.kind, ...(route.target != null ? { target: route.target } : {}), source: route.source, rule: route.rule } } : {})
+  }
 }

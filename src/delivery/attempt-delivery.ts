@@ -2,13 +2,16 @@ import type { Database, Queryable } from '../db/database.js'
 import type { HubIdentity } from '../evidence/hub-identity.js'
 import { issueDeliveryReceipt, issueFailureNotice } from './delivery-receipts.js'
 import {
-  claimPushDelivery, loadDelivery, markDelivered, markPushFailed, recordEvent, scheduleRetry,
+  claimPushDelivery, holdUnsent, loadDelivery, markDelivered, markPushFailed, recordEvent, scheduleRetry,
   type AttemptRecord, type DeliveryRow, type FinalState, type PullState
 } from '../store/deliveries.js'
 import { loadRaw } from '../store/documents.js'
 import { pinFromColumns } from '../store/push-pins.js'
 import type { PushTls } from '../outbound/push-client.js'
-import { sendAndSettle, type OutboundKind } from '../outbound/pipeline.js'
+import { sendAndSettle, settleSent, type OutboundKind } from '../outbound/pipeline.js'
+import type { RouteSenders, RouteSendOutcome } from '../outbound/route-sender.js'
+import { describeTarget, type RemoteTarget } from '../routing/route.js'
+import { DEFAULT_HOLD_MS, holdReason, remoteTarget, sendByRoute } from './route-delivery.js'
 import type { SendResult } from '../outbound/send-message.js'
 import type { RetryPolicy } from '../outbound/retry-policy.js'
 import type { PushSettings } from '../registry/push-endpoint.js'
@@ -30,6 +33,10 @@ export interface DeliveryDependencies {
   actor: string
   /** Development relaxations of the push rules (http://, unpinned); default from the environment. */
   pushSettings?: PushSettings
+  /** Senders for deliveries routed to a peer hub or an upstream axis (issue 13); a missing one keeps them waiting. */
+  routeSenders?: RouteSenders
+  /** How long such a waiting delivery rests before it is looked at again (default 60 s). */
+  holdMs?: number
   now?: () => number
 }
 
@@ -84,6 +91,8 @@ export async function attemptDelivery (deps: DeliveryDependencies, deliveryId: s
       ? { state: 'waiting_retry', retryAt: claim.retryAt, attempted: false }
       : { state: claim.state, changed: false }
   }
+  const target = remoteTarget(claim.row)
+  if (target != null) return await attemptRoute(deps, { row: claim.row, token: claim.token }, target)
   const { result, sent } = await sendAndSettle(documentPush(deps), { row: claim.row, token: claim.token }, {
     retry: deps.retry, timeoutMs: deps.timeoutMs, tls: deps.tls, pushSettings: deps.pushSettings, now
   })
@@ -158,6 +167,67 @@ function documentPush (deps: DeliveryDependencies): OutboundKind<Claimed, Settle
       if (!(await markPushFailed(tx, row.id, token, record(sent), reason))) return undefined
       await issueFailureNotice(tx, deps.hub, row, reason, new Date(now()))
       await recordEvent(tx, row.id, 'failed', deps.actor, reason)
+      return { state: 'failed', changed: true }
+    }, reason)
+  }
+}
+
+/**
+ * A delivery whose route leads to a peer hub or an upstream axis: the sender for that kind
+ * carries it; the claim, fencing and trail are the same as for a push. Without a sender the row
+ * is held (waiting_retry, attempt uncounted) and looked at again after `holdMs`.
+ */
+async function attemptRoute (deps: DeliveryDependencies, claimed: Claimed, target: RemoteTarget): Promise<AttemptResult> {
+  const now = deps.now ?? Date.now
+  const sender = deps.routeSenders?.[target.kind]
+  if (sender == null) {
+    const { row, token } = claimed
+    const at = new Date(now() + (deps.holdMs ?? DEFAULT_HOLD_MS))
+    const reason = holdReason(target)
+    const held = await deps.db.transaction(async (tx) => {
+      if (!(await holdUnsent(tx, row.id, token, at, reason))) return false
+      // Once in the trail, not at every look.
+      if (row.last_error !== reason) await recordEvent(tx, row.id, 'held', deps.actor, reason)
+      return true
+    })
+    if (!held) {
+      const current = await loadDelivery(deps.db, row.id)
+      return { state: current?.state === 'cancelled' || current?.state === 'queued' ? current.state : 'gone', changed: false, feedback: NOTHING_SENT }
+    }
+    return { state: 'waiting_retry', retryAt: at, attempted: false }
+  }
+  const { sent, outcome } = await sendByRoute(async (d) => await sender.send(d), deps.db, claimed.row, target)
+  const { result } = await settleSent(routeForward(deps, target, outcome), claimed, sent, { retry: deps.retry, now })
+  return withFeedback(result, sent)
+}
+
+const NOTHING_SENT: AttemptFeedback = { status: null, retryAfterMs: undefined, latencyMs: 0, timedOut: false, sent: false, reached: false }
+
+/** The outcome handlers for a peer or upstream route: the push transitions, plus the sender's own record. */
+function routeForward (deps: DeliveryDependencies, target: RemoteTarget, outcome: RouteSendOutcome): Omit<OutboundKind<Claimed, Settled>, 'message'> {
+  const now = deps.now ?? Date.now
+  const record = (sent: SendResult): AttemptRecord => ({ status: sent.status, answer: sent.answer })
+  const to = describeTarget(target)
+  return {
+    attempts: ({ row }) => row.attempts,
+    windowStart: ({ row }) => row.created_at,
+    delivered: async ({ row, token }, sent) => await settle(deps, row, 'delivered', async (tx) => {
+      const seconds = await markDelivered(tx, row.id, token, record(sent))
+      if (seconds == null) return undefined
+      if (outcome.kind === 'delivered') await outcome.record?.(tx)
+      const detail = outcome.kind === 'delivered' && outcome.detail != null ? `: ${outcome.detail}` : ''
+      await recordEvent(tx, row.id, 'forwarded', deps.actor, `attempt ${row.attempts}: handed to ${to}${detail}`)
+      return { state: 'delivered', changed: true, recovered: row.attempts > 1, latencySeconds: seconds }
+    }, `handed to ${to}`),
+    retry: async ({ row, token }, sent, at, reason) => await settle(deps, row, 'waiting_retry', async (tx) => {
+      if (!(await scheduleRetry(tx, row.id, token, record(sent), at, reason))) return undefined
+      await recordEvent(tx, row.id, 'retry-scheduled', deps.actor, `attempt ${row.attempts} to ${to}: ${reason}; next at ${at.toISOString()}`)
+      return { state: 'waiting_retry', retryAt: at }
+    }, reason),
+    fail: async ({ row, token }, sent, reason) => await settle(deps, row, 'failed', async (tx) => {
+      if (!(await markPushFailed(tx, row.id, token, record(sent), reason))) return undefined
+      await issueFailureNotice(tx, deps.hub, row, reason, new Date(now()))
+      await recordEvent(tx, row.id, 'failed', deps.actor, `${to}: ${reason}`)
       return { state: 'failed', changed: true }
     }, reason)
   }

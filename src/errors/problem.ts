@@ -12,6 +12,7 @@ export const GATEWAY_CODES = {
   CONTENT_EXPIRED: { status: 410, title: 'Past retention: the signed bytes are no longer kept' },
   DOCUMENT_UNKNOWN: { status: 404, title: 'Answered document unknown' },
   RECIPIENT_UNKNOWN: { status: 422, title: 'No known recipient' },
+  RECIPIENT_UNROUTABLE: { status: 422, title: 'No route leads to any recipient' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   BAD_REQUEST: { status: 400, title: 'Bad request' },
   REQUEST_TIMEOUT: { status: 408, title: 'The request was not received in time' },

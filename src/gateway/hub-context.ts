@@ -3,6 +3,7 @@ import type { HubIdentity } from '../evidence/hub-identity.js'
 import type { HubMetrics } from '../metrics/hub-metrics.js'
 import type { DeliveryQueue } from '../queue/delivery-queue.js'
 import type { Verdict } from '../domain/verdict.js'
+import type { RouteTableSource } from '../routing/stored-routes.js'
 
 /** What the gateway's routes need, built by the start/serve commands (or by tests). */
 export interface HubContext {
@@ -35,6 +36,8 @@ export interface HubContext {
   exposeMetrics?: boolean
   /** The key sealing VDXP system secrets (src/vdxp/secret-box.ts); without it /vdxp authenticates no one. */
   vdxpKey?: Buffer
+  /** Peers, upstreams and rules (src/routing/stored-routes.ts); without them only local agencies are recipients. */
+  routes?: RouteTableSource
 }
 
 export interface GatewayTimeouts {

@@ -21,6 +21,7 @@ export async function submitDocument (ctx: HubContext, request: FastifyRequest, 
       verify: ctx.metrics?.timedVerify(ctx.verify) ?? ctx.verify,
       queue: ctx.queue,
       hub: ctx.hub,
+      ...(ctx.routes != null ? { routes: ctx.routes } : {}),
       onEnqueueError: (err: unknown, ids: string[]) => request.log.warn({ err, deliveries: ids.length }, 'enqueue failed; the reconciler will retry')
     }, { ...submission, requestId: request.id })
   } catch (err) {

@@ -15,6 +15,8 @@ import { configuredReadinessChecks } from './readiness-checks.js'
 import { openRevocationSync } from './revocation-sync.js'
 import { startConfiguredCrlRefresh } from './start-crl-refresh.js'
 import { syncAgencies } from '../store/agencies.js'
+import { syncRoutes } from '../store/routes.js'
+import { StoredRoutes } from '../routing/stored-routes.js'
 import { createVerificationPool, type VerificationPool } from '../verification/verification-pool.js'
 import { openHubDatabase, redisUnreachableMessage } from './open-database.js'
 import { startConfiguredWorker } from './start-worker.js'
@@ -42,6 +44,9 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
   const db = await openHubDatabase(config.databaseUrl, config.dataDir)
   const registry = await AgencyRegistry.load(config.registryFile)
   await syncAgencies(db, registry)
+  // Peers, upstreams and routes of the registry file (the CLI's own rows stay): docs/deployment.md.
+  await db.transaction(async (tx) => await syncRoutes(tx, registry.routing))
+  const routes = new StoredRoutes(db)
   const hub = await loadHubIdentity({ keyFile: config.hubKeyFile, certFile: config.hubCertFile, ...(config.hubChainFile != null ? { chainFile: config.hubChainFile } : {}) })
   // The stored (fetched) CRLs merged over the trust directory's, polled for changes (multi-node:
   // the worker that fetches them may run elsewhere).
@@ -81,7 +86,8 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
     metricsToken: config.metricsToken,
     // Closed on the API port unless the operator set a token or explicitly opened it.
     exposeMetrics: config.metricsToken != null || config.metricsOpen,
-    vdxpKey: await loadVdxpKey(config)
+    vdxpKey: await loadVdxpKey(config),
+    routes
   }, {
     logger: { level: config.logLevel, redact: logRedaction },
     ...(config.tls != null ? { https: await httpsOptions(config.tls) } : {})
@@ -104,6 +110,8 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
       const fresh = await AgencyRegistry.load(config.registryFile)
       await revocation.reload()
       await syncAgencies(db, fresh)
+      await db.transaction(async (tx) => await syncRoutes(tx, fresh.routing))
+      await routes.refresh()
     },
     close: async () => {
       if (closed) return

@@ -10,6 +10,7 @@ export const REJECTION_REASONS: readonly ProblemCode[] = [
   ...Object.keys(REASON_CODES) as ReasonCode[],
   'DOCUMENT_UNKNOWN',
   'RECIPIENT_UNKNOWN',
+  'RECIPIENT_UNROUTABLE',
   'FORBIDDEN',
   'UNSUPPORTED_MEDIA_TYPE',
   'BUSY'

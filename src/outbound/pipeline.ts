@@ -31,8 +31,16 @@ export interface PipelineSettings extends SendSettings {
  * URL the hub refuses: failed at once.
  */
 export async function sendAndSettle<Item, Result> (kind: OutboundKind<Item, Result>, item: Item, settings: PipelineSettings): Promise<{ result: Result, sent: SendResult }> {
-  const now = settings.now ?? Date.now
   const sent = await sendMessage(await kind.message(item), settings)
+  return await settleSent(kind, item, sent, settings)
+}
+
+/**
+ * The classify -> schedule-or-finish half alone, for kinds that send by other means than one
+ * HTTP POST (a peer hub, a VDXP upstream: src/outbound/route-sender.ts).
+ */
+export async function settleSent<Item, Result> (kind: Omit<OutboundKind<Item, Result>, 'message'>, item: Item, sent: SendResult, settings: { retry: RetryPolicy, now?: (() => number) | undefined }): Promise<{ result: Result, sent: SendResult }> {
+  const now = settings.now ?? Date.now
   const { outcome } = sent
   if (outcome.kind === 'delivered') return { result: await kind.delivered(item, sent), sent }
   const attempts = kind.attempts(item)

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { Value } from '@sinclair/typebox/value'
 import { RegistryFile, type AgencyEntry } from './registry-format.js'
+import { checkRoutingSections, type RoutingSections } from './routing-sections.js'
 import { subjectAttributeOid } from '../pki/subject-attributes.js'
 import { insecurePushWarning, pinOf, pushRefusal, pushSettingsFromEnv, type PushSettings } from './push-endpoint.js'
 
@@ -35,6 +36,8 @@ function warnOnce (message: string): void {
 
 export class AgencyRegistry {
   private readonly byCode: Map<string, AgencyEntry>
+  /** Peers, upstreams and routes (empty when the file has none): seeded into the database (src/store/routes.ts). */
+  routing: RoutingSections = { peers: [], upstreams: [], routes: { explicit: [], prefixes: [] } }
 
   constructor (entries: readonly AgencyEntry[], source = 'registry', options: RegistryOptions = {}) {
     this.byCode = new Map()
@@ -79,7 +82,12 @@ export class AgencyRegistry {
     if (firstError != null) {
       throw new RegistryError(`${source}: ${firstError.path || '/'} ${firstError.message}`)
     }
-    return new AgencyRegistry((withDefaults as RegistryFile).agencies, source, options)
+    const file = withDefaults as RegistryFile
+    const registry = new AgencyRegistry(file.agencies, source, options)
+    const routing = checkRoutingSections(file, registry.byCode, normaliseFingerprint)
+    if ('error' in routing) throw new RegistryError(`${source}: ${routing.error}`)
+    registry.routing = routing
+    return registry
   }
 
   get (code: string): AgencyEntry | undefined {

@@ -52,11 +52,65 @@ export const AgencyEntry = Type.Object({
   delivery: Delivery
 }, { additionalProperties: false })
 
+/** A hub's id in the backbone (LIENTHONG_HUB_ID of that hub), or an upstream's id on this hub. */
+export const HubIdText = Type.String({ pattern: '^[a-z0-9][a-z0-9.-]{0,62}$' })
+
+/** Where a route leads: `{ "peer": "hub-h98" }` or `{ "upstream": "national-axis" }`. */
+export const RouteTo = Type.Union([
+  Type.Object({ peer: HubIdText }, { additionalProperties: false }),
+  Type.Object({ upstream: HubIdText }, { additionalProperties: false })
+])
+
+/**
+ * Another lienthong hub (issue 13): where to reach it and the certificates that identify it in
+ * each role (all SHA-256 fingerprints): the TLS server certificate pinned when we call it, the
+ * TLS client certificate(s) it presents when it calls us, the certificate(s) signing its directory
+ * and receipts. `agencies` and `prefixes` are what it serves (explicit entries and prefix rules
+ * leading to it); its signed directory can add more.
+ */
+export const PeerEntry = Type.Object({
+  id: HubIdText,
+  url: Type.String({ pattern: '^https?://' }),
+  serverCertificates: Type.Array(Fingerprint, { minItems: 1 }),
+  clientCertificates: Type.Array(Fingerprint, { minItems: 1 }),
+  signingCertificates: Type.Array(Fingerprint, { minItems: 1 }),
+  agencies: Type.Array(AgencyCode, { default: [] }),
+  prefixes: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { default: [] })
+}, { additionalProperties: false })
+
+/**
+ * An axis speaking the VDXP protocol (the national axis, or another hub's /vdxp). The secret is
+ * never written here: `secretFile` names a file holding it, or `secretEnv` an environment
+ * variable (exactly one of the two).
+ */
+export const UpstreamEntry = Type.Object({
+  id: HubIdText,
+  endpoint: Type.String({ pattern: '^https?://' }),
+  systemId: Type.String({ minLength: 1, maxLength: 100 }),
+  secretFile: Type.Optional(Type.String({ minLength: 1 })),
+  secretEnv: Type.Optional(Type.String({ pattern: '^[A-Z_][A-Z0-9_]*$' }))
+}, { additionalProperties: false })
+
+/** Explicit entries (code -> target), prefix rules (src/routing/route-pattern.ts) and the default route. */
+export const RoutesSection = Type.Object({
+  explicit: Type.Array(Type.Object({ code: AgencyCode, to: RouteTo }, { additionalProperties: false }), { default: [] }),
+  prefixes: Type.Array(Type.Object({ prefix: Type.String({ minLength: 1, maxLength: 64 }), to: RouteTo }, { additionalProperties: false }), { default: [] }),
+  default: Type.Optional(RouteTo)
+}, { additionalProperties: false })
+
 export const RegistryFile = Type.Object({
   version: Type.Literal(1),
-  agencies: Type.Array(AgencyEntry)
+  agencies: Type.Array(AgencyEntry),
+  /** The backbone (issue 13), all optional: a hub without them serves only its own agencies. */
+  peers: Type.Optional(Type.Array(PeerEntry)),
+  upstreams: Type.Optional(Type.Array(UpstreamEntry)),
+  routes: Type.Optional(RoutesSection)
 }, { additionalProperties: false })
 
 export type AgencyEntry = Static<typeof AgencyEntry>
 export type PushDelivery = Static<typeof PushDelivery>
 export type RegistryFile = Static<typeof RegistryFile>
+export type PeerEntry = Static<typeof PeerEntry>
+export type UpstreamEntry = Static<typeof UpstreamEntry>
+export type RouteTo = Static<typeof RouteTo>
+export type RoutesSection = Static<typeof RoutesSection>

@@ -22,3 +22,18 @@ export interface ResolvedRoute {
   /** The rule that matched (the code itself, a prefix such as 'H98', or '*'). */
   rule: string
 }
+
+export type RouteKind = RouteTarget['kind']
+
+/** A target other than this hub: what a peer or upstream route leads to. */
+export type RemoteTarget = Exclude<RouteTarget, { kind: 'local' }>
+
+/** The id of a remote target (a peer hub id or an upstream id), as stored on the delivery row. */
+export function targetId (target: RemoteTarget): string {
+  return target.kind === 'peer' ? target.hubId : target.upstreamId
+}
+
+/** `peer:hub-h98`, `upstream:national-axis`, `local`: how a target is written in the CLI and logs. */
+export function describeTarget (target: RouteTarget): string {
+  return target.kind === 'local' ? 'local' : `${target.kind}:${targetId(target)}`
+}

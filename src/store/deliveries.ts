@@ -48,6 +48,12 @@ export interface DeliveryRow {
   /** The document's acceptance entry in the signature log (cited by delivery receipts). */
   signature_log_id: number | string | null
   signature_log_hash: string | null
+  /** Where the recipient's route led at acceptance (migration 015): the worker dispatches on it. */
+  route_kind: 'local' | 'peer' | 'upstream'
+  /** The peer hub id or upstream id; null for a local agency. */
+  route_target: string | null
+  route_rule: string | null
+  last_error: string | null
 }
 
 /** The delivery; row-locked (FOR UPDATE) when `forUpdate`, inside a transaction. */
@@ -55,8 +61,11 @@ export async function loadDelivery (db: Queryable, id: string, forUpdate = false
   const { rows } = await db.query<DeliveryRow>(
     `SELECT x.id, x.document_id, x.recipient_code, x.mode, x.state, x.attempts, x.created_at, x.next_attempt_at,
             a.push_url, a.push_server_certificates, a.push_server_subject, d.sender_code, d.digest_sha256, d.edxml_document_id, d.kind,
-            d.signature_log_id, (SELECT sl.entry_hash FROM signature_log sl WHERE sl.id = d.signature_log_id) AS signature_log_hash
-     FROM deliveries x JOIN documents d ON d.id = x.document_id JOIN agencies a ON a.code = x.recipient_code
+            d.signature_log_id, (SELECT sl.entry_hash FROM signature_log sl WHERE sl.id = d.signature_log_id) AS signature_log_hash,
+            x.route_kind, x.route_target, x.route_rule, x.last_error
+     FROM deliveries x JOIN documents d ON d.id = x.document_id
+       -- LEFT: a recipient behind a peer or upstream is no agency of this hub (no push URL, no pin).
+       LEFT JOIN agencies a ON a.code = x.recipient_code
      WHERE x.id = $1${forUpdate ? ' FOR UPDATE OF x' : ''}`, [id])
   return rows[0]
 }
@@ -126,6 +135,17 @@ export async function scheduleRetry (tx: Queryable, id: string, token: string, r
   const { rows } = await tx.query(
     `UPDATE deliveries SET state = 'waiting_retry', next_attempt_at = $5, last_status = $1, last_response = $2, last_error = $6, updated_at = now()
      WHERE id = $3 AND claim_token = $4 RETURNING id`, [record.status, record.answer, id, token, retryAt, reason])
+  return rows.length > 0
+}
+
+/**
+ * sending -> waiting_retry without counting the attempt: nothing was sent because this worker
+ * has no sender for the delivery's route kind (peer, upstream). Fenced like markDelivered.
+ */
+export async function holdUnsent (tx: Queryable, id: string, token: string, retryAt: Date, reason: string): Promise<boolean> {
+  const { rows } = await tx.query(
+    `UPDATE deliveries SET state = 'waiting_retry', attempts = greatest(attempts - 1, 0), next_attempt_at = $3, last_error = $4, updated_at = now()
+     WHERE id = $1 AND claim_token = $2 RETURNING id`, [id, token, retryAt, reason])
   return rows.length > 0
 }
 

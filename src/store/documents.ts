@@ -65,7 +65,19 @@ export async function insertDocument (tx: Queryable, doc: NewDocument): Promise<
 export interface NewDelivery {
   id: string
   recipientCode: string
+  /** Remote routes (peer, upstream) are driven by the hub like pushes: always 'push'. */
   mode: 'push' | 'pull'
+  /** Where the recipient's route led at acceptance (migration 015); absent: a local agency. */
+  route?: DeliveryRoute
+}
+
+/** The route columns of a delivery (src/routing/route.ts ResolvedRoute, flattened). */
+export interface DeliveryRoute {
+  kind: 'local' | 'peer' | 'upstream'
+  /** The peer hub id or upstream id; null for local. */
+  target: string | null
+  source: string
+  rule: string
 }
 
 export async function insertDeliveries (tx: Queryable, documentId: string, deliveries: readonly NewDelivery[]): Promise<void> {
@@ -73,8 +85,10 @@ export async function insertDeliveries (tx: Queryable, documentId: string, deliv
     // A pull delivery is available to the recipient's inbox at once; a push delivery waits for
     // a worker (and is marked enqueued once its job exists in Redis).
     await tx.query(
-      'INSERT INTO deliveries (id, document_id, recipient_code, mode, state, enqueued) VALUES ($1, $2, $3, $4, $5, $6)',
-      [d.id, documentId, d.recipientCode, d.mode, d.mode === 'pull' ? 'available' : 'queued', d.mode === 'pull']
+      `INSERT INTO deliveries (id, document_id, recipient_code, mode, state, enqueued, route_kind, route_target, route_source, route_rule)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [d.id, documentId, d.recipientCode, d.mode, d.mode === 'pull' ? 'available' : 'queued', d.mode === 'pull',
+        d.route?.kind ?? 'local', d.route?.target ?? null, d.route?.source ?? null, d.route?.rule ?? null]
     )
   }
 }

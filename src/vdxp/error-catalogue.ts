@@ -25,6 +25,7 @@ export const PROBLEM_CATALOGUE = {
   IN_FLIGHT_LIMIT: { errorCode: '114', desc: 'Quá nhiều dữ liệu đang được gửi cùng lúc, vui lòng thử lại sau' },
   UNAVAILABLE: { errorCode: '115', desc: 'Trục tạm thời không truy cập được cơ sở dữ liệu hoặc hàng đợi, vui lòng thử lại sau' },
   INTERNAL: { errorCode: '116', desc: 'Lỗi nội bộ của trục' },
+  RECIPIENT_UNROUTABLE: { errorCode: '117', desc: 'Không có tuyến chuyển tiếp nào tới đơn vị nhận' },
   PAYLOAD_TOO_LARGE: { errorCode: '201', desc: 'Văn bản vượt quá dung lượng cho phép' },
   XML_MALFORMED: { errorCode: '202', desc: 'Văn bản không phải XML hợp lệ' },
   XML_DTD_FORBIDDEN: { errorCode: '203', desc: 'Văn bản chứa khai báo DOCTYPE hoặc ENTITY, không được chấp nhận' },

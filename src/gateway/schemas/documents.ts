@@ -12,6 +12,12 @@ const RecipientOutcome = Type.Object({
   code: Type.String(),
   deliveryId: Type.Optional(Type.String()),
   mode: Type.Optional(Type.String()),
+  route: Type.Optional(Type.Object({
+    kind: Type.Union([Type.Literal('local'), Type.Literal('peer'), Type.Literal('upstream')]),
+    target: Type.Optional(Type.String({ description: 'the peer hub id or upstream id' })),
+    source: Type.String({ description: 'agency | explicit | directory | prefix | default' }),
+    rule: Type.String({ description: 'the rule that matched: the code, a prefix such as H98, or *' })
+  })),
   error: Type.Optional(Type.String())
 })
 
