@@ -79,7 +79,7 @@ t.test('without a default, an unmatched code is unroutable; a table with no rule
 t.test('prefix patterns: accepted and refused forms, and the reference matcher agrees with the table', async (t) => {
   const good: Array<[string, string, number]> = [['H98', 'trailing', 1], ['31.H98', 'trailing', 2], ['0201.*', 'leading', 1], ['a.b.c.d.*', 'leading', 4]]
   for (const [text, side, groups] of good) t.match(parseRoutePattern(text), { side, groups }, text)
-  for (const bad of ['*', '', 'H98.', '.H98', 'H 98', '*.H98', 'a.b.c.d.e.*', 'H9*', 'a..b']) t.throws(() => parseRoutePattern(bad), undefined, `"${bad}" refused`)
+  for (const bad of ['*', '', 'H98.', '.H98', 'H 98', '*.H98', 'a.b.c.d.e.*', 'H9*', 'a..b']) t.throws(() => parseRoutePattern(bad), `"${bad}" refused`)
   for (const [code, , source, rule] of cases) {
     if (source !== 'prefix') continue
     t.ok(patternMatches(parseRoutePattern(rule), code), `${rule} matches ${code}`)
