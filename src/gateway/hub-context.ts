@@ -35,6 +35,13 @@ export interface HubContext {
   exposeMetrics?: boolean
   /** The key sealing VDXP system secrets (src/vdxp/secret-box.ts); without it /vdxp authenticates no one. */
   vdxpKey?: Buffer
+  /** Console session lifetimes (default DEFAULT_SESSION_TIMES, scopes/principal-authenticator.ts). */
+  sessions?: { idleMs: number, absoluteMs: number }
+  /**
+   * Mark the session cookie `Secure` even when the request came over plain HTTP (a TLS-terminating
+   * proxy in front); without it the cookie is `Secure` exactly when the gateway itself serves TLS.
+   */
+  secureCookies?: boolean
 }
 
 export interface GatewayTimeouts {

@@ -17,7 +17,9 @@ const PUBLIC = [
   'GET /health/live', 'HEAD /health/live',
   'GET /health/ready', 'HEAD /health/ready',
   'GET /metrics', 'HEAD /metrics',
-  'GET /openapi.json', 'HEAD /openapi.json'
+  'GET /openapi.json', 'HEAD /openapi.json',
+  // The console's sign-in: the caller has no credential yet (failures count against the budget).
+  'POST /api/session'
 ].sort()
 
 const G22 = '000.00.00.G22'
