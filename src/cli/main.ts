@@ -11,6 +11,7 @@ import { workerCommand } from './worker-command.js'
 import { deliveryCommand } from './delivery-command.js'
 import { retentionCommand } from './retention-command.js'
 import { vdxpSystemCommand } from './vdxp-system-command.js'
+import { tokenCommand, userCommand } from './user-command.js'
 
 // Each sub-command lives in its own file and only adds itself here.
 const program = new Command()
@@ -29,6 +30,8 @@ program.addCommand(auditCommand())
 program.addCommand(receiptCommand())
 program.addCommand(retentionCommand())
 program.addCommand(vdxpSystemCommand())
+program.addCommand(userCommand())
+program.addCommand(tokenCommand())
 program.addCommand((await import('./demo-command.js')).demoCommand())
 
 // Usage mistakes exit 2 like every operator error; 1 means "a document was rejected".

@@ -12,6 +12,8 @@ import { vdxpScopeSetup } from '../plugins/vdxp-answers.js'
 import { agencyAuthenticator } from './agency-authenticator.js'
 import { loginRoute, sessionRoutes } from '../routes/api/session.js'
 import myTokenRoutes from '../routes/api/my-tokens.js'
+import adminUserRoutes from '../routes/api/admin-users.js'
+import adminAuditRoutes from '../routes/api/admin-audit.js'
 import { principalAuthenticator } from './principal-authenticator.js'
 import { vdxpAuthenticator } from './vdxp-authenticator.js'
 import { authenticatedScope, publicScope, type GatewayScope } from './scope.js'
@@ -42,7 +44,7 @@ export function gatewayScopes (context: HubContext): GatewayScope[] {
       name: 'api',
       prefix: '/api',
       authenticator: principalAuthenticator(context.db, context.sessions),
-      routes: [sessionRoutes, myTokenRoutes]
+      routes: [sessionRoutes, myTokenRoutes, adminUserRoutes, adminAuditRoutes]
     })
   ]
 }
