@@ -84,7 +84,8 @@ export async function listAudit (db: Queryable, query: AuditQuery): Promise<{ en
        FROM admin_audit
       WHERE ($1::bigint IS NULL OR id < $1::bigint) AND ($2::text IS NULL OR action = $2)
         AND ($3::uuid IS NULL OR actor_user_id = $3::uuid) AND ($4::text IS NULL OR target = $4)
-      ORDER BY id DESC LIMIT $5`,
+      -- admin_audit.id, not the text output column of the same name (which sorts '10' before '9').
+      ORDER BY admin_audit.id DESC LIMIT $5`,
     [query.before ?? null, query.action ?? null, query.actorUserId ?? null, query.target ?? null, query.limit + 1]
   )
   const page = rows.slice(0, query.limit)
