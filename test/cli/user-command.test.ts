@@ -8,9 +8,10 @@ import { databaseUrlOf, lienthongEnv } from '../helpers/hub-process.js'
 // running hub uses: the printed password signs in, the printed token authenticates, disable stops
 // both at once, every change is in the audit trail as cli:<os user>, and refusals exit 2.
 
+// A dozen CLI processes, two of them hashing a password at full cost: generous on a shared box.
+t.setTimeout(600_000)
+
 t.test('user add/list/disable/enable/reset-password, token create/revoke', async (t) => {
-  // A dozen CLI processes, two of them hashing a password at full cost: generous on a shared box.
-  t.setTimeout(600_000)
   const db = await testDatabase(t)
   const env = lienthongEnv({ DATABASE_URL: databaseUrlOf(db) })
   const hub = await testHub(t, { db, redisUrl: null })
