@@ -3,6 +3,7 @@ import type { HubIdentity } from '../evidence/hub-identity.js'
 import type { HubMetrics } from '../metrics/hub-metrics.js'
 import type { DeliveryQueue } from '../queue/delivery-queue.js'
 import type { Verdict } from '../domain/verdict.js'
+import type { TrustStore } from '../pki/trust-store.js'
 
 /** What the gateway's routes need, built by the start/serve commands (or by tests). */
 export interface HubContext {
@@ -42,6 +43,8 @@ export interface HubContext {
    * proxy in front); without it the cookie is `Secure` exactly when the gateway itself serves TLS.
    */
   secureCookies?: boolean
+  /** The trust store documents are verified with (directory + stored CRLs), for the admin API's trust view. */
+  trustStore?: () => TrustStore
 }
 
 export interface GatewayTimeouts {

@@ -81,7 +81,8 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
     metricsToken: config.metricsToken,
     // Closed on the API port unless the operator set a token or explicitly opened it.
     exposeMetrics: config.metricsToken != null || config.metricsOpen,
-    vdxpKey: await loadVdxpKey(config)
+    vdxpKey: await loadVdxpKey(config),
+    trustStore: revocation.trustStore
   }, {
     logger: { level: config.logLevel, redact: logRedaction },
     ...(config.tls != null ? { https: await httpsOptions(config.tls) } : {})

@@ -29,7 +29,14 @@ const ACCESS: Record<string, Role[]> = {
   'POST /api/admin/users/:id/tokens': ADMIN,
   'DELETE /api/admin/tokens/:id': ADMIN,
   'GET /api/admin/audit': ADMIN,
-  'HEAD /api/admin/audit': ADMIN
+  'HEAD /api/admin/audit': ADMIN,
+  'GET /api/admin/agencies': ADMIN,
+  'HEAD /api/admin/agencies': ADMIN,
+  'POST /api/admin/agencies/:code/api-keys': ADMIN,
+  'DELETE /api/admin/agency-credentials/:id': ADMIN,
+  'GET /api/admin/trust': ADMIN,
+  'HEAD /api/admin/trust': ADMIN,
+  'POST /api/admin/trust/crls': ADMIN
 }
 
 const DUMMY_ID = '0b7e8f0c-4a51-4d0e-9a3e-5f1c2d3e4f50'

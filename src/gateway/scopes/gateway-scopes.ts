@@ -14,6 +14,8 @@ import { loginRoute, sessionRoutes } from '../routes/api/session.js'
 import myTokenRoutes from '../routes/api/my-tokens.js'
 import adminUserRoutes from '../routes/api/admin-users.js'
 import adminAuditRoutes from '../routes/api/admin-audit.js'
+import adminAgencyRoutes from '../routes/api/admin-agencies.js'
+import adminTrustRoutes from '../routes/api/admin-trust.js'
 import { principalAuthenticator } from './principal-authenticator.js'
 import { vdxpAuthenticator } from './vdxp-authenticator.js'
 import { authenticatedScope, publicScope, type GatewayScope } from './scope.js'
@@ -44,7 +46,7 @@ export function gatewayScopes (context: HubContext): GatewayScope[] {
       name: 'api',
       prefix: '/api',
       authenticator: principalAuthenticator(context.db, context.sessions),
-      routes: [sessionRoutes, myTokenRoutes, adminUserRoutes, adminAuditRoutes]
+      routes: [sessionRoutes, myTokenRoutes, adminUserRoutes, adminAuditRoutes, adminAgencyRoutes, adminTrustRoutes]
     })
   ]
 }
