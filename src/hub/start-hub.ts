@@ -82,7 +82,9 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
     // Closed on the API port unless the operator set a token or explicitly opened it.
     exposeMetrics: config.metricsToken != null || config.metricsOpen,
     vdxpKey: await loadVdxpKey(config),
-    trustStore: revocation.trustStore
+    trustStore: revocation.trustStore,
+    sessions: { idleMs: config.sessions.idleMs, absoluteMs: config.sessions.absoluteMs },
+    secureCookies: config.sessions.secureCookies
   }, {
     logger: { level: config.logLevel, redact: logRedaction },
     ...(config.tls != null ? { https: await httpsOptions(config.tls) } : {})

@@ -126,3 +126,12 @@ t.test('failed logins count against the address\'s failed-authentication budget'
   t.equal((await hub.app.inject({ url: '/api/session', headers: { cookie: `${SESSION_COOKIE}=ls_${'x'.repeat(43)}` } })).statusCode, 429, 'the same budget as every scope')
   t.equal((await login(hub.app, 'auditor', auditor.password)).statusCode, 200, 'the right password from the exhausted address is still served (finding A1)')
 })
+
+t.test('the cookie is Secure when told the hub sits behind TLS (LIENTHONG_SECURE_COOKIES)', async (t) => {
+  const hub = await testHub(t, { redisUrl: null, secureCookies: true })
+  const auditor = await testUser(hub.db, 'auditor', 'auditor')
+  const res = await login(hub.app, 'auditor', auditor.password)
+  t.match(String(res.headers['set-cookie']), /; Secure$/)
+  const stored = await hub.db.query<{ secret_sha256: string }>('SELECT secret_sha256 FROM user_sessions')
+  t.notOk(String(res.headers['set-cookie']).includes(stored.rows[0]?.secret_sha256 ?? '-'), 'the cookie is not what is stored (its hash is)')
+})
