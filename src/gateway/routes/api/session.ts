@@ -67,8 +67,8 @@ export async function loginRoute (fastify: FastifyInstance, options: { context: 
     const { user } = record
     const secret = await createSession(ctx.db, user.id, times, request.ip)
     await recordAudit(ctx.db, { userId: user.id, name: user.username, via: 'session', source: request.ip, requestId: request.id }, { action: 'session.login', target: `user:${user.username}` })
-    void reply.header('set-cookie', sessionCookie(request, ctx, secret, Math.floor(times.absoluteMs / 1000)))
-    void reply.header('cache-control', 'no-store')
+    reply.header('set-cookie', sessionCookie(request, ctx, secret, Math.floor(times.absoluteMs / 1000)))
+    reply.header('cache-control', 'no-store')
     return { user: { userId: user.id, username: user.username, role: user.role, agencyCode: user.agencyCode, via: 'session' as const }, csrfToken: csrfTokenFor(secret) }
   })
 }
@@ -82,7 +82,7 @@ export async function sessionRoutes (fastify: FastifyInstance, options: { contex
   }, async (request, reply: FastifyReply) => {
     const principal = principalOf(request)
     const secret = readCookie(request.headers.cookie, SESSION_COOKIE)
-    void reply.header('cache-control', 'no-store')
+    reply.header('cache-control', 'no-store')
     return { user: principal, ...(principal.via === 'session' && secret != null ? { csrfToken: csrfTokenFor(secret) } : {}) }
   })
   app.delete('/session', {
