@@ -12,6 +12,7 @@ import { deliveryCommand } from './delivery-command.js'
 import { retentionCommand } from './retention-command.js'
 import { vdxpSystemCommand } from './vdxp-system-command.js'
 import { peerCommand, routeCommand } from './route-command.js'
+import { tokenCommand, userCommand } from './user-command.js'
 
 // Each sub-command lives in its own file and only adds itself here.
 const program = new Command()
@@ -32,6 +33,8 @@ program.addCommand(retentionCommand())
 program.addCommand(vdxpSystemCommand())
 program.addCommand(routeCommand())
 program.addCommand(peerCommand())
+program.addCommand(userCommand())
+program.addCommand(tokenCommand())
 program.addCommand((await import('./demo-command.js')).demoCommand())
 
 // Usage mistakes exit 2 like every operator error; 1 means "a document was rejected".

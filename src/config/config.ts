@@ -38,6 +38,8 @@ export interface HubConfig {
   rateLimitPerMinute: E['LIENTHONG_RATE_LIMIT_PER_MINUTE']
   /** Failed authentications per client address per minute, then 429 until the minute is over. */
   authFailuresPerMinute: E['LIENTHONG_AUTH_FAILURES_PER_MINUTE']
+  /** Console sessions: idle and absolute lifetimes; the cookie always Secure (TLS at a proxy). */
+  sessions: { idleMs: number, absoluteMs: number, secureCookies: E['LIENTHONG_SECURE_COOKIES'] }
   /**
    * Slow clients (docs/gateway.md, "Timeouts and limits"): the request headers must arrive within
    * `headersMs`, the whole request within `requestMs`, and a body may pause at most `bodyIdleMs`
@@ -162,6 +164,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): HubConfig {
       : undefined,
     rateLimitPerMinute: v.LIENTHONG_RATE_LIMIT_PER_MINUTE,
     authFailuresPerMinute: v.LIENTHONG_AUTH_FAILURES_PER_MINUTE,
+    sessions: { idleMs: v.LIENTHONG_SESSION_IDLE_MINUTES * 60_000, absoluteMs: v.LIENTHONG_SESSION_MAX_HOURS * 3_600_000, secureCookies: v.LIENTHONG_SECURE_COOKIES },
     timeouts: {
       headersMs: v.LIENTHONG_HEADERS_TIMEOUT_MS,
       requestMs: v.LIENTHONG_REQUEST_TIMEOUT_MS,

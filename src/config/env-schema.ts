@@ -49,6 +49,9 @@ export const ENV_SCHEMA = Type.Object({
 
   LIENTHONG_RATE_LIMIT_PER_MINUTE: integer(600, 1, 1_000_000, 'Requests per minute per credential.'),
   LIENTHONG_AUTH_FAILURES_PER_MINUTE: integer(30, 1, 1_000_000, 'Failed authentications per minute per client address, then 429.'),
+  LIENTHONG_SESSION_IDLE_MINUTES: integer(30, 1, 24 * 60, 'A console session ends after this long without a request.'),
+  LIENTHONG_SESSION_MAX_HOURS: integer(12, 1, 24 * 30, 'A console session ends this long after sign-in, however active.'),
+  LIENTHONG_SECURE_COOKIES: flag('1: the session cookie is always Secure (TLS ends at a proxy in front); otherwise Secure exactly when the gateway serves TLS itself.'),
   LIENTHONG_RECONCILE_INTERVAL_MS: integer(5000, 100, 3_600_000, 'How often deliveries not yet in Redis are (re-)enqueued.'),
   LIENTHONG_RECONCILE_GRACE_MS: integer(10_000, 100, 3_600_000, 'How long an unfinished push delivery must be untouched before a job missing in Redis is re-added; a `sending` one waits at least LIENTHONG_PUSH_TIMEOUT_MS + 1 s.'),
   LIENTHONG_SHUTDOWN_TIMEOUT_MS: integer(25_000, 100, 600_000, 'On SIGTERM/SIGINT: how long requests and deliveries in progress may finish.'),

@@ -4,6 +4,7 @@ import type { HubMetrics } from '../metrics/hub-metrics.js'
 import type { DeliveryQueue } from '../queue/delivery-queue.js'
 import type { Verdict } from '../domain/verdict.js'
 import type { RouteTableSource } from '../routing/stored-routes.js'
+import type { TrustStore } from '../pki/trust-store.js'
 
 /** What the gateway's routes need, built by the start/serve commands (or by tests). */
 export interface HubContext {
@@ -38,6 +39,15 @@ export interface HubContext {
   vdxpKey?: Buffer
   /** Peers, upstreams and rules (src/routing/stored-routes.ts); without them only local agencies are recipients. */
   routes?: RouteTableSource
+  /** Console session lifetimes (default DEFAULT_SESSION_TIMES, scopes/principal-authenticator.ts). */
+  sessions?: { idleMs: number, absoluteMs: number }
+  /**
+   * Mark the session cookie `Secure` even when the request came over plain HTTP (a TLS-terminating
+   * proxy in front); without it the cookie is `Secure` exactly when the gateway itself serves TLS.
+   */
+  secureCookies?: boolean
+  /** The trust store documents are verified with (directory + stored CRLs), for the admin API's trust view. */
+  trustStore?: () => TrustStore
 }
 
 export interface GatewayTimeouts {

@@ -7,6 +7,7 @@ import { apiKeyPrefixIsLive, createApiKey } from '../store/credentials.js'
 import { listAgencyCodes } from '../store/agencies.js'
 import type { Database } from '../db/database.js'
 import { DEMO_REGISTRY } from '../paths.js'
+import { demoAccounts } from './demo-accounts.js'
 
 export async function runHub (role: 'start' | 'serve'): Promise<void> {
   const config = loadConfig()
@@ -23,6 +24,12 @@ export async function runHub (role: 'start' | 'serve'): Promise<void> {
     out('  demo registry and PKI from certs-example/ (NOT FOR PRODUCTION); demo API keys:')
     for (const [agency, key] of Object.entries(keys)) out(`    ${agency}  ${key}`)
     out(`  (also in ${join(config.dataDir, 'demo-api-keys.json')})`)
+    // People only on the embedded database: a PostgreSQL hub's users are the operator's to make.
+    if (config.databaseUrl == null) {
+      out(`  demo accounts (sign in with POST ${hub.url}/api/session):`)
+      for (const a of await demoAccounts(hub.db, config.dataDir)) out(`    ${a.username.padEnd(16)} ${a.password}  ${a.role}${a.agencyCode != null ? ` of ${a.agencyCode}` : ''}`)
+      out(`  (also in ${join(config.dataDir, 'demo-accounts.json')})`)
+    }
   }
   installShutdown(hub, config.shutdownTimeoutMs)
 }

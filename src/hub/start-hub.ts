@@ -87,7 +87,10 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
     // Closed on the API port unless the operator set a token or explicitly opened it.
     exposeMetrics: config.metricsToken != null || config.metricsOpen,
     vdxpKey: await loadVdxpKey(config),
-    routes
+    routes,
+    trustStore: revocation.trustStore,
+    sessions: { idleMs: config.sessions.idleMs, absoluteMs: config.sessions.absoluteMs },
+    secureCookies: config.sessions.secureCookies
   }, {
     logger: { level: config.logLevel, redact: logRedaction },
     ...(config.tls != null ? { https: await httpsOptions(config.tls) } : {})

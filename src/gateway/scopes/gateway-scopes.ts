@@ -10,6 +10,13 @@ import sentOps from '../routes/vdxp/sent-ops.js'
 import directoryOps from '../routes/vdxp/directory-ops.js'
 import { vdxpScopeSetup } from '../plugins/vdxp-answers.js'
 import { agencyAuthenticator } from './agency-authenticator.js'
+import { loginRoute, sessionRoutes } from '../routes/api/session.js'
+import myTokenRoutes from '../routes/api/my-tokens.js'
+import adminUserRoutes from '../routes/api/admin-users.js'
+import adminAuditRoutes from '../routes/api/admin-audit.js'
+import adminAgencyRoutes from '../routes/api/admin-agencies.js'
+import adminTrustRoutes from '../routes/api/admin-trust.js'
+import { principalAuthenticator } from './principal-authenticator.js'
 import { vdxpAuthenticator } from './vdxp-authenticator.js'
 import { authenticatedScope, publicScope, type GatewayScope } from './scope.js'
 
@@ -31,6 +38,15 @@ export function gatewayScopes (context: HubContext): GatewayScope[] {
       authenticator: vdxpAuthenticator(context.db, context.vdxpKey),
       setup: vdxpScopeSetup,
       routes: [sendEdocRoute, inboxOps, sentOps, directoryOps]
+    }),
+    // People (clerks, auditors, admins; src/domain/principal.ts): the console's session cookie
+    // or a personal API token. Signing in has no credential yet: its own public scope.
+    publicScope({ name: 'api-login', prefix: '/api/session', routes: [loginRoute] }),
+    authenticatedScope({
+      name: 'api',
+      prefix: '/api',
+      authenticator: principalAuthenticator(context.db, context.sessions),
+      routes: [sessionRoutes, myTokenRoutes, adminUserRoutes, adminAuditRoutes, adminAgencyRoutes, adminTrustRoutes]
     })
   ]
 }

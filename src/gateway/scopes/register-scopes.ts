@@ -4,6 +4,16 @@ import type { HubContext } from '../hub-context.js'
 import { FailureCounter } from '../limits/failure-counter.js'
 import type { GatewayScope } from './scope.js'
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * The failed-authentication budget per client address, shared by every scope. A route that
+     * checks a credential itself (POST /api/session, a password) counts its failures here too.
+     */
+    authFailures: FailureCounter
+  }
+}
+
 /** Failed authentications per client address per minute when the context does not say. */
 export const DEFAULT_AUTH_FAILURES_PER_MINUTE = 30
 
@@ -56,6 +66,7 @@ export async function registerScopes (app: FastifyInstance, options: ScopesOptio
   }
 
   app.decorateRequest('credential', undefined)
+  app.decorate('authFailures', failures)
   for (const scope of scopes) scope.decorate?.(app)
 
   // The not-found handler lives on the root instance, outside every scope's hooks.
