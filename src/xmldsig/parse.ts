@@ -72,7 +72,18 @@ class TreeBuilder implements XmlTokenHandler {
 
   startElement (tag: StartTag): void {
     const parent = this.stack[this.stack.length - 1]
-    const element: XmlElement = { kind: 'element', ...tag, children: [], parent, end: -1 }
+    const element: XmlElement = {
+      kind: 'element',
+      qname: tag.qname,
+      prefix: tag.prefix,
+      local: tag.local,
+      uri: tag.uri,
+      attributes: tag.attributes,
+      namespaces: tag.namespaces,
+      children: [],
+      parent,
+      end: -1
+    }
     if (parent == null) {
       this.top.push(element)
       this.root = element

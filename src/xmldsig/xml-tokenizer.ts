@@ -112,6 +112,10 @@ TEXT_CLASS[0xef] = 2
 
 const isSpace = (c: number | undefined): boolean => c === SP || c === LF || c === TAB || c === CR
 
+const NO_DECLARATIONS: XmlNamespaceDeclaration[] = []
+/** Recently seen ASCII names, by a hash of their bytes: most names repeat, decoding them each time is most of a small element's cost. */
+const NAME_CACHE_SIZE = 512
+
 const PREDEFINED: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' }
 
 /**
@@ -133,6 +137,7 @@ export class XmlTokenizer {
   private readonly scope = new Map<string, string[]>()
   private readonly openNames: string[] = []
   private readonly openDeclared: XmlNamespaceDeclaration[][] = []
+  private readonly names: (string | undefined)[] = new Array<string | undefined>(NAME_CACHE_SIZE)
 
   constructor (private readonly b: Buffer, private readonly handler: XmlTokenHandler, private readonly options: TokenizerOptions) {}
 
@@ -386,13 +391,24 @@ export class XmlTokenizer {
 
   private close (): void {
     this.openNames.pop()
-    for (const d of this.openDeclared.pop() ?? []) this.scope.get(d.prefix)?.pop()
+    const declared = this.openDeclared.pop()
+    if (declared !== undefined && declared.length > 0) for (const d of declared) this.scope.get(d.prefix)?.pop()
     this.depth--
     this.handler.endElement(this.i)
   }
 
   /** Namespaces 1.0: declarations take effect on their own element; every prefix is declared. */
   private resolve (qname: string, raw: [string, string][], at: number): StartTag {
+    const colon = qname.indexOf(':')
+    const prefix = colon < 0 ? '' : qname.slice(0, colon)
+    const local = colon < 0 ? qname : qname.slice(colon + 1)
+    if (raw.length === 0) {
+      // The common case (most elements carry no attribute): nothing to declare or resolve.
+      this.openDeclared.push(NO_DECLARATIONS)
+      const uri = prefix === '' ? this.lookup('') : prefix === 'xml' ? XML_NAMESPACE : prefix === 'xmlns' ? undefined : this.lookup(prefix)
+      if (uri === undefined) this.fail('XML_MALFORMED', prefix === 'xmlns' ? `element <${qname}> must not use the xmlns prefix` : `unbound namespace prefix ${JSON.stringify(prefix)} on <${qname}>`, at)
+      return { qname, prefix, local, uri, attributes: [], namespaces: NO_DECLARATIONS }
+    }
     const namespaces: XmlNamespaceDeclaration[] = []
     const ordinary: [string, string, string, string][] = []
     for (const [name, value] of raw) {
@@ -427,9 +443,6 @@ export class XmlTokenizer {
     }
     this.openDeclared.push(namespaces)
 
-    const colon = qname.indexOf(':')
-    const prefix = colon < 0 ? '' : qname.slice(0, colon)
-    const local = colon < 0 ? qname : qname.slice(colon + 1)
     if (prefix === 'xmlns') this.fail('XML_MALFORMED', `element <${qname}> must not use the xmlns prefix`, at)
     const uri = prefix === 'xml' ? XML_NAMESPACE : this.lookup(prefix)
     if (uri === undefined) this.fail('XML_MALFORMED', `unbound namespace prefix ${JSON.stringify(prefix)} on <${qname}>`, at)
@@ -512,6 +525,7 @@ export class XmlTokenizer {
     let chars = 0
     let colon = -1
     let ascii = true
+    let hash = 0
     for (;;) {
       const c = b[j]
       if (c === undefined) break
@@ -521,6 +535,7 @@ export class XmlTokenizer {
       if (c < 0x80) {
         const k = ASCII_NAME[c] as number
         if (k === 0 || (first && k !== 1)) break
+        hash = (hash * 31 + c) | 0
         if (c === COLON) {
           if (colon >= 0 || chars === 0) this.fail('XML_MALFORMED', `malformed qualified name in ${what}`, start)
           colon = j
@@ -538,7 +553,22 @@ export class XmlTokenizer {
     if (chars === 0) this.fail('XML_MALFORMED', `${what} expected`)
     if (colon === j - 1) this.fail('XML_MALFORMED', `malformed qualified name in ${what}`, start)
     this.i = j
-    return b.toString(ascii ? 'latin1' : 'utf8', start, j)
+    if (!ascii) return b.toString('utf8', start, j)
+    const slot = hash & (NAME_CACHE_SIZE - 1)
+    const cached = this.names[slot]
+    if (cached !== undefined && cached.length === j - start) {
+      let same = true
+      for (let k = 0; k < cached.length; k++) {
+        if (cached.charCodeAt(k) !== b[start + k]) {
+          same = false
+          break
+        }
+      }
+      if (same) return cached
+    }
+    const name = b.toString('latin1', start, j)
+    this.names[slot] = name
+    return name
   }
 
   /** Characters of a comment, PI or CDATA section: legal XML characters, line ends normalised. */
