@@ -345,7 +345,6 @@ function checkFixedInputs (oracle: Libxml2Oracle): void {
     for (const s of shapeInputs()) outcomes.push(await check(oracle, s.name, s.xml, pickForFile, true))
     report(t, outcomes, 'shapes')
   })
-
 }
 
 function generated (oracle: Libxml2Oracle): void {
