@@ -34,7 +34,7 @@ type AsyncTimer = <T>(name: string, f: () => Promise<T>) => Promise<T>
 
 async function fullSteps (bytes: Buffer, policy: VerificationPolicy, time: Timer, timeAsync: AsyncTimer): Promise<void> {
   time('sha256 of the bytes', () => createHash('sha256').update(bytes).digest('hex'))
-  const doc = time('parseXml (UTF-8 decode, saxes, bounds, tree)', () => parseXml(bytes, { maxDepth: policy.maxDepth }))
+  const doc = time('parseXml (byte tokenizer, bounds, skeleton tree)', () => parseXml(bytes, { maxDepth: policy.maxDepth }))
   const schema = time('validateEdxmlEnvelope', () => validateEdxmlEnvelope(doc))
   if (!schema.ok) throw new Error(`breakdown: schema rejected the document: ${schema.message}`)
   time('checkEnvelopeUniqueness', () => checkEnvelopeUniqueness(doc))

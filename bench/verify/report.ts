@@ -10,6 +10,7 @@ import type { Throughput } from './measure.js'
 import type { MemoryResult } from './memory.js'
 import type { Variant } from './variants.js'
 import type { XmlsecResult } from './xmlsec.js'
+import type { TokenizerRow } from './tokenizers.js'
 
 export const START_MARKER = '<!-- bench/verify:start -->'
 export const END_MARKER = '<!-- bench/verify:end -->'
@@ -37,6 +38,8 @@ export interface Results {
   durationMs: number
   /** 1-minute load average when the run ended. */
   endLoadAverage?: number
+  /** Tokenizer candidates and the adversarial shapes (bench/verify/tokenizers.ts). */
+  tokenizers?: TokenizerRow[]
 }
 
 export const timeRatio = (s: SizeResult): number => s.throughput.full.meanMs / s.throughput.bare.meanMs
@@ -155,6 +158,15 @@ export function renderSection (results: Results): string {
     lines.push('```', result.command, '```', '')
   }
 
+  lines.push(...issue15Targets(results))
+  if (results.tokenizers != null) {
+    lines.push('### Tokenizers (bench/verify/tokenizers.ts)', '')
+    lines.push('Median CPU time (user + system) of one pass over the same bytes, in this process: CPU time, unlike wall time, hardly depends on what else the machine runs. ' +
+      'saxes = the strict parser the verifier used before (UTF-8 decode, then events); sax-wasm = Rust/WebAssembly, non-validating, measured only when installed (`npm install --no-save sax-wasm@3`; not a dependency); ' +
+      'ours = src/xmldsig/xml-tokenizer.ts with every check, to a no-op handler, and parseXml = the same plus the element skeleton verification uses.', '')
+    lines.push(...table(['Candidate', 'Input', 'CPU ms', 'MB/s', 'Note'],
+      results.tokenizers.map((r) => [r.candidate, r.document, ms(r.ms), r.mbPerS > 0 ? int(r.mbPerS) : '', r.note]), ['l', 'l', 'r', 'r', 'l']))
+  }
   lines.push('### Time per step (mean ms per document)', '')
   lines.push('Each step timed on its own by calling the same building blocks (bench/verify/breakdown.ts, which mirrors ' +
     '`verifyDocument()`). "inside checkSignature" re-does what xml-crypto does inside `checkSignature()`, which both variants call.', '')
@@ -179,4 +191,29 @@ export function renderSection (results: Results): string {
 /** Replaces this benchmark's section of the docs file (or appends it), keeping everything else. */
 export function writeSection (docPath: string, section: string): void {
   writeMarkedSection(docPath, START_MARKER, END_MARKER, section)
+}
+
+/** The targets of issue 15, from the same run: 20 MB against xmlsec1, 10 KB rate, memory. */
+function issue15Targets (results: Results): string[] {
+  const s20 = results.sizes.at(-1)
+  const s10 = results.sizes[0]
+  const rows: string[][] = []
+  if (s20 != null && results.xmlsec != null) {
+    const ratio = s20.throughput.full.meanMs / results.xmlsec.result.medianMs
+    rows.push([`${s20.document.label}, full policy in-process vs \`xmlsec1 --verify\` whole process: <= 1.0x time`, `${ms(s20.throughput.full.meanMs)} ms vs ${ms(results.xmlsec.result.medianMs)} ms = ${times(ratio)}`, ratio <= 1 ? 'met' : '**not met**'])
+  }
+  if (s20 != null) {
+    const m = memoryMultiple(s20.memory.full)
+    rows.push([`${s20.document.label}, peak memory over baseline <= 2x the document`, `${times(m)} (${mb(memoryDelta(s20.memory.full))}, includes holding the input once)`, m <= 2 ? 'met' : '**not met**'])
+  }
+  if (s10 != null) {
+    const rate = s10.throughput.full.opsPerSecond
+    rows.push([`${s10.document.label}, full policy >= 1,500 verifications/s per core`, `${int(rate)}/s on one thread (load average ${results.machine.loadAverage.toFixed(1)} at the start)`, rate >= 1500 ? 'met' : '**not met**'])
+  }
+  for (const r of results.tokenizers ?? []) {
+    if (r.document.startsWith('100,000 empty siblings (0.4 MB), default')) rows.push(['100,000 empty sibling elements: verdict < 50 ms (CPU)', `${ms(r.ms)} ms, ${r.note}`, r.ms < 50 ? 'met' : '**not met**'])
+    if (r.document.startsWith('50 MB nested')) rows.push(['50 MB nested to depth 10,000: refused < 0.5 s (CPU)', `${ms(r.ms)} ms, ${r.note}`, r.ms < 500 ? 'met' : '**not met**'])
+  }
+  if (rows.length === 0) return []
+  return ['### Issue 15 targets (same run)', '', ...table(['Target', 'Measured', 'Result'], rows, ['l', 'l', 'l']), '']
 }

@@ -23,6 +23,7 @@ import { measurePeakMemory } from './memory.js'
 import { memoryDelta, renderSection, targetVerdicts, writeSection, type Results, type SizeResult } from './report.js'
 import { loadVariants, VARIANTS, type Variant } from './variants.js'
 import { measureXmlsec } from './xmlsec.js'
+import { measureTokenizers } from './tokenizers.js'
 
 const quick = process.argv.includes('--quick')
 const write = !quick && !process.argv.includes('--no-write')
@@ -88,7 +89,11 @@ async function main (): Promise<void> {
     log(`${largest.label}: xmlsec1 --verify x${XMLSEC_RUNS}`)
     const xmlsec = measureXmlsec(largest.path, XMLSEC_RUNS)
 
+    log('tokenizer candidates and adversarial shapes')
+    const tokenizers = await measureTokenizers(documents, quick)
+
     const results: Results = {
+      tokenizers,
       machine,
       sizes,
       memoryRuns: MEMORY_RUNS,

@@ -24,12 +24,15 @@ export function withoutComments (method: string): string {
   return method
 }
 
-/** Receives the canonical form piece by piece, in order (a hash, or an array to join). */
-export type C14nSink = (chunk: string) => void
+/**
+ * Receives the canonical form piece by piece, in order (a hash, or an array to join). A `Buffer`
+ * is UTF-8 bytes of canonical output (a slice of the input, handed on without decoding).
+ */
+export type C14nSink = (chunk: string | Buffer) => void
 
 export function canonicalize (doc: XmlDocument, options: C14nOptions): string {
   const parts: string[] = []
-  canonicalizeTo(doc, options, (chunk) => { parts.push(chunk) })
+  canonicalizeTo(doc, options, (chunk) => { parts.push(typeof chunk === 'string' ? chunk : chunk.toString('utf8')) })
   return parts.join('')
 }
 
@@ -147,7 +150,9 @@ class Canonicalizer {
   leaf (node: Exclude<XmlNode, XmlElement>): void {
     switch (node.kind) {
       case 'text':
-        this.sink(escapeText(node.value))
+        // Buffer pieces are already canonical (the tokenizer only hands on slices without
+        // "&", "<", ">" or CR): a base64 attachment goes to the hash without being decoded.
+        for (const piece of node.pieces) this.sink(typeof piece === 'string' ? escapeText(piece) : piece)
         return
       case 'comment':
         if (this.comments) this.sink(`<!--${node.value}-->`)

@@ -38,16 +38,17 @@ export class XmlSigningError extends Error {
  */
 export function signXml (xml: string, spec: SignatureSpec): string {
   if (!C14N_METHODS.has(spec.canonicalization)) throw new XmlSigningError(`unsupported canonicalization ${spec.canonicalization}`)
-  const text = xml.charCodeAt(0) === 0xfeff ? xml.slice(1) : xml
+  const text = Buffer.from(xml.charCodeAt(0) === 0xfeff ? xml.slice(1) : xml, 'utf8')
   const doc = parseXml(text)
   const place = spec.place(doc)
+  // Byte offsets: the parser reports where elements end in the UTF-8 input.
   const offset = 'after' in place ? place.after.end : endTagStart(text, place.append)
 
   const hash = createHash(hashOf(spec.digestMethod))
   canonicalizeTo(doc, {
     method: withoutComments(spec.canonicalization),
     ...(spec.referenceUri === '' ? {} : { apex: doc.root })
-  }, (chunk) => { hash.update(chunk, 'utf8') })
+  }, (chunk) => { if (typeof chunk === 'string') hash.update(chunk, 'utf8'); else hash.update(chunk) })
   const digest = hash.digest('base64')
 
   const p = spec.prefix ?? 'ds'
@@ -66,12 +67,12 @@ export function signXml (xml: string, spec: SignatureSpec): string {
 
   // SignedInfo is canonicalised in place: inclusive C14N pulls in the namespaces and xml:*
   // attributes in scope where the signature stands, so it is parsed where it will live.
-  const draft = text.slice(0, offset) + build('') + text.slice(offset)
-  const draftDoc = parseXml(draft)
+  const around = (inserted: string): Buffer => Buffer.concat([text.subarray(0, offset), Buffer.from(inserted, 'utf8'), text.subarray(offset)])
+  const draftDoc = parseXml(around(build('')))
   const info = draftDoc.elements.find((e) => e.uri === DSIG_NS && e.local === 'SignedInfo') as XmlElement
   const canonicalInfo = canonicalize(draftDoc, { method: spec.canonicalization, apex: info })
   const value = sign(HASH_OF[spec.signatureMethod] ?? 'sha256', Buffer.from(canonicalInfo, 'utf8'), createPrivateKey(spec.privateKeyPem)).toString('base64')
-  return text.slice(0, offset) + build(value) + text.slice(offset)
+  return around(build(value)).toString('utf8')
 }
 
 function hashOf (digestMethod: string): string {
@@ -80,9 +81,10 @@ function hashOf (digestMethod: string): string {
   return name
 }
 
-function endTagStart (text: string, element: XmlElement): number {
+function endTagStart (text: Buffer, element: XmlElement): number {
   const at = text.lastIndexOf('</', element.end)
-  if (at < 0 || !text.startsWith(`</${element.qname}`, at)) throw new XmlSigningError(`<${element.qname}> has no end tag to sign into`)
+  const tag = Buffer.from(`</${element.qname}`, 'utf8')
+  if (at < 0 || !text.subarray(at, at + tag.length).equals(tag)) throw new XmlSigningError(`<${element.qname}> has no end tag to sign into`)
   return at
 }
 

@@ -34,13 +34,19 @@ export interface XmlElement {
   namespaces: XmlNamespaceDeclaration[]
   children: XmlNode[]
   parent: XmlElement | undefined
-  /** Index in the parsed string just after the element's last character (used by the signer). */
+  /** Byte offset in the parsed input just after the element's last byte (used by the signer). */
   end: number
 }
 
 export interface XmlText {
   kind: 'text'
-  value: string
+  /** The text (decoded on first use: a large text stays a slice of the input until then). */
+  readonly value: string
+  /**
+   * The same text as it arrived: `Buffer` pieces are slices of the input that are already their
+   * own canonical form (UTF-8 without `&`, `<`, `>` or CR), string pieces need C14N escaping.
+   */
+  readonly pieces: readonly (Buffer | string)[]
 }
 
 export interface XmlComment {
