@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import type { HubContext } from '../hub-context.js'
+import { DIRECTORY_WELL_KNOWN_PATH } from '../../routing/directory/directory-path.js'
 
 /** Where peer hubs fetch this hub's signed directory (docs/directory.md). */
-export const DIRECTORY_PATH = '/.well-known/lienthong/directory'
+export const DIRECTORY_PATH = DIRECTORY_WELL_KNOWN_PATH
 
 /**
  * GET the signed directory: public (like Peppol's SMP, what it lists is what peers need to route

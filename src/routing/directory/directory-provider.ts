@@ -20,6 +20,8 @@ export type SignerBinding =
 
 /** The interface the route table's directory source and peer forwarding are built against. */
 export interface DirectoryProvider {
+  /** The route table's question (src/routing/route-table.ts): the peer hub serving `code`, if exactly one valid directory lists it. */
+  peerFor: (code: string, now?: Date) => string | undefined
   /** agency code -> the peer hub whose valid signed directory lists it. */
   lookup: (code: string, now?: Date) => DirectoryLookup
   /**
@@ -55,6 +57,11 @@ export class DirectorySnapshot implements DirectoryProvider {
     const out = new Map<string, string[]>()
     for (const d of this.directories) if (d.validUntil > now) out.set(d.hubId, d.agencies.map((a) => a.code))
     return out
+  }
+
+  peerFor (code: string, now = new Date()): string | undefined {
+    const found = this.lookup(code, now)
+    return found.found ? found.hubId : undefined
   }
 
   lookup (code: string, now = new Date()): DirectoryLookup {
@@ -116,6 +123,7 @@ export async function openDirectoryProvider (db: Queryable, reloadMs: number, on
   const timer = setInterval(() => { reload().catch(onError) }, reloadMs)
   timer.unref()
   return {
+    peerFor: (code, now) => current.peerFor(code, now),
     lookup: (code, now) => current.lookup(code, now),
     signerBinding: (agency, signer, options) => current.signerBinding(agency, signer, options),
     snapshot: () => current,
