@@ -20,9 +20,9 @@ export function directoryCommand (): Command {
         const registry = await AgencyRegistry.load(config.registryFile)
         const hub = await loadHubIdentity({ keyFile: config.hubKeyFile, certFile: config.hubCertFile, ...(config.hubChainFile != null ? { chainFile: config.hubChainFile } : {}) })
         const published = await configuredDirectoryPublisher(config, db, hub, () => registry.all()).current()
-        if (options.xml === true) return void process.stdout.write(published.bytes)
+        if (options.xml === true) { process.stdout.write(published.bytes); return }
         const d = published.directory
-        if (options.json === true) return void process.stdout.write(JSON.stringify({ ...d, etag: published.etag }, null, 2) + '\n')
+        if (options.json === true) { process.stdout.write(JSON.stringify({ ...d, etag: published.etag }, null, 2) + '\n'); return }
         process.stdout.write(`hub ${d.hubId}: directory version ${d.version}, issued ${d.issuedAt.toISOString()}, valid until ${d.validUntil.toISOString()}, ${d.agencies.length} agencies, signed by ${hub.fingerprintSha256}\n`)
         for (const a of d.agencies) {
           const rule = Object.entries(a.subjectRule ?? {}).map(([k, v]) => `${k}=${v}`).join(', ')
@@ -38,8 +38,8 @@ export function directoryCommand (): Command {
         const { configuredDirectoryPeers } = await import('../routing/directory/configured-peers.js')
         const { peerDirectoryReports } = await import('../routing/directory/directory-readiness.js')
         const reports = await peerDirectoryReports(db, (await configuredDirectoryPeers(db)).map((p) => p.hubId))
-        if (options.json === true) return void process.stdout.write(JSON.stringify(reports, null, 2) + '\n')
-        if (reports.length === 0) return void process.stdout.write('no peer hubs configured and no directory held\n')
+        if (options.json === true) { process.stdout.write(JSON.stringify(reports, null, 2) + '\n'); return }
+        if (reports.length === 0) { process.stdout.write('no peer hubs configured and no directory held\n'); return }
         const now = Date.now()
         for (const r of reports) {
           const age = r.acceptedAt == null ? '' : `, accepted ${Math.round((now - Date.parse(r.acceptedAt)) / 60_000)} min ago`
