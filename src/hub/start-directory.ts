@@ -22,7 +22,7 @@ export function configuredDirectoryPublisher (config: HubConfig, db: Database, h
 }
 
 /** Fetches peers' directories at start and every LIENTHONG_DIRECTORY_REFRESH_MS (one process at a time). */
-export async function startConfiguredDirectoryRefresh (config: HubConfig, db: Database, trustStore: () => TrustStore, logger: Logger): Promise<PeriodicTask<PeerRefreshOutcome[]>> {
+export async function startConfiguredDirectoryRefresh (config: HubConfig, db: Database, trustStore: () => TrustStore, logger: Logger, onRound?: (outcomes: PeerRefreshOutcome[]) => void): Promise<PeriodicTask<PeerRefreshOutcome[]>> {
   // The hub's TLS client certificate (peers may require mTLS on their port) and the CAs of their servers.
   const tls = {
     cert: await readFile(config.delivery.clientCertFile),
@@ -38,7 +38,8 @@ export async function startConfiguredDirectoryRefresh (config: HubConfig, db: Da
     timeoutMs: config.delivery.timeoutMs,
     tls,
     intervalMs: config.directory.refreshMs,
-    logger
+    logger,
+    ...(onRound != null ? { onRound } : {})
   })
 }
 

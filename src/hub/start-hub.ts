@@ -18,6 +18,7 @@ import { configuredDirectoryPublisher, directoryReadinessCheck, startConfiguredD
 import { syncAgencies } from '../store/agencies.js'
 import { syncRoutes } from '../store/routes.js'
 import { StoredRoutes } from '../routing/stored-routes.js'
+import { openDirectoryProvider } from '../routing/directory/directory-provider.js'
 import { createVerificationPool, type VerificationPool } from '../verification/verification-pool.js'
 import { openHubDatabase, redisUnreachableMessage } from './open-database.js'
 import { startConfiguredWorker } from './start-worker.js'
@@ -47,7 +48,10 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
   await syncAgencies(db, registry)
   // Peers, upstreams and routes of the registry file (the CLI's own rows stay): docs/deployment.md.
   await db.transaction(async (tx) => await syncRoutes(tx, registry.routing))
-  const routes = new StoredRoutes(db)
+  // Codes listed in peers' signed directories (accepted by the directory refresh, possibly in a
+  // worker), kept in memory: a recipient is resolved without waiting on the database or a peer.
+  const peerDirectories = await openDirectoryProvider(db, 30_000, rateLimitedErrorLog('peer directories: reload failed (the last snapshot stays in use)', { logger }))
+  const routes = new StoredRoutes(db, { directory: peerDirectories })
   const hub = await loadHubIdentity({ keyFile: config.hubKeyFile, certFile: config.hubCertFile, ...(config.hubChainFile != null ? { chainFile: config.hubChainFile } : {}) })
   // What this hub publishes follows the registry, reloads included (reload() below).
   const directory = configuredDirectoryPublisher(config, db, hub, () => registry.all())
@@ -107,7 +111,7 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
     ? startConfiguredCrlRefresh(config, db, logger, () => { revocation.check().catch((err: unknown) => logger.warn({ err }, 'stored CRL check failed')) })
     : undefined
   // ... and so does the refresh of peer hubs' signed directories.
-  const directoryRefresh = options.role === 'start' ? await startConfiguredDirectoryRefresh(config, db, revocation.trustStore, logger) : undefined
+  const directoryRefresh = options.role === 'start' ? await startConfiguredDirectoryRefresh(config, db, revocation.trustStore, logger, () => { peerDirectories.reload().catch((err: unknown) => logger.warn({ err }, 'peer directories: reload failed')) }) : undefined
   let closed = false
   return {
     app,
@@ -130,6 +134,7 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
       revocation.close()
       await crlRefresh?.close()
       await directoryRefresh?.close()
+      peerDirectories.close()
       // Stop taking requests, let in-flight ones finish, then finish (or release) current jobs.
       // (closeGateway: fastify's close() alone waits for keep-alive connections; see there.)
       if (await closeGateway(app, config.shutdownTimeoutMs) === 'forced') {

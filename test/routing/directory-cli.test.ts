@@ -29,14 +29,12 @@ t.test('show is stable for the same registry; peers and refresh report each peer
 
   t.match((await runCli(['directory', 'peers'], env)).stdout, /no peer hubs configured and no directory held/)
 
-  // A peer as the route table holds it (table of migration 015; created here when absent).
-  await db.query(`CREATE TABLE IF NOT EXISTS route_peers (hub_id text PRIMARY KEY, base_url text NOT NULL, server_certificates text[] NOT NULL,
-    client_certificates text[] NOT NULL DEFAULT '{}', signing_certificates text[] NOT NULL, source text NOT NULL DEFAULT 'cli', updated_at timestamptz NOT NULL DEFAULT now())`)
+  // A peer as the route table holds it (route_peers, migration 015; `lienthong peer add` writes the same row).
   let body = ''
   const server = createServer({ key: B.tls.key, cert: B.tls.cert }, (_req, res) => { res.end(body) })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   t.teardown(() => { server.close() })
-  await db.query('INSERT INTO route_peers (hub_id, base_url, server_certificates, signing_certificates) VALUES ($1, $2, $3, $4)',
+  await db.query(`INSERT INTO route_peers (hub_id, base_url, server_certificates, client_certificates, signing_certificates, source) VALUES ($1, $2, $3, '{}', $4, 'cli')`,
     ['hub-b', `https://127.0.0.1:${(server.address() as AddressInfo).port}`, [B.tls.fingerprint], [B.signing.fingerprintSha256]])
   const now = new Date()
   body = signDirectory({ hubId: 'hub-b', version: 3, issuedAt: now, validUntil: new Date(now.getTime() + 3_600_000), agencies: [{ code: '000.00.00.H98', name: 'H98', receives: 'pull', signerFingerprints: ['ab'.repeat(32)] }] }, B.signing)

@@ -1,11 +1,10 @@
 import type { Queryable } from '../../db/database.js'
+import { listPeers, type PeerRow } from '../../store/routes.js'
 import { DIRECTORY_WELL_KNOWN_PATH } from './directory-path.js'
 import type { DirectoryPeer } from './directory-peer.js'
 
-interface PeerRow { hub_id: string, base_url: string, server_certificates: string[], signing_certificates: string[] }
-
 /** A peer of the route table as the directory needs it: its directory URL and both pins. */
-export function directoryPeerOf (row: PeerRow): DirectoryPeer {
+export function directoryPeerOf (row: Pick<PeerRow, 'hub_id' | 'base_url' | 'server_certificates' | 'signing_certificates'>): DirectoryPeer {
   return {
     hubId: row.hub_id,
     directoryUrl: new URL(DIRECTORY_WELL_KNOWN_PATH, row.base_url.endsWith('/') ? row.base_url : `${row.base_url}/`).toString(),
@@ -15,14 +14,10 @@ export function directoryPeerOf (row: PeerRow): DirectoryPeer {
 }
 
 /**
- * The peer hubs configured in the route table (table route_peers, the routing part of issue 13:
- * registry `peers` and `lienthong peer`). Until that migration exists in this database there are
- * no peers, and nothing is fetched.
+ * The peer hubs configured in the route table (table route_peers: registry `peers` and
+ * `lienthong peer`), each with its TLS server pin and its signing certificate pin.
  */
 export async function configuredDirectoryPeers (db: Queryable): Promise<DirectoryPeer[]> {
-  const { rows: exists } = await db.query<{ t: string | null }>("SELECT to_regclass('route_peers')::text AS t")
-  if (exists[0]?.t == null) return []
-  const { rows } = await db.query<PeerRow>('SELECT hub_id, base_url, server_certificates, signing_certificates FROM route_peers ORDER BY hub_id')
-  // A peer without a pinned signing certificate could never have its directory verified.
-  return rows.filter((r) => r.signing_certificates.length > 0 && r.server_certificates.length > 0).map(directoryPeerOf)
+  // A peer without both pins could never have its directory fetched and verified.
+  return (await listPeers(db)).filter((r) => r.signing_certificates.length > 0 && r.server_certificates.length > 0).map(directoryPeerOf)
 }
