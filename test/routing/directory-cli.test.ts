@@ -34,7 +34,7 @@ t.test('show is stable for the same registry; peers and refresh report each peer
   const server = createServer({ key: B.tls.key, cert: B.tls.cert }, (_req, res) => { res.end(body) })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   t.teardown(() => { server.close() })
-  await db.query(`INSERT INTO route_peers (hub_id, base_url, server_certificates, client_certificates, signing_certificates, source) VALUES ($1, $2, $3, '{}', $4, 'cli')`,
+  await db.query('INSERT INTO route_peers (hub_id, base_url, server_certificates, client_certificates, signing_certificates, source) VALUES ($1, $2, $3, \'{}\', $4, \'cli\')',
     ['hub-b', `https://127.0.0.1:${(server.address() as AddressInfo).port}`, [B.tls.fingerprint], [B.signing.fingerprintSha256]])
   const now = new Date()
   body = signDirectory({ hubId: 'hub-b', version: 3, issuedAt: now, validUntil: new Date(now.getTime() + 3_600_000), agencies: [{ code: '000.00.00.H98', name: 'H98', receives: 'pull', signerFingerprints: ['ab'.repeat(32)] }] }, B.signing)
