@@ -13,6 +13,7 @@ import { retentionCommand } from './retention-command.js'
 import { vdxpSystemCommand } from './vdxp-system-command.js'
 import { peerCommand, routeCommand } from './route-command.js'
 import { tokenCommand, userCommand } from './user-command.js'
+import { directoryCommand } from './directory-command.js'
 
 // Each sub-command lives in its own file and only adds itself here.
 const program = new Command()
@@ -35,6 +36,7 @@ program.addCommand(routeCommand())
 program.addCommand(peerCommand())
 program.addCommand(userCommand())
 program.addCommand(tokenCommand())
+program.addCommand(directoryCommand())
 program.addCommand((await import('./demo-command.js')).demoCommand())
 
 // Usage mistakes exit 2 like every operator error; 1 means "a document was rejected".

@@ -113,6 +113,8 @@ export interface HubConfig {
    * rest; unset: derived from the hub signing key file (src/vdxp/secret-box.ts).
    */
   vdxpSecretKey: E['LIENTHONG_VDXP_SECRET_KEY']
+  /** The signed hub directory (docs/directory.md): validity of ours, refresh of peers', size cap of theirs. */
+  directory: { validityMs: E['LIENTHONG_DIRECTORY_VALIDITY_MS'], refreshMs: E['LIENTHONG_DIRECTORY_REFRESH_MS'], maxBytes: E['LIENTHONG_DIRECTORY_MAX_BYTES'] }
 }
 
 export class ConfigError extends Error {
@@ -198,7 +200,8 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): HubConfig {
       push: { allowPlainHttp: v.LIENTHONG_DEV_ALLOW_HTTP_PUSH, allowUnpinned: v.LIENTHONG_DEV_ALLOW_UNPINNED_PUSH }
     },
     checkpointIntervalMs: v.LIENTHONG_CHECKPOINT_INTERVAL_MS,
-    vdxpSecretKey: v.LIENTHONG_VDXP_SECRET_KEY
+    vdxpSecretKey: v.LIENTHONG_VDXP_SECRET_KEY,
+    directory: { validityMs: v.LIENTHONG_DIRECTORY_VALIDITY_MS, refreshMs: v.LIENTHONG_DIRECTORY_REFRESH_MS, maxBytes: v.LIENTHONG_DIRECTORY_MAX_BYTES }
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return config

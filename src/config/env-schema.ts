@@ -72,6 +72,9 @@ export const ENV_SCHEMA = Type.Object({
   LIENTHONG_RETENTION_DAYS: optionalInteger(1, 36_500, 'Days after which finished documents lose their signed bytes (empty: kept forever).'),
   LIENTHONG_RETENTION_INTERVAL_MS: integer(3_600_000, 1000, 7 * 24 * 3_600_000, 'How often the worker runs retention.'),
   LIENTHONG_CHECKPOINT_INTERVAL_MS: integer(600_000, 1000, 7 * 24 * 3_600_000, 'How often the worker signs a checkpoint of the signature log head.'),
+  LIENTHONG_DIRECTORY_VALIDITY_MS: integer(86_400_000, 60_000, 30 * 24 * 3_600_000, 'How long this hub\'s signed directory is valid; re-issued (new version) when half is left.'),
+  LIENTHONG_DIRECTORY_REFRESH_MS: integer(300_000, 1000, 24 * 3_600_000, 'How often peer hubs\' signed directories are fetched and verified.'),
+  LIENTHONG_DIRECTORY_MAX_BYTES: integer(4 * 1024 * 1024, 1024, 256 * 1024 * 1024, 'Largest peer directory accepted, in bytes.'),
   LIENTHONG_LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info', 'Least severe log level written (pino levels; silent: none).'),
   LIENTHONG_VDXP_SECRET_KEY: optionalText('Key sealing VDXP system secrets at rest (AES-256-GCM), 32 bytes as 64 hex digits or base64; empty: derived from LIENTHONG_HUB_KEY.', {
     pattern: '^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$', hint: 'must be 32 bytes, as 64 hex digits or base64', secret: true

@@ -5,6 +5,7 @@ import type { DeliveryQueue } from '../queue/delivery-queue.js'
 import type { Verdict } from '../domain/verdict.js'
 import type { RouteTableSource } from '../routing/stored-routes.js'
 import type { TrustStore } from '../pki/trust-store.js'
+import type { PublishedDirectory } from '../routing/directory/publish-directory.js'
 
 /** What the gateway's routes need, built by the start/serve commands (or by tests). */
 export interface HubContext {
@@ -48,6 +49,8 @@ export interface HubContext {
   secureCookies?: boolean
   /** The trust store documents are verified with (directory + stored CRLs), for the admin API's trust view. */
   trustStore?: () => TrustStore
+  /** This hub's signed directory (docs/directory.md); without it GET /.well-known/lienthong/directory is not served. */
+  directory?: { current: () => Promise<PublishedDirectory> }
 }
 
 export interface GatewayTimeouts {

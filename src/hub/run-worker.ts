@@ -7,6 +7,8 @@ import { openHubDatabase, redisUnreachableMessage } from './open-database.js'
 import { logRedaction } from './log-redaction.js'
 import { startConfiguredWorker } from './start-worker.js'
 import { startConfiguredCrlRefresh } from './start-crl-refresh.js'
+import { startConfiguredDirectoryRefresh } from './start-directory.js'
+import { openRevocationSync } from './revocation-sync.js'
 import { warnExpiringCertificates } from './readiness-checks.js'
 import { DeliveryQueue } from '../queue/delivery-queue.js'
 import { startReconciler } from '../queue/reconciler.js'
@@ -40,6 +42,10 @@ export async function runWorker (): Promise<void> {
     : await startMetricsServer(metrics, { host: config.host, port: config.workerMetricsPort, token: config.metricsToken })
   if (metricsServer != null) process.stdout.write(`lienthong worker: metrics on ${metricsServer.url}\n`)
   const crlRefresh = startConfiguredCrlRefresh(config, db, logger)
+  // Peers' signed directories, verified against the trust store with the CRLs the refresh stored.
+  const revocation = await openRevocationSync({ db, trustDir: config.trustDir, pollMs: Math.min(60_000, config.crl.refreshMs), logger })
+  revocation.attach({ reload: async () => {} })
+  const directoryRefresh = await startConfiguredDirectoryRefresh(config, db, revocation.trustStore, logger)
   await warnExpiringCertificates(config, hub, logger)
   process.stdout.write(`lienthong worker: consuming deliveries (concurrency ${config.delivery.concurrency}, ${config.delivery.perRecipient} per recipient)\n`)
   let stopping = false
@@ -48,7 +54,7 @@ export async function runWorker (): Promise<void> {
     stopping = true
     process.stdout.write(`lienthong worker: ${signal}, finishing current deliveries\n`)
     stopReconciler()
-    const crlRefreshStopped = crlRefresh?.close()
+    const crlRefreshStopped = Promise.all([crlRefresh?.close(), directoryRefresh.close().finally(() => { revocation.close() })])
     const finished = worker.close(config.shutdownTimeoutMs)
       .then(async () => { await crlRefreshStopped; await metricsServer?.close(); await queue.close(); await db.close() })
       .then(() => 'finished' as const)

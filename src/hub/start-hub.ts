@@ -14,9 +14,11 @@ import { HubMetrics } from '../metrics/hub-metrics.js'
 import { configuredReadinessChecks } from './readiness-checks.js'
 import { openRevocationSync } from './revocation-sync.js'
 import { startConfiguredCrlRefresh } from './start-crl-refresh.js'
+import { configuredDirectoryPublisher, directoryReadinessCheck, startConfiguredDirectoryRefresh } from './start-directory.js'
 import { syncAgencies } from '../store/agencies.js'
 import { syncRoutes } from '../store/routes.js'
 import { StoredRoutes } from '../routing/stored-routes.js'
+import { openDirectoryProvider } from '../routing/directory/directory-provider.js'
 import { createVerificationPool, type VerificationPool } from '../verification/verification-pool.js'
 import { openHubDatabase, redisUnreachableMessage } from './open-database.js'
 import { startConfiguredWorker } from './start-worker.js'
@@ -42,12 +44,17 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
   setProcessErrorLogger(logger)
   warnUnknownEnvKeys(logger)
   const db = await openHubDatabase(config.databaseUrl, config.dataDir)
-  const registry = await AgencyRegistry.load(config.registryFile)
+  let registry = await AgencyRegistry.load(config.registryFile)
   await syncAgencies(db, registry)
   // Peers, upstreams and routes of the registry file (the CLI's own rows stay): docs/deployment.md.
   await db.transaction(async (tx) => await syncRoutes(tx, registry.routing))
-  const routes = new StoredRoutes(db)
+  // Codes listed in peers' signed directories (accepted by the directory refresh, possibly in a
+  // worker), kept in memory: a recipient is resolved without waiting on the database or a peer.
+  const peerDirectories = await openDirectoryProvider(db, 30_000, rateLimitedErrorLog('peer directories: reload failed (the last snapshot stays in use)', { logger }))
+  const routes = new StoredRoutes(db, { directory: peerDirectories })
   const hub = await loadHubIdentity({ keyFile: config.hubKeyFile, certFile: config.hubCertFile, ...(config.hubChainFile != null ? { chainFile: config.hubChainFile } : {}) })
+  // What this hub publishes follows the registry, reloads included (reload() below).
+  const directory = configuredDirectoryPublisher(config, db, hub, () => registry.all())
   // The stored (fetched) CRLs merged over the trust directory's, polled for changes (multi-node:
   // the worker that fetches them may run elsewhere).
   const revocation = await openRevocationSync({ db, trustDir: config.trustDir, pollMs: Math.min(60_000, config.crl.refreshMs), logger })
@@ -81,7 +88,8 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
     authFailuresPerMinute: config.authFailuresPerMinute,
     timeouts: config.timeouts,
     inFlightBytes: config.inFlightBytes,
-    readiness: await configuredReadinessChecks(config, hub, revocation.trustStore, db, options.role),
+    readiness: { ...await configuredReadinessChecks(config, hub, revocation.trustStore, db, options.role), peerDirectories: directoryReadinessCheck(db) },
+    directory,
     metrics,
     metricsToken: config.metricsToken,
     // Closed on the API port unless the operator set a token or explicitly opened it.
@@ -102,6 +110,8 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
   const crlRefresh = options.role === 'start'
     ? startConfiguredCrlRefresh(config, db, logger, () => { revocation.check().catch((err: unknown) => logger.warn({ err }, 'stored CRL check failed')) })
     : undefined
+  // ... and so does the refresh of peer hubs' signed directories.
+  const directoryRefresh = options.role === 'start' ? await startConfiguredDirectoryRefresh(config, db, revocation.trustStore, logger, () => { peerDirectories.reload().catch((err: unknown) => logger.warn({ err }, 'peer directories: reload failed')) }) : undefined
   let closed = false
   return {
     app,
@@ -115,6 +125,7 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
       await syncAgencies(db, fresh)
       await db.transaction(async (tx) => await syncRoutes(tx, fresh.routing))
       await routes.refresh()
+      registry = fresh
     },
     close: async () => {
       if (closed) return
@@ -122,6 +133,8 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
       stopReconciler()
       revocation.close()
       await crlRefresh?.close()
+      await directoryRefresh?.close()
+      peerDirectories.close()
       // Stop taking requests, let in-flight ones finish, then finish (or release) current jobs.
       // (closeGateway: fastify's close() alone waits for keep-alive connections; see there.)
       if (await closeGateway(app, config.shutdownTimeoutMs) === 'forced') {

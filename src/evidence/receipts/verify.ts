@@ -96,7 +96,7 @@ export async function verifyReceipt (xml: string | Uint8Array, trustStore: Trust
  * child of <Receipt>, the Reference is URI="" (no Id attribute to point at), and the transforms
  * and canonicalization are exactly enveloped-signature + exclusive C14N without comments.
  */
-function checkReceiptShape (profile: SignatureProfile): void {
+export function checkReceiptShape (profile: SignatureProfile): void {
   if (profile.referenceUri !== '') fail('REFERENCE_NOT_DOCUMENT', `a receipt signature references URI="", not "${profile.referenceUri}"`)
   if (profile.transforms.length !== 2 || profile.transforms[0] !== ENVELOPED_SIGNATURE || profile.transforms[1] !== EXC_C14N) {
     fail('TRANSFORM_FORBIDDEN', 'a receipt signature has exactly the transforms enveloped-signature, then exclusive C14N')
