@@ -113,6 +113,8 @@ export interface HubConfig {
    * rest; unset: derived from the hub signing key file (src/vdxp/secret-box.ts).
    */
   vdxpSecretKey: E['LIENTHONG_VDXP_SECRET_KEY']
+  /** Upstream VDXP axes (registry /upstreams, src/upstream/): poll interval, call timeout. */
+  upstream: { pollMs: E['LIENTHONG_UPSTREAM_POLL_MS'], timeoutMs: E['LIENTHONG_UPSTREAM_TIMEOUT_MS'] }
 }
 
 export class ConfigError extends Error {
@@ -198,7 +200,8 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): HubConfig {
       push: { allowPlainHttp: v.LIENTHONG_DEV_ALLOW_HTTP_PUSH, allowUnpinned: v.LIENTHONG_DEV_ALLOW_UNPINNED_PUSH }
     },
     checkpointIntervalMs: v.LIENTHONG_CHECKPOINT_INTERVAL_MS,
-    vdxpSecretKey: v.LIENTHONG_VDXP_SECRET_KEY
+    vdxpSecretKey: v.LIENTHONG_VDXP_SECRET_KEY,
+    upstream: { pollMs: v.LIENTHONG_UPSTREAM_POLL_MS, timeoutMs: v.LIENTHONG_UPSTREAM_TIMEOUT_MS }
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return config
