@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { VdxpUpstreamClient } from '../../src/upstream/vdxp-client.js'
 import { classifyVdxpFailure, UpstreamCallError } from '../../src/upstream/upstream-errors.js'
 import { sendToUpstream } from '../../src/upstream/send-upstream.js'
+import { refreshSentStates } from '../../src/upstream/refresh-sent.js'
 import { documentFromTo } from '../helpers/ops-fixtures.js'
 import { scalar, submitV1, twoHubs, UPSTREAM_ID } from './two-hubs.js'
 
@@ -96,4 +97,10 @@ t.test('sending a delivery upstream: the original bytes reach hub 2, its DocId i
   t.equal(await scalar(hub2, 'SELECT count(*) AS v FROM documents'), '1', 'one document on hub 2')
 
   t.match(await sendToUpstream({ db: hub1.db, clients: new Map() }, delivery, UPSTREAM_ID), { outcome: 'retry', reason: /not configured/ }, 'an upstream not configured: the delivery waits, never fails')
+
+  // getSentEdocList: hub 2's view of the delivery, shown on hub 1's document.
+  t.equal(await refreshSentStates(hub1.db, client, { staleMs: 0 }), 1, 'one delivery refreshed')
+  const view = await hub1.app.inject({ method: 'GET', url: `/v1/documents/${documentId}`, headers: { authorization: `Bearer ${hub1.keys[H41] ?? ''}` } })
+  t.equal(view.statusCode, 200)
+  t.match(view.json(), { deliveries: [{ id: row.id, upstream: { id: UPSTREAM_ID, docId: upstreamDocId, sendStatus: 'available', receiveStatus: null } }] }, 'the upstream\'s DocId and state on the delivery')
 })
