@@ -13,10 +13,14 @@ import { openRevocationSync } from './revocation-sync.js'
 import type { TrustStore } from '../pki/trust-store.js'
 import { AgencyRegistry } from '../registry/agency-registry.js'
 import { defaultPolicy, type VerificationPolicy } from '../verification/verification-policy.js'
+import { verifyDocument } from '../verification/verify-document.js'
+import { DeliveryQueue } from '../queue/delivery-queue.js'
+import { startConfiguredUpstreams, type ConfiguredUpstreams, type UpstreamDeclaration } from '../upstream/start-upstreams.js'
 
 /** The delivery worker with the hub's configuration (used by `start` and `worker`). */
 /** `metrics`: where attempts and latency are counted (`start` passes the gateway's own). */
-export async function startConfiguredWorker (config: HubConfig, db: Database, hub: HubIdentity, logger: Logger, metrics?: HubMetrics, sharedTrustStore?: () => TrustStore): Promise<DeliveryWorker> {
+/** `upstreams`: the registry's upstream VDXP axes (src/upstream/): polled by this worker, their clients sending. */
+export async function startConfiguredWorker (config: HubConfig, db: Database, hub: HubIdentity, logger: Logger, metrics?: HubMetrics, sharedTrustStore?: () => TrustStore, upstreams: readonly UpstreamDeclaration[] = []): Promise<DeliveryWorker & { upstreams: ConfiguredUpstreams | undefined }> {
   const d = config.delivery
   // Recipients' own signed receipts are verified with the same trust store (directory + CRLs
   // fetched into PostgreSQL) and registry as documents; receipts are small: a 1 MB cap. In
@@ -64,6 +68,18 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
     onSuperseded: (deliveryId, outcome) => logger.warn({ deliveryId, outcome }, 'delivery worker: this attempt lost its claim (job lock lost while paused or stalled; another worker took the delivery over): its outcome was dropped'),
     ...(metrics != null ? { metrics } : {})
   })
+  // Documents fetched from an upstream are verified on this thread with the full policy (a poll
+  // round takes them one at a time) and accepted exactly as the gateway accepts them.
+  const upstreamQueue = upstreams.length > 0 ? new DeliveryQueue(config.redisUrl, config.queuePrefix) : undefined
+  const configuredUpstreams = upstreamQueue == null
+    ? undefined
+    : await startConfiguredUpstreams(upstreams, db, {
+      db,
+      hub,
+      queue: upstreamQueue,
+      verify: async (bytes, options) => await verifyDocument(bytes, { ...basePolicy, trustStore: trustStore(), maxBytes: config.maxBytes }, options),
+      onEnqueueError: (err, ids) => logger.warn({ err, deliveries: ids.length }, 'upstream: enqueue failed; the reconciler will retry')
+    }, { redisUrl: config.redisUrl, prefix: config.queuePrefix, pollMs: config.upstream.pollMs, timeoutMs: config.upstream.timeoutMs, maxBytes: config.maxBytes }, logger)
   const stopRetention = config.retentionDays == null
     ? () => {}
     : startRetention(db, {
@@ -80,11 +96,14 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
   })
   return {
     ...worker,
+    upstreams: configuredUpstreams,
     close: async (deadlineMs?: number) => {
       await checkpoints.close()
       stopRetention()
       revocation?.close()
       await callbacks.close()
+      await configuredUpstreams?.close()
+      await upstreamQueue?.close()
       await worker.close(deadlineMs)
     }
   }
