@@ -109,8 +109,14 @@ t.test('the repeatable BullMQ job polls by itself', async (t) => {
   const prefix = `{lt-test-${randomBytes(4).toString('hex')}}`
   const rounds: number[] = []
   const poller = await startUpstreamPoller({
-    redisUrl: REDIS_URL, prefix, db: hub1.db, clients: [client], accept: () => accept, intervalMs: 300,
-    onRound: (r) => rounds.push(r.poll.accepted), onError: (err) => t.error(err)
+    redisUrl: REDIS_URL,
+    prefix,
+    db: hub1.db,
+    clients: [client],
+    accept: () => accept,
+    intervalMs: 300,
+    onRound: (r) => rounds.push(r.poll.accepted),
+    onError: (err) => t.error(err)
   })
   t.teardown(async () => {
     await poller.close()
