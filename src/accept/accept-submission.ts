@@ -94,7 +94,9 @@ export async function acceptSubmission (deps: AcceptDependencies, submission: Su
   const duplicate = await findDuplicate(db, verdict.digestSha256, verdict.agency, verdict.envelope.documentId, verdict.envelope.kind)
   if (duplicate != null) return await logDuplicate(db, base, duplicate)
 
-  const plan = await planDeliveries(db, verdict, await deps.routes?.table())
+  // What an upstream hands us goes to our own agencies only, never routed on: its other recipients
+  // are the upstream's business, and routing them (back upstream, to a peer) could loop.
+  const plan = await planDeliveries(db, verdict, fromUpstream ? undefined : await deps.routes?.table())
   if ('problem' in plan) return await reject(plan.problem, plan.detail, plan.recipients)
 
   const documentId = randomUUID()

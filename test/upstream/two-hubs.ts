@@ -6,6 +6,9 @@ import { sealSecret } from '../../src/vdxp/secret-box.js'
 import { VdxpUpstreamClient } from '../../src/upstream/vdxp-client.js'
 import { acceptFromUpstream } from '../../src/upstream/accept-from-upstream.js'
 import { testHub, type TestHub } from '../helpers/hub.js'
+import { testDatabase } from '../helpers/database.js'
+import { StoredRoutes } from '../../src/routing/stored-routes.js'
+import { upsertRule, upsertUpstream } from '../../src/store/routes.js'
 
 /**
  * Hub 2 is the upstream: a real lienthong gateway listening on HTTP with its /vdxp API, where
@@ -24,14 +27,25 @@ export interface TwoHubs {
 
 export const UPSTREAM_ID = 'hub-2'
 
-export async function twoHubs (t: Test, hub1Agencies: string[]): Promise<TwoHubs> {
+/**
+ * `remoteOnHub1`: agencies served by hub 2 only: removed from hub 1's agency table, and hub 1
+ * routes everything it does not serve to hub 2 (default route `upstream: hub-2`).
+ */
+export async function twoHubs (t: Test, hub1Agencies: string[], remoteOnHub1: string[] = []): Promise<TwoHubs> {
   const key = randomBytes(32)
   const hub2 = await testHub(t, { redisUrl: null, vdxpKey: key, authFailuresPerMinute: 10_000 })
   const secret = randomBytes(24).toString('base64')
   await insertVdxpSystem(hub2.db, { systemId: 'hub-1', agencies: hub1Agencies, allowDirectoryChanges: false, sealed: sealSecret(key, 'hub-1', secret), ipAllowList: [] })
   await hub2.app.listen({ port: 0, host: '127.0.0.1' })
   const endpoint = `http://127.0.0.1:${(hub2.app.server.address() as AddressInfo).port}/vdxp`
-  const hub1 = await testHub(t)
+  const db1 = await testDatabase(t)
+  const hub1 = await testHub(t, { db: db1, routes: new StoredRoutes(db1, { refreshMs: 0 }) })
+  if (remoteOnHub1.length > 0) {
+    await db1.query('DELETE FROM agency_credentials WHERE agency_code = ANY($1)', [remoteOnHub1])
+    await db1.query('DELETE FROM agencies WHERE code = ANY($1)', [remoteOnHub1])
+    await upsertUpstream(db1, { upstream_id: UPSTREAM_ID, endpoint, system_id: 'hub-1', secret_file: null, secret_env: 'HUB_2_SECRET', source: 'cli' })
+    await upsertRule(db1, { rule_kind: 'default', pattern: '*', target_kind: 'upstream', target_id: UPSTREAM_ID, source: 'cli' })
+  }
   const client = new VdxpUpstreamClient({ id: UPSTREAM_ID, endpoint, systemId: 'hub-1', secret }, { timeoutMs: 10_000 })
   const accept = acceptFromUpstream({ db: hub1.db, verify: hub1.context.verify, queue: hub1.queue, hub: hub1.context.hub }, UPSTREAM_ID)
   return { hub1, hub2, endpoint, client, accept }

@@ -3,10 +3,6 @@ import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { VdxpUpstreamClient } from '../../src/upstream/vdxp-client.js'
 import { classifyVdxpFailure, UpstreamCallError } from '../../src/upstream/upstream-errors.js'
-import { sendToUpstream } from '../../src/upstream/send-upstream.js'
-import { refreshSentStates } from '../../src/upstream/refresh-sent.js'
-import { documentFromTo } from '../helpers/ops-fixtures.js'
-import { scalar, submitV1, twoHubs, UPSTREAM_ID } from './two-hubs.js'
 
 t.test('signed headers reproduce the protocol\'s test vector (order, JSON, HMAC)', async (t) => {
   // shared/vdxp-protocol.md §2: secret MadeUpSecret/Key+123=, timestamp 25112026T192029+0005.
@@ -70,37 +66,4 @@ t.test('answers that are not VDXP, timeouts and bad data', async (t) => {
   }
   const closed = new VdxpUpstreamClient({ id: 'x', endpoint: 'http://127.0.0.1:1/vdxp', systemId: 's', secret: 'k' })
   t.match(await closed.receivedList('edoc').catch((e: unknown) => e), { retryable: true, message: /ECONNREFUSED/ }, 'connection refused: retryable')
-})
-
-t.test('sending a delivery upstream: the original bytes reach hub 2, its DocId is kept', async (t) => {
-  const H41 = '000.00.00.H41'
-  const G12 = '000.00.00.G12'
-  const { hub1, hub2, client } = await twoHubs(t, [H41])
-  // A delivery of hub 1 (here to G12, which in this test is served upstream by hub 2).
-  const bytes = documentFromTo(H41, G12, 8501)
-  const documentId = await submitV1(t, hub1, H41, bytes)
-  const row = (await hub1.db.query<{ id: string, document_id: string, recipient_code: string }>('SELECT id, document_id, recipient_code FROM deliveries WHERE document_id = $1', [documentId])).rows[0]
-  if (row == null) throw new Error('no delivery')
-  const delivery = { ...row, sender_code: H41, kind: 'document' as const }
-  const clients = new Map([[UPSTREAM_ID, client]])
-
-  const sent = await sendToUpstream({ db: hub1.db, clients }, delivery, UPSTREAM_ID)
-  t.match(sent, { outcome: 'delivered', upstreamDocId: /^[0-9a-f-]{36}$/ })
-  const upstreamDocId = sent.outcome === 'delivered' ? sent.upstreamDocId : ''
-  const onHub2 = await hub2.db.query<{ raw: Uint8Array }>('SELECT raw FROM documents WHERE id = $1', [upstreamDocId])
-  t.ok(Buffer.from(onHub2.rows[0]?.raw ?? []).equals(bytes), 'hub 2 stored exactly the bytes H41 signed')
-  t.equal(await scalar(hub2, 'SELECT state AS v FROM deliveries WHERE document_id = $1 AND recipient_code = $2', [upstreamDocId, G12]), 'available', 'waiting for G12 on hub 2')
-  t.equal(await scalar(hub1, 'SELECT upstream_doc_id AS v FROM upstream_sent WHERE delivery_id = $1', [row.id]), upstreamDocId, 'the DocId is stored with the delivery')
-
-  const again = await sendToUpstream({ db: hub1.db, clients }, delivery, UPSTREAM_ID)
-  t.match(again, { outcome: 'delivered', upstreamDocId, detail: /already had it/ }, 'a repeated attempt gets the same DocId (hub 2\'s duplicate rule)')
-  t.equal(await scalar(hub2, 'SELECT count(*) AS v FROM documents'), '1', 'one document on hub 2')
-
-  t.match(await sendToUpstream({ db: hub1.db, clients: new Map() }, delivery, UPSTREAM_ID), { outcome: 'retry', reason: /not configured/ }, 'an upstream not configured: the delivery waits, never fails')
-
-  // getSentEdocList: hub 2's view of the delivery, shown on hub 1's document.
-  t.equal(await refreshSentStates(hub1.db, client, { staleMs: 0 }), 1, 'one delivery refreshed')
-  const view = await hub1.app.inject({ method: 'GET', url: `/v1/documents/${documentId}`, headers: { authorization: `Bearer ${hub1.keys[H41] ?? ''}` } })
-  t.equal(view.statusCode, 200)
-  t.match(view.json(), { deliveries: [{ id: row.id, upstream: { id: UPSTREAM_ID, docId: upstreamDocId, sendStatus: 'available', receiveStatus: null } }] }, 'the upstream\'s DocId and state on the delivery')
 })
