@@ -52,7 +52,7 @@ t.test('a document from hub 1\'s agency to an agency served by hub 2 arrives, an
   const onHub2 = await hub2.db.query<{ raw: Uint8Array, sender_code: string }>('SELECT raw, sender_code FROM documents WHERE id = $1', [upstreamDocId])
   t.ok(Buffer.from(onHub2.rows[0]?.raw ?? []).equals(bytes), 'hub 2 holds exactly the bytes H41 signed')
   t.equal(await scalar(hub2, 'SELECT state AS v FROM deliveries WHERE document_id = $1 AND recipient_code = $2', [upstreamDocId, G12]), 'available', 'waiting in G12\'s inbox on hub 2')
-  t.match(await scalar(hub1, 'SELECT detail AS v FROM delivery_events WHERE delivery_id = $1 AND event = \'delivered\'', [row?.id]) ?? '', new RegExp(`upstream ${UPSTREAM_ID}: DocId ${upstreamDocId ?? ''}`), 'the trail names the upstream and its DocId')
+  t.match(await scalar(hub1, 'SELECT detail AS v FROM delivery_events WHERE delivery_id = $1 AND event = \'forwarded\'', [row?.id]) ?? '', new RegExp(`upstream ${UPSTREAM_ID}: DocId ${upstreamDocId ?? ''}`), 'the trail names the upstream and its DocId')
 
   // getSentEdocList: hub 2's view, on hub 1's document.
   t.equal(await refreshSentStates(hub1.db, client, { staleMs: 0 }), 1, 'one delivery refreshed')
