@@ -68,6 +68,10 @@ export async function startUpstreamPoller (options: UpstreamPollerOptions): Prom
         opts: { removeOnComplete: 20, removeOnFail: 50 }
       })
     }
+    // An upstream removed from the registry stops being polled.
+    for (const s of await queue.getJobSchedulers()) {
+      if (s.key.startsWith('poll:') && !byId.has(s.key.slice('poll:'.length))) await queue.removeJobScheduler(s.key)
+    }
   }
 
   const round = async (upstreamId: string): Promise<RoundResult | 'busy'> => {
