@@ -38,6 +38,12 @@ export interface Submission {
   requestId?: string
   /** Through the VDXP API: an unsigned envelope is accepted when the sender's registry entry allows it. */
   unsignedAllowed?: boolean
+  /**
+   * Fetched from an upstream axis (src/upstream/): `auth` is the upstream (`upstream:<id>`), which
+   * vouches for no sender. The sender is whoever From names, proven only by the signature
+   * (verified against the registry as always); never unsigned.
+   */
+  source?: { upstreamId: string }
 }
 
 export interface RecipientOutcome {
@@ -65,7 +71,10 @@ const UNIQUE_VIOLATION = '23505'
  */
 export async function acceptSubmission (deps: AcceptDependencies, submission: Submission): Promise<AcceptOutcome> {
   const { db } = deps
-  const verdict = await deps.verify(submission.bytes, { expectedSender: submission.auth.agencyCode, ...(submission.unsignedAllowed === true ? { unsignedAllowed: true } : {}) })
+  const fromUpstream = submission.source != null
+  const verdict = await deps.verify(submission.bytes, fromUpstream
+    ? {}
+    : { expectedSender: submission.auth.agencyCode, ...(submission.unsignedAllowed === true ? { unsignedAllowed: true } : {}) })
   const context = { requestId: submission.requestId, authenticatedAgency: submission.auth.agencyCode, sizeBytes: submission.bytes.length }
   const base = entryFromVerdict(verdict, context)
 
@@ -78,14 +87,16 @@ export async function acceptSubmission (deps: AcceptDependencies, submission: Su
   if (verdict.verdict === 'rejected') return await reject(verdict.code, verdict.detail)
 
   // The caller's credential, From/OrganId and the signer's agency must be one and the same.
-  if (submission.auth.agencyCode !== verdict.agency) {
+  if (!fromUpstream && submission.auth.agencyCode !== verdict.agency) {
     return await reject('SENDER_MISMATCH', `authenticated as ${submission.auth.agencyCode}, but the document is from ${verdict.agency}`)
   }
 
   const duplicate = await findDuplicate(db, verdict.digestSha256, verdict.agency, verdict.envelope.documentId, verdict.envelope.kind)
   if (duplicate != null) return await logDuplicate(db, base, duplicate)
 
-  const plan = await planDeliveries(db, verdict, await deps.routes?.table())
+  // What an upstream hands us goes to our own agencies only, never routed on: its other recipients
+  // are the upstream's business, and routing them (back upstream, to a peer) could loop.
+  const plan = await planDeliveries(db, verdict, fromUpstream ? undefined : await deps.routes?.table())
   if ('problem' in plan) return await reject(plan.problem, plan.detail, plan.recipients)
 
   const documentId = randomUUID()

@@ -115,6 +115,8 @@ export interface HubConfig {
   vdxpSecretKey: E['LIENTHONG_VDXP_SECRET_KEY']
   /** The signed hub directory (docs/directory.md): validity of ours, refresh of peers', size cap of theirs. */
   directory: { validityMs: E['LIENTHONG_DIRECTORY_VALIDITY_MS'], refreshMs: E['LIENTHONG_DIRECTORY_REFRESH_MS'], maxBytes: E['LIENTHONG_DIRECTORY_MAX_BYTES'] }
+  /** Upstream VDXP axes (registry /upstreams, src/upstream/): poll interval, call timeout. */
+  upstream: { pollMs: E['LIENTHONG_UPSTREAM_POLL_MS'], timeoutMs: E['LIENTHONG_UPSTREAM_TIMEOUT_MS'] }
 }
 
 export class ConfigError extends Error {
@@ -201,7 +203,8 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): HubConfig {
     },
     checkpointIntervalMs: v.LIENTHONG_CHECKPOINT_INTERVAL_MS,
     vdxpSecretKey: v.LIENTHONG_VDXP_SECRET_KEY,
-    directory: { validityMs: v.LIENTHONG_DIRECTORY_VALIDITY_MS, refreshMs: v.LIENTHONG_DIRECTORY_REFRESH_MS, maxBytes: v.LIENTHONG_DIRECTORY_MAX_BYTES }
+    directory: { validityMs: v.LIENTHONG_DIRECTORY_VALIDITY_MS, refreshMs: v.LIENTHONG_DIRECTORY_REFRESH_MS, maxBytes: v.LIENTHONG_DIRECTORY_MAX_BYTES },
+    upstream: { pollMs: v.LIENTHONG_UPSTREAM_POLL_MS, timeoutMs: v.LIENTHONG_UPSTREAM_TIMEOUT_MS }
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return config

@@ -79,6 +79,8 @@ export const ENV_SCHEMA = Type.Object({
   LIENTHONG_VDXP_SECRET_KEY: optionalText('Key sealing VDXP system secrets at rest (AES-256-GCM), 32 bytes as 64 hex digits or base64; empty: derived from LIENTHONG_HUB_KEY.', {
     pattern: '^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$', hint: 'must be 32 bytes, as 64 hex digits or base64', secret: true
   }),
+  LIENTHONG_UPSTREAM_POLL_MS: integer(60_000, 1000, 24 * 3_600_000, 'How often a worker polls each upstream VDXP axis (registry /upstreams) for documents and statuses addressed to this hub\'s agencies.'),
+  LIENTHONG_UPSTREAM_TIMEOUT_MS: integer(60_000, 1000, 3_600_000, 'Timeout of one call to an upstream VDXP axis (connect, send, whole answer).'),
   LIENTHONG_METRICS_TOKEN: optionalText('Operator token: GET /metrics on the API port and readiness details need it.', { secret: true }),
   LIENTHONG_METRICS_OPEN: flag('1: GET /metrics on the API port without a token (behind a firewall).'),
   LIENTHONG_WORKER_METRICS_PORT: optionalInteger(0, 65535, 'Port of `lienthong worker`\'s /metrics listener (empty: none; 0: any free port).')

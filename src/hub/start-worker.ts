@@ -13,10 +13,15 @@ import { openRevocationSync } from './revocation-sync.js'
 import type { TrustStore } from '../pki/trust-store.js'
 import { AgencyRegistry } from '../registry/agency-registry.js'
 import { defaultPolicy, type VerificationPolicy } from '../verification/verification-policy.js'
+import { verifyDocument } from '../verification/verify-document.js'
+import { DeliveryQueue } from '../queue/delivery-queue.js'
+import { startConfiguredUpstreams, type ConfiguredUpstreams } from '../upstream/start-upstreams.js'
+import { upstreamSender } from '../upstream/send-upstream.js'
+import { listUpstreams } from '../store/routes.js'
 
 /** The delivery worker with the hub's configuration (used by `start` and `worker`). */
 /** `metrics`: where attempts and latency are counted (`start` passes the gateway's own). */
-export async function startConfiguredWorker (config: HubConfig, db: Database, hub: HubIdentity, logger: Logger, metrics?: HubMetrics, sharedTrustStore?: () => TrustStore): Promise<DeliveryWorker> {
+export async function startConfiguredWorker (config: HubConfig, db: Database, hub: HubIdentity, logger: Logger, metrics?: HubMetrics, sharedTrustStore?: () => TrustStore): Promise<DeliveryWorker & { upstreams: ConfiguredUpstreams | undefined }> {
   const d = config.delivery
   // Recipients' own signed receipts are verified with the same trust store (directory + CRLs
   // fetched into PostgreSQL) and registry as documents; receipts are small: a 1 MB cap. In
@@ -43,6 +48,21 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
   const callbacks = startReceiptCallbacks({
     db, tls, timeoutMs: d.timeoutMs, retry, intervalMs: d.receiptCallbackIntervalMs, pushSettings: d.push, onError: (err) => logger.warn({ err }, 'receipt callbacks: round failed')
   })
+  // The registry's (and the CLI's) upstream VDXP axes (src/upstream/), as stored at start: this
+  // worker polls them and sends the deliveries routed to them. What a poll fetches is verified on
+  // this thread with the full policy (a round takes documents one at a time) and accepted exactly
+  // as the gateway accepts them.
+  const upstreams = (await listUpstreams(db)).map((u) => ({ id: u.upstream_id, endpoint: u.endpoint, systemId: u.system_id, secretFile: u.secret_file, secretEnv: u.secret_env }))
+  const upstreamQueue = upstreams.length > 0 ? new DeliveryQueue(config.redisUrl, config.queuePrefix) : undefined
+  const configuredUpstreams = upstreamQueue == null
+    ? undefined
+    : await startConfiguredUpstreams(upstreams, db, {
+      db,
+      hub,
+      queue: upstreamQueue,
+      verify: async (bytes, options) => await verifyDocument(bytes, { ...basePolicy, trustStore: trustStore(), maxBytes: config.maxBytes }, options),
+      onEnqueueError: (err, ids) => logger.warn({ err, deliveries: ids.length }, 'upstream: enqueue failed; the reconciler will retry')
+    }, { redisUrl: config.redisUrl, prefix: config.queuePrefix, pollMs: config.upstream.pollMs, timeoutMs: config.upstream.timeoutMs, maxBytes: config.maxBytes }, logger)
   const worker = startDeliveryWorker({
     receiptPolicy,
     db,
@@ -58,6 +78,7 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
     retry,
     tls,
     pushSettings: d.push,
+    ...(configuredUpstreams != null ? { routeSenders: { upstream: upstreamSender({ clients: configuredUpstreams.clients }) } } : {}),
     // One 'error' per reconnection attempt while Redis is down: one line per 30 s, with the count.
     onError: rateLimitedErrorLog('delivery worker: Redis error', { logger }),
     // The trail (delivery_events 'outcome-dropped') has it too; the log is where an operator looks first.
@@ -80,11 +101,14 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
   })
   return {
     ...worker,
+    upstreams: configuredUpstreams,
     close: async (deadlineMs?: number) => {
       await checkpoints.close()
       stopRetention()
       revocation?.close()
       await callbacks.close()
+      await configuredUpstreams?.close()
+      await upstreamQueue?.close()
       await worker.close(deadlineMs)
     }
   }

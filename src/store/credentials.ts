@@ -9,8 +9,12 @@ import type { Queryable } from '../db/database.js'
 export interface AuthenticatedAgency {
   agencyCode: string
   credentialId: string
-  /** vdxp_hmac: a VDXP system (credentialId `vdxp:<system id>`), src/gateway/scopes/vdxp-authenticator.ts. */
-  via: 'api_key' | 'client_cert' | 'vdxp_hmac'
+  /**
+   * vdxp_hmac: a VDXP system (credentialId `vdxp:<system id>`), src/gateway/scopes/vdxp-authenticator.ts.
+   * upstream: fetched by our poll of an upstream axis (`upstream:<id>`, src/upstream/), which
+   * vouches for no agency: the sender is proven by the signature alone.
+   */
+  via: 'api_key' | 'client_cert' | 'vdxp_hmac' | 'upstream'
 }
 
 const KEY_PATTERN = /^lt_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/

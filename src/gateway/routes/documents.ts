@@ -3,6 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { canRead, canReadBytes, getDocumentView, getRaw, getReceiptVisibleTo, type DocumentView as View } from '../../store/documents.js'
 import { HubProblem } from '../../errors/problem.js'
+import type { Queryable } from '../../db/database.js'
+import { sentToUpstream } from '../../store/upstream-exchange.js'
 import { agencyOf } from '../scopes/agency-authenticator.js'
 import { commonErrors } from '../schemas/problem.js'
 import { DocumentAccepted, DocumentIdParams, DocumentView, ReceiptParams } from '../schemas/documents.js'
@@ -72,7 +74,7 @@ export default async function documentRoutes (fastify: FastifyInstance, options:
     await readable(request.params.id, auth.agencyCode)
     const view = await getDocumentView(ctx.db, request.params.id)
     if (view == null) throw new HubProblem('NOT_FOUND', `no document ${request.params.id}`)
-    return visibleTo(view, auth.agencyCode)
+    return visibleTo(await withUpstreamState(ctx.db, view), auth.agencyCode)
   })
 
   app.get('/documents/:id/receipts/:kind', {
@@ -95,6 +97,32 @@ export default async function documentRoutes (fastify: FastifyInstance, options:
     if (raw == null) throw new HubProblem('CONTENT_EXPIRED', `the bytes of document ${request.params.id} were removed after the retention period; its digest, receipts and signature-log entries remain`)
     return await reply.type('application/xml').header('content-disposition', `attachment; filename="${request.params.id}.edxml"`).send(raw)
   })
+}
+
+/** Deliveries sent to an upstream axis carry the upstream's id of the document and its state there. */
+async function withUpstreamState (db: Queryable, view: View): Promise<View> {
+  const sent = new Map((await sentToUpstream(db, view.deliveries.map((d) => d.id))).map((s) => [s.delivery_id, s]))
+  if (sent.size === 0) return view
+  return {
+    ...view,
+    deliveries: view.deliveries.map((d) => {
+      const s = sent.get(d.id)
+      return s == null
+        ? d
+        : {
+            ...d,
+            upstream: {
+              id: s.upstream_id,
+              docId: s.upstream_doc_id,
+              sentAt: s.sent_at.toISOString(),
+              sendStatus: s.send_status,
+              receiveStatus: s.receive_status,
+              receiveStatusDesc: s.receive_status_desc,
+              checkedAt: s.checked_at?.toISOString() ?? null
+            }
+          }
+    })
+  }
 }
 
 /**

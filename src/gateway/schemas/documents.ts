@@ -50,7 +50,16 @@ export const DocumentView = Type.Object({
     state: Type.String(),
     attempts: Type.Integer(),
     lastError: Type.Union([Type.String(), Type.Null()]),
-    updatedAt: Type.String()
+    updatedAt: Type.String(),
+    upstream: Type.Optional(Type.Object({
+      id: Type.String({ description: 'the upstream axis the delivery went to (registry /upstreams)' }),
+      docId: Type.String({ description: 'the document\'s id there (sendEdoc DocId)' }),
+      sentAt: Type.String(),
+      sendStatus: Type.Union([Type.String(), Type.Null()], { description: 'getSentEdocList sendStatus, as last read' }),
+      receiveStatus: Type.Union([Type.String(), Type.Null()], { description: 'getSentEdocList receiveStatus (01-16), as last read' }),
+      receiveStatusDesc: Type.Union([Type.String(), Type.Null()]),
+      checkedAt: Type.Union([Type.String(), Type.Null()])
+    }, { description: 'for a delivery routed to an upstream VDXP axis: its state there' }))
   })),
   statusEvents: Type.Array(Type.Object({
     recipient: Type.String(),
