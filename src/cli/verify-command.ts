@@ -7,7 +7,7 @@ import { verifyDocument } from '../verification/verify-document.js'
 import { DEFAULT_MAX_BYTES, type VerificationPolicy } from '../verification/verification-policy.js'
 import type { Verdict } from '../domain/verdict.js'
 import { DEMO_REGISTRY, DEMO_TRUST_DIR } from '../paths.js'
-import { envText } from '../config/env-schema.js'
+import { envText } from '../config/env-text.js'
 
 interface VerifyOptions {
   trust: string

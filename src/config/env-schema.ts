@@ -122,9 +122,7 @@ export function readEnvKey<K extends EnvKey> (key: K, env: NodeJS.ProcessEnv = p
 
 /**
  * The raw text of a key when it is set and not empty (the CLI's option defaults: `--trust`
- * defaults to LIENTHONG_TRUST_DIR). Only keys of the schema can be named.
+ * defaults to LIENTHONG_TRUST_DIR). Only keys of the schema can be named. In env-text.ts, which
+ * does not load the schema library.
  */
-export function envText (key: EnvKey, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const value = env[key]
-  return value == null || value === '' ? undefined : value
-}
+export { envText } from './env-text.js'
