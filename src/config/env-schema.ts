@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { envTextOf } from './env-text.js'
 import { envKey, flag, integer, oneOf, optionalInteger, optionalText, path, text, urlList } from './env-key-types.js'
 
 /**
@@ -122,7 +123,8 @@ export function readEnvKey<K extends EnvKey> (key: K, env: NodeJS.ProcessEnv = p
 
 /**
  * The raw text of a key when it is set and not empty (the CLI's option defaults: `--trust`
- * defaults to LIENTHONG_TRUST_DIR). Only keys of the schema can be named. In env-text.ts, which
- * does not load the schema library.
+ * defaults to LIENTHONG_TRUST_DIR). Only keys of the schema can be named.
  */
-export { envText } from './env-text.js'
+export function envText (key: EnvKey, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return envTextOf(key, env)
+}

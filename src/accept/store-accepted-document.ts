@@ -1,6 +1,6 @@
 import type { PreparedSignatureLogEntry } from '../evidence/signature-log.js'
 import type { Run } from '../evidence/signature-log-sequencer.js'
-import { LARGE_RAW_BYTES, type NewDelivery, type NewDocument } from './documents.js'
+import { LARGE_RAW_BYTES, type NewDelivery, type NewDocument } from '../store/documents.js'
 
 export interface AcceptedDocumentRows {
   /** The document's acceptance entry, prepared by the sequencer on the head it expects. */
