@@ -1,17 +1,16 @@
 import { randomUUID } from 'node:crypto'
 import type { Database } from '../db/database.js'
-import { appendSignatureLog, entryFromVerdict, type SignatureLogEntryInput } from '../evidence/signature-log.js'
-import { issueReceipt } from '../evidence/receipts.js'
+import { entryFromVerdict, type SignatureLogEntryInput } from '../evidence/signature-log.js'
+import { sequencerFor } from '../evidence/signature-log-sequencer.js'
+import { issueReceipt, type ReceiptFields } from '../evidence/receipts.js'
 import type { HubIdentity } from '../evidence/hub-identity.js'
 import type { DeliveryQueue } from '../queue/delivery-queue.js'
-import { markEnqueued } from '../store/delivery-outbox.js'
+import { clearEnqueued } from '../store/delivery-outbox.js'
+import { storeAcceptedDocument } from './store-accepted-document.js'
 import { hasDeliveryTo } from '../store/deliveries.js'
 import { findAgencies } from '../store/agencies.js'
 import type { AuthenticatedAgency } from '../store/credentials.js'
-import {
-  findAnsweredDocument, findDuplicate, insertDeliveries, insertDocument, insertReceipt, insertStatusEvent, linkSignatureLogEntry,
-  type NewDelivery
-} from '../store/documents.js'
+import { findAnsweredDocument, findDuplicate, type NewDelivery } from '../store/documents.js'
 import { problemStatus, type ProblemCode } from '../errors/problem.js'
 import type { Accepted, Verdict } from '../domain/verdict.js'
 import { targetId, type ResolvedRoute } from '../routing/route.js'
@@ -30,6 +29,8 @@ export interface AcceptDependencies {
    * routed by them. Without it, or with no rule at all, only local agencies are recipients.
    */
   routes?: RouteTableSource
+  /** Signs a receipt off the main thread (receipt-signing-pool.ts); default: issueReceipt on this thread. */
+  signReceipt?: (fields: ReceiptFields) => Promise<string>
 }
 
 export interface Submission {
@@ -66,8 +67,9 @@ const UNIQUE_VIOLATION = '23505'
 /**
  * The accept path (architecture.md steps 3-6) without HTTP: verify, bind the authenticated
  * agency, detect duplicates, then store document + deliveries + signature-log entry + signed
- * acceptance receipt in ONE transaction, and only after commit enqueue the deliveries. Every
- * attempt, accepted or not, leaves exactly one signature-log entry.
+ * acceptance receipt in ONE statement (lienthong_accept_document, migration 014, through the
+ * signature-log sequencer), and only after commit enqueue the deliveries. Every attempt, accepted
+ * or not, leaves exactly one signature-log entry.
  */
 export async function acceptSubmission (deps: AcceptDependencies, submission: Submission): Promise<AcceptOutcome> {
   const { db } = deps
@@ -80,7 +82,7 @@ export async function acceptSubmission (deps: AcceptDependencies, submission: Su
 
   const reject = async (code: ProblemCode, detail: string, recipients?: RecipientOutcome[]): Promise<AcceptOutcome> => {
     const entry: SignatureLogEntryInput = { ...base, verdict: 'rejected', reasonCode: code, detail }
-    const logged = await db.transaction(async (tx) => await appendSignatureLog(tx, entry))
+    const logged = await sequencerFor(db).appendEntry(entry)
     return { outcome: 'rejected', code, status: problemStatus(code), detail, signatureLogId: logged.id, ...(recipients != null ? { recipients } : {}) }
   }
 
@@ -105,15 +107,14 @@ export async function acceptSubmission (deps: AcceptDependencies, submission: Su
   const changes = ['1', '2', '3'].includes(verdict.envelope.businessDocType ?? '') && verdict.envelope.businessDocumentId != null
     ? await findAnsweredDocument(db, verdict.agency, verdict.envelope.businessDocumentId)
     : undefined
+  const sign = deps.signReceipt ?? (async (fields: ReceiptFields) => issueReceipt(fields, deps.hub))
   let result: { receipt: string, signatureLogId: number }
   try {
-    result = await db.transaction(async (tx) => {
-      // Big writes first; the signature-log append takes a global lock held until commit.
-      await insertDocument(tx, { id: documentId, verdict, raw: submission.bytes, acceptedAt, responseForDocumentId: plan.answers, changesDocumentId: changes?.id })
-      await insertDeliveries(tx, documentId, plan.deliveries)
-      const logged = await appendSignatureLog(tx, { ...base, hubDocumentId: documentId })
-      await linkSignatureLogEntry(tx, documentId, logged.id)
-      const receipt = issueReceipt({
+    // One statement (migration 014) stores document, deliveries, receipt, status event and the
+    // log entry; the receipt cites that entry, so it is signed (off the main thread) once the
+    // sequencer has given the entry its id and hash, and before anything is written.
+    result = await sequencerFor(db).append({ ...base, hubDocumentId: documentId }, {
+      prepare: async (entry) => await sign({
         kind: 'acceptance',
         issuedAt: acceptedAt,
         hubDocumentId: documentId,
@@ -121,21 +122,20 @@ export async function acceptSubmission (deps: AcceptDependencies, submission: Su
         digestSha256: verdict.digestSha256,
         sender: verdict.agency,
         recipients: plan.deliveries.map((d) => d.recipientCode),
-        signatureLogEntry: logged.id,
-        signatureLogEntryHash: logged.entryHash
-      }, deps.hub)
-      await insertReceipt(tx, { id: randomUUID(), documentId, kind: 'acceptance', xml: receipt })
-      if (plan.answers != null) {
-        await insertStatusEvent(tx, {
-          id: randomUUID(),
-          documentId: plan.answers,
-          statusDocumentId: documentId,
-          fromCode: verdict.agency,
-          statusCode: verdict.envelope.statusCode ?? '',
-          ...(verdict.envelope.description != null ? { description: verdict.envelope.description } : {})
+        signatureLogEntry: entry.id,
+        signatureLogEntryHash: entry.entryHash
+      }),
+      write: async (entry, receipt, run) => {
+        await storeAcceptedDocument(run, {
+          entry,
+          document: { id: documentId, verdict, raw: submission.bytes, acceptedAt, responseForDocumentId: plan.answers, changesDocumentId: changes?.id },
+          deliveries: plan.deliveries,
+          pushEnqueued: deps.queue != null,
+          receipt: { id: randomUUID(), xml: receipt },
+          ...(plan.answers != null ? { statusEvent: { id: randomUUID(), description: verdict.envelope.description } } : {})
         })
+        return { receipt, signatureLogId: entry.id }
       }
-      return { receipt, signatureLogId: logged.id }
     })
   } catch (err) {
     // Two identical submissions raced past findDuplicate: the loser answers as a duplicate.
@@ -146,17 +146,19 @@ export async function acceptSubmission (deps: AcceptDependencies, submission: Su
     throw err
   }
 
-  // After commit: the rows are the truth; Redis only gets ids. If Redis is down now, the
-  // reconciler enqueues these deliveries when it is back.
+  // After commit: the rows are the truth; Redis only gets ids. The push rows were stored flagged
+  // `enqueued` (no UPDATE after the insert on the usual path); if the add fails the flag is
+  // cleared so the outbox fast path retries at once, and if even that fails (or this process
+  // dies right here) the reconciler's sweep re-adds them after its grace period.
   const pushes = plan.deliveries.filter((d) => d.mode === 'push')
   const ids = pushes.map((d) => d.id)
   let enqueued = ids.length === 0
   if (deps.queue != null && ids.length > 0) {
     try {
       await deps.queue.enqueue(pushes.map((d) => ({ id: d.id, recipient: d.recipientCode })))
-      await markEnqueued(db, ids)
       enqueued = true
     } catch (err) {
+      await clearEnqueued(db, ids).catch(() => {})
       deps.onEnqueueError?.(err, ids)
     }
   }
@@ -172,9 +174,9 @@ export async function acceptSubmission (deps: AcceptDependencies, submission: Su
 }
 
 async function logDuplicate (db: Database, base: SignatureLogEntryInput, original: { id: string, acceptanceReceipt: string, signatureLogId: number }): Promise<AcceptOutcome> {
-  const logged = await db.transaction(async (tx) => await appendSignatureLog(tx, {
+  const logged = await sequencerFor(db).appendEntry({
     ...base, verdict: 'duplicate', hubDocumentId: original.id, detail: `duplicate of ${original.id}`
-  }))
+  })
   return { outcome: 'duplicate', documentId: original.id, receipt: original.acceptanceReceipt, signatureLogId: logged.id, originalSignatureLogId: original.signatureLogId }
 }
 

@@ -7,7 +7,8 @@ import { verifyDocument } from '../verification/verify-document.js'
 import { DEFAULT_MAX_BYTES, type VerificationPolicy } from '../verification/verification-policy.js'
 import type { Verdict } from '../domain/verdict.js'
 import { DEMO_REGISTRY, DEMO_TRUST_DIR } from '../paths.js'
-import { envText } from '../config/env-schema.js'
+import { envTextOf } from '../config/env-text.js'
+import type { EnvKey } from '../config/env-schema.js'
 
 interface VerifyOptions {
   trust: string
@@ -22,8 +23,8 @@ export function verifyCommand (): Command {
   return new Command('verify')
     .description('verify signed edXML files against the trust store and the agency registry')
     .argument('<file...>', 'edXML files to verify')
-    .option('--trust <dir>', 'trust store directory (PEM anchors, intermediates, CRLs)', envText('LIENTHONG_TRUST_DIR') ?? DEMO_TRUST_DIR)
-    .option('--registry <file>', 'agency registry JSON', envText('LIENTHONG_REGISTRY') ?? DEMO_REGISTRY)
+    .option('--trust <dir>', 'trust store directory (PEM anchors, intermediates, CRLs)', envTextOf('LIENTHONG_TRUST_DIR' satisfies EnvKey) ?? DEMO_TRUST_DIR)
+    .option('--registry <file>', 'agency registry JSON', envTextOf('LIENTHONG_REGISTRY' satisfies EnvKey) ?? DEMO_REGISTRY)
     .option('--json', 'one JSON object per file on stdout')
     .option('--max-bytes <n>', 'size cap in bytes', String(DEFAULT_MAX_BYTES))
     .option('--at <iso-time>', 'verify as of this time instead of now')

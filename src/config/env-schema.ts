@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { envTextOf } from './env-text.js'
 import { envKey, flag, integer, oneOf, optionalInteger, optionalText, path, text, urlList } from './env-key-types.js'
 
 /**
@@ -130,6 +131,5 @@ export function readEnvKey<K extends EnvKey> (key: K, env: NodeJS.ProcessEnv = p
  * defaults to LIENTHONG_TRUST_DIR). Only keys of the schema can be named.
  */
 export function envText (key: EnvKey, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const value = env[key]
-  return value == null || value === '' ? undefined : value
+  return envTextOf(key, env)
 }

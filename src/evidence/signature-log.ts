@@ -130,6 +130,38 @@ export async function appendSignatureLog (tx: Queryable, entry: SignatureLogEntr
   return { id: row.id, entryHash, loggedAt: row.logged_at }
 }
 
+/** The head an entry is chained onto: the last entry's id and hash (0 and GENESIS_HASH when empty). */
+export interface SignatureLogHead {
+  id: number
+  hash: string
+}
+
+/** An entry computed before it is stored: what lienthong_append_signature_log (migration 014) takes. */
+export interface PreparedSignatureLogEntry extends AppendedEntry {
+  prev: SignatureLogHead
+  /** canonical(row) as hashed; the function writes the row from it, so what is stored is what was hashed. */
+  canonical: string
+}
+
+/**
+ * The entry with id `prev.id + 1` on top of `prev`, hashed, without touching the database. Used by
+ * the sequencer (signature-log-sequencer.ts), which stores it with lienthong_append_signature_log:
+ * the function appends it only if `prev` is still the head, under the same lock as
+ * appendSignatureLog, so the two kinds of appenders never fork the chain.
+ */
+export function prepareSignatureLogEntry (entry: SignatureLogEntryInput, prev: SignatureLogHead): PreparedSignatureLogEntry {
+  const values = rowValues(entry)
+  const row = { ...values, ...(entry.loggedAt == null ? { logged_at: new Date() } : {}), id: prev.id + 1 }
+  const canonical = canonicalSignatureLogRow(row)
+  return { id: row.id, loggedAt: row.logged_at, prev, canonical, entryHash: signatureLogEntryHash(prev.hash, canonical) }
+}
+
+/** The committed head, read without the lock (a hint: the append function checks it again). */
+export async function readSignatureLogHead (db: Queryable): Promise<SignatureLogHead> {
+  const { rows: [head] } = await db.query<{ id: number | string, entry_hash: string }>('SELECT id, entry_hash FROM signature_log ORDER BY id DESC LIMIT 1')
+  return head == null ? { id: 0, hash: GENESIS_HASH } : { id: Number(head.id), hash: head.entry_hash }
+}
+
 /** The column values of an entry, normalised exactly as they will be stored (id comes later). */
 function rowValues (entry: SignatureLogEntryInput): Omit<Record<CanonicalColumn, unknown>, 'id' | 'logged_at'> & { logged_at: Date } {
   if (!VERDICTS.has(entry.verdict)) throw new TypeError(`signature log: unknown verdict ${String(entry.verdict)}`)

@@ -1,5 +1,6 @@
 import type { Database } from '../db/database.js'
 import type { HubIdentity } from '../evidence/hub-identity.js'
+import type { ReceiptFields } from '../evidence/receipts.js'
 import type { HubMetrics } from '../metrics/hub-metrics.js'
 import type { DeliveryQueue } from '../queue/delivery-queue.js'
 import type { Verdict } from '../domain/verdict.js'
@@ -13,6 +14,8 @@ export interface HubContext {
   verify: (bytes: Buffer, options?: { expectedSender?: string, unsignedAllowed?: boolean }) => Promise<Verdict>
   queue: DeliveryQueue | undefined
   hub: HubIdentity
+  /** Signs acceptance receipts off the event loop (receipt-signing-pool.ts); default: on the main thread. */
+  signReceipt?: (fields: ReceiptFields) => Promise<string>
   maxBytes: number
   /** Requests per minute per resolved credential (agency + credential id). */
   rateLimitPerMinute: number

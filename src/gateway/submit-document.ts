@@ -22,6 +22,7 @@ export async function submitDocument (ctx: HubContext, request: FastifyRequest, 
       queue: ctx.queue,
       hub: ctx.hub,
       ...(ctx.routes != null ? { routes: ctx.routes } : {}),
+      ...(ctx.signReceipt != null ? { signReceipt: ctx.signReceipt } : {}),
       onEnqueueError: (err: unknown, ids: string[]) => request.log.warn({ err, deliveries: ids.length }, 'enqueue failed; the reconciler will retry')
     }, { ...submission, requestId: request.id })
   } catch (err) {

@@ -6,6 +6,7 @@ import type { HubConfig } from '../config/config.js'
 import { warnUnknownEnvKeys } from '../config/unknown-env-keys.js'
 import type { Database } from '../db/database.js'
 import { loadHubIdentity } from '../evidence/hub-identity.js'
+import { createReceiptSigningPool } from '../evidence/receipt-signing-pool.js'
 import { buildGateway } from '../gateway/app.js'
 import { DeliveryQueue } from '../queue/delivery-queue.js'
 import { enqueuePending, startReconciler } from '../queue/reconciler.js'
@@ -68,6 +69,8 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
     ...(config.verifyQueue != null ? { maxQueue: config.verifyQueue } : {})
   })
   revocation.attach(pool)
+  // Acceptance receipts are signed in their own threads: a few ms of CPU each, off the event loop.
+  const receiptSigner = createReceiptSigningPool(hub)
   const queue = new DeliveryQueue(config.redisUrl, config.queuePrefix)
   if (!(await queue.waitReady(3000))) {
     logger.warn(redisUnreachableMessage(config.redisUrl))
@@ -83,6 +86,7 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
     verify: async (bytes, options) => await pool.verify(bytes, options),
     queue,
     hub,
+    signReceipt: receiptSigner.sign,
     maxBytes: config.maxBytes,
     rateLimitPerMinute: config.rateLimitPerMinute,
     authFailuresPerMinute: config.authFailuresPerMinute,
@@ -142,6 +146,7 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
       }
       await worker?.close(config.shutdownTimeoutMs)
       await pool.close()
+      await receiptSigner.close()
       await queue.close()
       await db.close()
     }

@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import { rateLimitedErrorLog } from '../logging/rate-limited-error-log.js'
+import { coalesceEnqueues } from './enqueue-coalescer.js'
 
 export const DELIVERY_QUEUE = 'deliveries'
 
@@ -54,6 +55,13 @@ export class DeliveryQueue {
    * `delayUntil` keeps a waiting_retry delivery's schedule when the reconciler re-adds it.
    */
   async enqueue (deliveries: readonly Enqueueable[]): Promise<void> {
+    await this.coalesced(deliveries)
+  }
+
+  /** Adds of one event-loop turn in one addBulk (enqueue-coalescer.ts). */
+  private readonly coalesced = coalesceEnqueues<Enqueueable>(async (deliveries) => { await this.addJobs(deliveries) })
+
+  private async addJobs (deliveries: readonly Enqueueable[]): Promise<void> {
     if (deliveries.length === 0) return
     if (this.connection.status !== 'ready') throw new Error(`Redis is not connected (${this.connection.status})`)
     const now = Date.now()

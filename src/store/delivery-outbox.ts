@@ -47,3 +47,13 @@ export async function openPushRowsUntouched (db: Queryable, graceMs: number, aft
      WHERE $1::uuid IS NULL OR id > $1::uuid ORDER BY id LIMIT $3`, [after, String(graceMs), limit, String(Math.max(graceMs, sendingGraceMs))])
   return rows
 }
+
+/**
+ * The accept path stores push rows flagged enqueued and adds their jobs after commit; when that
+ * add fails, the flag goes back to false so the outbox fast path (enqueuePending) takes them
+ * without waiting for the sweep's grace period.
+ */
+export async function clearEnqueued (db: Queryable, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return
+  await db.query('UPDATE deliveries SET enqueued = false WHERE id = ANY($1)', [ids])
+}

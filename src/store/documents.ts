@@ -1,5 +1,4 @@
 import type { Database, Queryable } from '../db/database.js'
-import { UPLOAD_TABLE } from '../db/bytea-copy.js'
 import type { Accepted } from '../domain/verdict.js'
 
 export interface StoredDocumentRef {
@@ -39,28 +38,8 @@ export interface NewDocument {
   changesDocumentId?: string | undefined
 }
 
-/** From this size on, the signed bytes go to PostgreSQL by COPY rather than as a parameter. */
+/** From this size on, the signed bytes go to PostgreSQL by COPY rather than as a parameter (accept-document.ts). */
 export const LARGE_RAW_BYTES = 1024 * 1024
-
-export async function insertDocument (tx: Queryable, doc: NewDocument): Promise<void> {
-  const v = doc.verdict
-  const streamed = tx.uploadBytea != null && doc.raw.length >= LARGE_RAW_BYTES
-  await tx.query(
-    `INSERT INTO documents (id, kind, sender_code, edxml_document_id, digest_sha256, size_bytes, raw, envelope, signer,
-       algorithms, flags, status_code, response_for_document_id, accepted_at, business_doc_type, changes_document_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-    [doc.id, v.envelope.kind, v.agency, v.envelope.documentId ?? null, v.digestSha256, doc.raw.length, streamed ? null : doc.raw,
-      JSON.stringify(v.envelope), JSON.stringify({ ...v.signer, chain: v.chain }), JSON.stringify(v.algorithms), v.flags,
-      v.envelope.statusCode ?? null, doc.responseForDocumentId ?? null, doc.acceptedAt,
-      v.envelope.businessDocType ?? null, doc.changesDocumentId ?? null]
-  )
-  if (streamed && tx.uploadBytea != null) {
-    // Same transaction: the document row never commits without its bytes.
-    await tx.uploadBytea(doc.raw)
-    const { rows } = await tx.query<{ n: number }>(`UPDATE documents SET raw = (SELECT b FROM ${UPLOAD_TABLE}) WHERE id = $1 AND octet_length((SELECT b FROM ${UPLOAD_TABLE})) = $2 RETURNING 1 AS n`, [doc.id, doc.raw.length])
-    if (rows.length !== 1) throw new Error(`document ${doc.id}: the uploaded bytes did not arrive whole`)
-  }
-}
 
 export interface NewDelivery {
   id: string
@@ -80,27 +59,9 @@ export interface DeliveryRoute {
   rule: string
 }
 
-export async function insertDeliveries (tx: Queryable, documentId: string, deliveries: readonly NewDelivery[]): Promise<void> {
-  for (const d of deliveries) {
-    // A pull delivery is available to the recipient's inbox at once; a push delivery waits for
-    // a worker (and is marked enqueued once its job exists in Redis).
-    await tx.query(
-      `INSERT INTO deliveries (id, document_id, recipient_code, mode, state, enqueued, route_kind, route_target, route_source, route_rule)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [d.id, documentId, d.recipientCode, d.mode, d.mode === 'pull' ? 'available' : 'queued', d.mode === 'pull',
-        d.route?.kind ?? 'local', d.route?.target ?? null, d.route?.source ?? null, d.route?.rule ?? null]
-    )
-  }
-}
-
 export async function insertReceipt (tx: Queryable, receipt: { id: string, documentId: string, deliveryId?: string, kind: 'acceptance' | 'delivery' | 'failure', xml: string }): Promise<void> {
   await tx.query('INSERT INTO receipts (id, document_id, delivery_id, kind, xml) VALUES ($1, $2, $3, $4, $5)',
     [receipt.id, receipt.documentId, receipt.deliveryId ?? null, receipt.kind, receipt.xml])
-}
-
-export async function insertStatusEvent (tx: Queryable, event: { id: string, documentId: string, statusDocumentId: string, fromCode: string, statusCode: string, description?: string }): Promise<void> {
-  await tx.query('INSERT INTO status_events (id, document_id, status_document_id, from_code, status_code, description) VALUES ($1, $2, $3, $4, $5, $6)',
-    [event.id, event.documentId, event.statusDocumentId, event.fromCode, event.statusCode, event.description ?? null])
 }
 
 export interface DocumentView {
@@ -262,9 +223,4 @@ export async function loadRaw (db: Queryable, documentId: string): Promise<Buffe
 export async function hasStoredBytes (db: Queryable, documentId: string): Promise<boolean> {
   const { rows } = await db.query('SELECT 1 FROM documents WHERE id = $1 AND raw IS NOT NULL', [documentId])
   return rows.length > 0
-}
-
-/** The document's acceptance entry in the signature log (appended after the row, in the same transaction). */
-export async function linkSignatureLogEntry (tx: Queryable, documentId: string, signatureLogId: number): Promise<void> {
-  await tx.query('UPDATE documents SET signature_log_id = $1 WHERE id = $2', [signatureLogId, documentId])
 }
