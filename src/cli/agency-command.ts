@@ -3,6 +3,7 @@ import { X509Certificate } from 'node:crypto'
 import { Command } from 'commander'
 import { loadConfig } from '../config/config.js'
 import type { Database } from '../db/database.js'
+import { cliActor } from './user-command.js'
 
 /** Operator commands for agency credentials (same configuration as the hub: DATABASE_URL etc.). */
 export function agencyCommand (): Command {
@@ -16,6 +17,8 @@ export function agencyCommand (): Command {
         await assertAgency(db, code)
         const { createApiKey } = await import('../store/credentials.js')
         const created = await createApiKey(db, code, options.label)
+        const { recordAudit } = await import('../store/admin-audit.js')
+        await recordAudit(db, cliActor(), { action: 'agency.api_key_create', target: `agency:${code}`, after: { credentialId: created.id, label: options.label, keyPrefix: created.key.split('_')[1] } })
         process.stdout.write(`${created.key}\n`)
         process.stderr.write(`created API key ${created.id} for ${code}; store it now, it cannot be shown again\n`)
       })
@@ -25,7 +28,11 @@ export function agencyCommand (): Command {
     .action(async (id: string) => {
       await withDb(async (db) => {
         const { revokeCredential } = await import('../store/credentials.js')
+        const { findAgencyCredential } = await import('../store/agency-overview.js')
+        const found = await findAgencyCredential(db, id)
         if (!(await revokeCredential(db, id))) throw new Error(`no active credential ${id}`)
+        const { recordAudit } = await import('../store/admin-audit.js')
+        await recordAudit(db, cliActor(), { action: 'agency.credential_revoke', target: `agency:${found?.agencyCode ?? '?'}`, before: { credentialId: id, kind: found?.kind, label: found?.label } })
         process.stdout.write(`revoked ${id}\n`)
       })
     })
@@ -38,6 +45,8 @@ export function agencyCommand (): Command {
         const { registerClientCertificate } = await import('../store/credentials.js')
         const cert = new X509Certificate(await readFile(file))
         const id = await registerClientCertificate(db, code, cert.fingerprint256, cert.subject.replaceAll('\n', ', '))
+        const { recordAudit } = await import('../store/admin-audit.js')
+        await recordAudit(db, cliActor(), { action: 'agency.client_cert_add', target: `agency:${code}`, after: { credentialId: id, fingerprintSha256: cert.fingerprint256, subject: cert.subject.replaceAll('\n', ', ') } })
         process.stdout.write(`registered client certificate ${id} (${cert.fingerprint256}) for ${code}\n`)
       })
     })

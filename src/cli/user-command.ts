@@ -106,7 +106,8 @@ export function tokenCommand (): Command {
   return token
 }
 
-function cliActor (): AuditActor {
+/** The operator at the server's shell, as the audit trail records them. */
+export function cliActor (): AuditActor {
   let name = 'unknown'
   try { name = userInfo().username } catch { /* no passwd entry (containers): keep 'unknown' */ }
   return { userId: null, name: `cli:${name}`, via: 'cli', source: `cli@${hostname()}`, requestId: null }

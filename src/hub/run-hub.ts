@@ -13,6 +13,9 @@ export async function runHub (role: 'start' | 'serve'): Promise<void> {
   const config = loadConfig()
   refuseDemoMaterial(config, role)
   const hub = await startHub(config, { role })
+  // Signals are handled from the moment the hub runs: the demo set-up below takes seconds (the
+  // demo accounts' password hashes), and a SIGTERM meanwhile must still stop the hub cleanly.
+  const stopping = installShutdown(hub, config.shutdownTimeoutMs)
   const out = (line: string): void => { process.stdout.write(line + '\n') }
   out(`lienthong ${role}: listening on ${hub.url}`)
   out(`  API:      ${hub.url}/v1/documents`)
@@ -20,18 +23,28 @@ export async function runHub (role: 'start' | 'serve'): Promise<void> {
   out(`  health:   ${hub.url}/health/ready`)
   out(`  database: ${config.databaseUrl != null ? 'PostgreSQL' : `embedded PGlite in ${join(config.dataDir, 'pglite')}`}`)
   if (config.registryFile === DEMO_REGISTRY) {
-    const keys = await demoApiKeys(hub.db, config.dataDir)
-    out('  demo registry and PKI from certs-example/ (NOT FOR PRODUCTION); demo API keys:')
-    for (const [agency, key] of Object.entries(keys)) out(`    ${agency}  ${key}`)
-    out(`  (also in ${join(config.dataDir, 'demo-api-keys.json')})`)
-    // People only on the embedded database: a PostgreSQL hub's users are the operator's to make.
-    if (config.databaseUrl == null) {
-      out(`  demo accounts (sign in with POST ${hub.url}/api/session):`)
-      for (const a of await demoAccounts(hub.db, config.dataDir)) out(`    ${a.username.padEnd(16)} ${a.password}  ${a.role}${a.agencyCode != null ? ` of ${a.agencyCode}` : ''}`)
-      out(`  (also in ${join(config.dataDir, 'demo-accounts.json')})`)
+    try {
+      await printDemoCredentials(hub, config, out)
+    } catch (err) {
+      // The database closed under the set-up by a stop: nothing to report.
+      if (stopping()) return
+      throw err
     }
   }
-  installShutdown(hub, config.shutdownTimeoutMs)
+}
+
+/** The demo API keys and (embedded database) the demo accounts, printed and kept under the data directory. */
+async function printDemoCredentials (hub: RunningHub, config: ReturnType<typeof loadConfig>, out: (line: string) => void): Promise<void> {
+  const keys = await demoApiKeys(hub.db, config.dataDir)
+  out('  demo registry and PKI from certs-example/ (NOT FOR PRODUCTION); demo API keys:')
+  for (const [agency, key] of Object.entries(keys)) out(`    ${agency}  ${key}`)
+  out(`  (also in ${join(config.dataDir, 'demo-api-keys.json')})`)
+  // People only on the embedded database: a PostgreSQL hub's users are the operator's to make.
+  if (config.databaseUrl == null) {
+    out(`  demo accounts (sign in with POST ${hub.url}/api/session):`)
+    for (const a of await demoAccounts(hub.db, config.dataDir)) out(`    ${a.username.padEnd(16)} ${a.password}  ${a.role}${a.agencyCode != null ? ` of ${a.agencyCode}` : ''}`)
+    out(`  (also in ${join(config.dataDir, 'demo-accounts.json')})`)
+  }
 }
 
 /**
@@ -68,7 +81,7 @@ async function demoApiKeys (db: Database, dataDir: string): Promise<Record<strin
  * and exits 0. Should closing itself hang (a dependency that never answers), the process exits 1
  * once both deadlines and some slack have passed.
  */
-function installShutdown (hub: RunningHub, timeoutMs: number): void {
+function installShutdown (hub: RunningHub, timeoutMs: number): () => boolean {
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return
@@ -94,4 +107,5 @@ function installShutdown (hub: RunningHub, timeoutMs: number): void {
       (err: unknown) => process.stderr.write(`lienthong: reload failed, keeping the current configuration: ${(err as Error).message}\n`)
     )
   })
+  return () => stopping
 }

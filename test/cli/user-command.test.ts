@@ -63,3 +63,18 @@ t.test('user add/list/disable/enable/reset-password, token create/revoke', async
     t.match([res.code, res.stderr], [2, r.message], r.args.join(' '))
   }
 })
+
+t.test('lienthong agency key create|revoke is recorded in the audit trail too', async (t) => {
+  const db = await testDatabase(t)
+  const env = lienthongEnv({ DATABASE_URL: databaseUrlOf(db) })
+  const created = await runCli(['agency', 'key', 'create', '000.00.00.G22', '--label', 'new DMS'], env)
+  t.equal(created.code, 0, created.stderr)
+  const id = /created API key ([0-9a-f-]{36})/.exec(created.stderr)?.[1] as string
+  t.equal((await runCli(['agency', 'key', 'revoke', id], env)).code, 0)
+  const { rows } = await db.query<{ action: string, target: string, actor_via: string, after: unknown }>('SELECT action, target, actor_via, after FROM admin_audit ORDER BY id')
+  t.match(rows, [
+    { action: 'agency.api_key_create', target: 'agency:000.00.00.G22', actor_via: 'cli', after: { credentialId: id, label: 'new DMS' } },
+    { action: 'agency.credential_revoke', target: 'agency:000.00.00.G22', actor_via: 'cli' }
+  ])
+  t.notOk(JSON.stringify(rows).includes(created.stdout.trim()), 'no key in the audit trail')
+})
