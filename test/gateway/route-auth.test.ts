@@ -19,7 +19,10 @@ const PUBLIC = [
   'GET /metrics', 'HEAD /metrics',
   'GET /openapi.json', 'HEAD /openapi.json',
   // The console's sign-in: the caller has no credential yet (failures count against the budget).
-  'POST /api/session'
+  'POST /api/session',
+  // The web console's sign-in form and its stylesheet (docs/console.md).
+  'GET /console/login', 'HEAD /console/login', 'POST /console/login',
+  'GET /console/assets/console.css', 'HEAD /console/assets/console.css'
 ].sort()
 
 const G22 = '000.00.00.G22'
@@ -101,7 +104,7 @@ t.test('every route but the public list answers 401 problem+json UNAUTHENTICATED
   }
   for (const p of probes.filter((p) => PUBLIC.includes(p.route))) {
     // The sign-in answers an empty probe 400 (no username and password): reached, not refused.
-    t.ok(p.status < 400 || (p.route.endsWith('/health/ready') && p.status === 503) || (p.route === 'POST /api/session' && p.status === 400), `${p.route}: answered (${p.status})`)
+    t.ok(p.status < 400 || (p.route.endsWith('/health/ready') && p.status === 503) || (p.route === 'POST /api/session' && p.status === 400) || (p.route === 'POST /console/login' && p.status === 401), `${p.route}: answered (${p.status})`)
   }
 })
 
@@ -134,9 +137,9 @@ t.test('a route registered outside every scope stops the gateway from starting',
 })
 
 t.test('another route family declares its own authenticator; failed authentications share one budget per address', async (t) => {
-  const console: GatewayScope = authenticatedScope({
-    name: 'console',
-    prefix: '/console',
+  const backoffice: GatewayScope = authenticatedScope({
+    name: 'backoffice',
+    prefix: '/backoffice',
     authenticator: {
       resolve: async (request: FastifyRequest) => {
         if (request.headers.cookie !== 'session=valid') throw new HubProblem('UNAUTHENTICATED', 'sign in to the console')
@@ -149,25 +152,25 @@ t.test('another route family declares its own authenticator; failed authenticati
     routes: [async (app) => { app.get('/overview', async (request) => ({ credential: request.credential })) }]
   })
   const hub = await testHub(t, { redisUrl: null, authFailuresPerMinute: 3 })
-  const app = await buildGateway(hub.context, { scopes: [...gatewayScopes(hub.context), console] })
+  const app = await buildGateway(hub.context, { scopes: [...gatewayScopes(hub.context), backoffice] })
   t.teardown(async () => { await app.close() })
 
-  const ok = await app.inject({ url: '/console/overview', headers: { cookie: 'session=valid' } })
+  const ok = await app.inject({ url: '/backoffice/overview', headers: { cookie: 'session=valid' } })
   t.same([ok.statusCode, ok.json()], [200, { credential: 'console:operator' }], 'the console\'s own credential enters the console')
   const cases = [
-    { name: 'an agency key does not open the console', url: '/console/overview', headers: { authorization: `Bearer ${hub.keys[G22]}` }, detail: /sign in to the console/ },
-    { name: 'an unknown console route asks for the console credential', url: '/console/nope', headers: {}, detail: /sign in to the console/ },
+    { name: 'an agency key does not open the console', url: '/backoffice/overview', headers: { authorization: `Bearer ${hub.keys[G22]}` }, detail: /sign in to the console/ },
+    { name: 'an unknown backoffice route asks for the console credential', url: '/backoffice/nope', headers: {}, detail: /sign in to the console/ },
     { name: 'the console cookie does not open /v1', url: '/v1/inbox', headers: { cookie: 'session=valid' }, detail: /API key/ }
   ]
   for (const c of cases) {
     const res = await app.inject({ url: c.url, headers: c.headers })
     t.match([res.statusCode, res.json()], [401, { code: 'UNAUTHENTICATED', detail: c.detail }], c.name)
   }
-  const limited = await app.inject({ url: '/console/overview', headers: { cookie: 'session=stolen-guess' } })
+  const limited = await app.inject({ url: '/backoffice/overview', headers: { cookie: 'session=stolen-guess' } })
   t.match([limited.statusCode, limited.json()], [429, { code: 'RATE_LIMITED' }], 'three failures across scopes: the next failure from the address is refused with 429')
   // The budget counts failures only: a valid credential from the same address is still served
   // (a shared proxy or NAT must not let strangers lock agencies out).
-  const valid = await app.inject({ url: '/console/overview', headers: { cookie: 'session=valid' } })
+  const valid = await app.inject({ url: '/backoffice/overview', headers: { cookie: 'session=valid' } })
   t.equal(valid.statusCode, 200, 'a valid cookie from the exhausted address is served')
 })
 

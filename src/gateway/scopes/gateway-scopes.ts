@@ -18,6 +18,11 @@ import adminAuditRoutes from '../routes/api/admin-audit.js'
 import adminAgencyRoutes from '../routes/api/admin-agencies.js'
 import adminTrustRoutes from '../routes/api/admin-trust.js'
 import { principalAuthenticator } from './principal-authenticator.js'
+import { consoleAuthenticator } from './console-authenticator.js'
+import consoleLoginPages from '../routes/console/login-pages.js'
+import consolePages from '../routes/console/console-pages.js'
+import signatureLogExport from '../routes/console/signature-log-export.js'
+import { consoleScopeSetup } from '../routes/console/console-scope.js'
 import { vdxpAuthenticator } from './vdxp-authenticator.js'
 import { authenticatedScope, publicScope, type GatewayScope } from './scope.js'
 
@@ -48,6 +53,16 @@ export function gatewayScopes (context: HubContext): GatewayScope[] {
       prefix: '/api',
       authenticator: principalAuthenticator(context.db, context.sessions),
       routes: [sessionRoutes, myTokenRoutes, adminUserRoutes, adminAuditRoutes, adminAgencyRoutes, adminTrustRoutes]
+    }),
+    // The web console (docs/console.md): server-rendered pages with the session cookie; its
+    // sign-in form and stylesheet are public.
+    publicScope({ name: 'console-public', routes: [consoleLoginPages] }),
+    authenticatedScope({
+      name: 'console',
+      prefix: '/console',
+      authenticator: consoleAuthenticator(context.db, context.sessions),
+      setup: consoleScopeSetup,
+      routes: [consolePages, signatureLogExport]
     })
   ]
 }

@@ -5,7 +5,7 @@ import { PasswordHashingBusy, verifyPassword } from '../../../accounts/password-
 import { HubProblem } from '../../../errors/problem.js'
 import { recordAudit } from '../../../store/admin-audit.js'
 import { createSession, deleteSession } from '../../../store/user-sessions.js'
-import { loginRecord } from '../../../store/users.js'
+import { loginRecord, type User } from '../../../store/users.js'
 import type { HubContext } from '../../hub-context.js'
 import { anonymousActor, auditActorOf } from '../../scopes/audit-actor.js'
 import { csrfTokenFor, DEFAULT_SESSION_TIMES, readCookie, sameOrigin, SESSION_COOKIE } from '../../scopes/principal-authenticator.js'
@@ -18,12 +18,41 @@ import { commonErrors } from '../../schemas/problem.js'
 // verifyPassword hashes as long for a user that does not exist).
 const WRONG = 'the username or password is wrong'
 
-function sessionCookie (request: FastifyRequest, context: HubContext, value: string, maxAgeSeconds: number): string {
+export function sessionCookie (request: FastifyRequest, context: HubContext, value: string, maxAgeSeconds: number): string {
   // Secure whenever the gateway serves TLS itself or is told it sits behind TLS. On plain HTTP
   // (the demo on 127.0.0.1) a Secure cookie would never be sent back: the demo exception,
   // docs/accounts.md.
   const secure = context.secureCookies === true || request.protocol === 'https'
   return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure ? '; Secure' : ''}`
+}
+
+/**
+ * Checks a username and password and opens a session: the sign-in of POST /api/session and of
+ * the console's login form (one code path, so both count failures and audit alike). Throws
+ * UNAUTHENTICATED (one answer for every kind of wrong), BUSY or RATE_LIMITED.
+ */
+export async function signIn (request: FastifyRequest, ctx: HubContext, givenUsername: string, password: string): Promise<{ user: User, secret: string }> {
+  const times = ctx.sessions ?? DEFAULT_SESSION_TIMES
+  const username = givenUsername.trim().toLowerCase()
+  const record = await loginRecord(ctx.db, username)
+  let matches: boolean
+  try {
+    matches = await verifyPassword(password, record?.passwordHash)
+  } catch (err) {
+    if (err instanceof PasswordHashingBusy) throw new HubProblem('BUSY', 'too many sign-ins in progress; retry in a moment', { retryAfterSeconds: 2 })
+    throw err
+  }
+  if (record == null || !matches || record.user.disabled) {
+    await recordAudit(ctx.db, anonymousActor(request), { action: 'session.login_failed', target: `user:${username.slice(0, 64)}` })
+    const failures = request.server.authFailures
+    if (failures.exhausted(request.ip)) throw new HubProblem('RATE_LIMITED', 'too many failed authentications from this address; retry later', { retryAfterSeconds: failures.retryAfterSeconds() })
+    failures.fail(request.ip)
+    throw new HubProblem('UNAUTHENTICATED', WRONG)
+  }
+  const { user } = record
+  const secret = await createSession(ctx.db, user.id, times, request.ip)
+  await recordAudit(ctx.db, { userId: user.id, name: user.username, via: 'session', source: request.ip, requestId: request.id }, { action: 'session.login', target: `user:${user.username}` })
+  return { user, secret }
 }
 
 /**
@@ -48,25 +77,7 @@ export async function loginRoute (fastify: FastifyInstance, options: { context: 
     // Login CSRF (a foreign page signing the victim into the attacker's account) is refused
     // like any cross-site state change.
     if (!sameOrigin(request)) throw new HubProblem('FORBIDDEN', 'sign in from the hub\'s own pages', { csrf: true })
-    const username = request.body.username.trim().toLowerCase()
-    const record = await loginRecord(ctx.db, username)
-    let matches: boolean
-    try {
-      matches = await verifyPassword(request.body.password, record?.passwordHash)
-    } catch (err) {
-      if (err instanceof PasswordHashingBusy) throw new HubProblem('BUSY', 'too many sign-ins in progress; retry in a moment', { retryAfterSeconds: 2 })
-      throw err
-    }
-    if (record == null || !matches || record.user.disabled) {
-      await recordAudit(ctx.db, anonymousActor(request), { action: 'session.login_failed', target: `user:${username.slice(0, 64)}` })
-      const failures = request.server.authFailures
-      if (failures.exhausted(request.ip)) throw new HubProblem('RATE_LIMITED', 'too many failed authentications from this address; retry later', { retryAfterSeconds: failures.retryAfterSeconds() })
-      failures.fail(request.ip)
-      throw new HubProblem('UNAUTHENTICATED', WRONG)
-    }
-    const { user } = record
-    const secret = await createSession(ctx.db, user.id, times, request.ip)
-    await recordAudit(ctx.db, { userId: user.id, name: user.username, via: 'session', source: request.ip, requestId: request.id }, { action: 'session.login', target: `user:${user.username}` })
+    const { user, secret } = await signIn(request, ctx, request.body.username, request.body.password)
     reply.header('set-cookie', sessionCookie(request, ctx, secret, Math.floor(times.absoluteMs / 1000)))
     reply.header('cache-control', 'no-store')
     return { user: { userId: user.id, username: user.username, role: user.role, agencyCode: user.agencyCode, via: 'session' as const }, csrfToken: csrfTokenFor(secret) }
