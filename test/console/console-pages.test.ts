@@ -22,7 +22,10 @@ const clerkB = await testUser(hub.db, 'clerk.b', 'clerk', B)
 const auditor = await testUser(hub.db, 'auditor.x', 'auditor')
 
 const sent = await seedDocument(hub.db, {
-  sender: A, number: '1235', notation: 'VPCP-KSTT', subject: 'Về việc triển khai trục liên thông',
+  sender: A,
+  number: '1235',
+  notation: 'VPCP-KSTT',
+  subject: 'Về việc triển khai trục liên thông',
   recipients: [
     { code: '000.00.00.H29', state: 'delivered', receipt: 'delivery' },
     { code: '000.00.00.G12', state: 'failed', attempts: 5, lastError: 'HTTP 400 from the recipient: malformed envelope', receipt: 'failure' }

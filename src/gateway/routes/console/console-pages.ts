@@ -51,7 +51,8 @@ export default async function consolePages (app: FastifyInstance, options: { con
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, formParser)
   app.addHook('preHandler', async (request) => { assertConsoleCsrf(request) })
 
-  app.get('/', { schema: { hide: true } }, async (request, reply) => {
+  // Only /console (the address printed at start), not /console/ too.
+  app.get('/', { schema: { hide: true }, prefixTrailingSlash: 'no-slash' }, async (request, reply) => {
     const principal = principalOf(request)
     return await reply.code(303).header('location', principal.role === 'clerk' ? '/console/sent' : '/console/signature-log').send()
   })

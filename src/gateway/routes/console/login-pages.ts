@@ -59,13 +59,13 @@ export default async function consoleLoginPages (app: FastifyInstance, options: 
     try {
       // Login CSRF: a foreign page must not sign the victim into the attacker's account.
       if (!sameOrigin(request)) throw new HubProblem('FORBIDDEN', 'sign in from the hub\'s own pages', { csrf: true })
-      if (username === '' || password === '') throw new HubProblem('UNAUTHENTICATED', 'the username or password is wrong')
+      if (username === '' || password === '') throw new HubProblem('BAD_REQUEST', 'the username and the password are both needed')
       const { secret } = await signIn(request, ctx, username, password)
       reply.header('set-cookie', sessionCookie(request, ctx, secret, Math.floor(times.absoluteMs / 1000)))
       return await reply.code(303).header('location', next).send()
     } catch (err) {
       if (!(err instanceof HubProblem)) throw err
-      const status = err.code === 'UNAUTHENTICATED' ? 401 : err.code === 'FORBIDDEN' ? 403 : err.code === 'RATE_LIMITED' ? 429 : 503
+      const status = err.code === 'UNAUTHENTICATED' ? 401 : err.code === 'BAD_REQUEST' ? 400 : err.code === 'FORBIDDEN' ? 403 : err.code === 'RATE_LIMITED' ? 429 : 503
       return sendPage(reply, loginPage(page, next, PROBLEM_MESSAGES[err.code] ?? 'login.wrong', username.slice(0, 64)), status)
     }
   })
