@@ -18,6 +18,7 @@ export async function runHub (role: 'start' | 'serve'): Promise<void> {
   const stopping = installShutdown(hub, config.shutdownTimeoutMs)
   const out = (line: string): void => { process.stdout.write(line + '\n') }
   out(`lienthong ${role}: listening on ${hub.url}`)
+  out(`  console:  ${hub.url}/console`)
   out(`  API:      ${hub.url}/v1/documents`)
   out(`  OpenAPI:  ${hub.url}/openapi.json`)
   out(`  health:   ${hub.url}/health/ready`)
@@ -41,7 +42,7 @@ async function printDemoCredentials (hub: RunningHub, config: ReturnType<typeof 
   out(`  (also in ${join(config.dataDir, 'demo-api-keys.json')})`)
   // People only on the embedded database: a PostgreSQL hub's users are the operator's to make.
   if (config.databaseUrl == null) {
-    out(`  demo accounts (sign in with POST ${hub.url}/api/session):`)
+    out(`  demo accounts (sign in at ${hub.url}/console, or POST ${hub.url}/api/session):`)
     for (const a of await demoAccounts(hub.db, config.dataDir)) out(`    ${a.username.padEnd(16)} ${a.password}  ${a.role}${a.agencyCode != null ? ` of ${a.agencyCode}` : ''}`)
     out(`  (also in ${join(config.dataDir, 'demo-accounts.json')})`)
   }
