@@ -12,7 +12,10 @@ const hub = await startConsoleHub()
 try {
   const db = hub.hub.db
   const doc = await seedDocument(db, {
-    sender: CLERK_AGENCY, number: '1235', notation: 'VPCP-KSTT', subject: 'Về việc triển khai trục liên thông văn bản quốc gia',
+    sender: CLERK_AGENCY,
+    number: '1235',
+    notation: 'VPCP-KSTT',
+    subject: 'Về việc triển khai trục liên thông văn bản quốc gia',
     recipients: [
       { code: '000.00.00.H29', state: 'delivered', receipt: 'delivery' },
       { code: '000.00.00.G12', state: 'failed', attempts: 5, lastError: 'HTTP 400 from the recipient', receipt: 'failure' },
