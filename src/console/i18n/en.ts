@@ -1,7 +1,7 @@
-import type { MessageKey } from './messages.js'
+import type { vi } from './vi.js'
 
 /** The console's English catalogue (?lang=en or the language cookie): same keys as vi.ts (tested). */
-export const en: Record<MessageKey, string> = {
+export const en: Record<keyof typeof vi, string> = {
   'app.title': 'Document exchange hub',
   'lang.switch': 'Tiếng Việt',
   'nav.sent': 'Sent',
