@@ -33,7 +33,7 @@ try {
     for (let i = 0; i < RUNS; i++) {
       await page.goto(path, { waitUntil: 'load' })
       const rows = await page.locator('tbody tr').count()
-      if (path.includes('/sent') && rows !== 50) throw new Error(`${path}: ${rows} rows, expected 50`)
+      if (/\/sent$/.test(path) && rows !== 50) throw new Error(`${path}: ${rows} rows, expected 50`)
       times.push(await page.evaluate(() => {
         const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming
         return nav.loadEventStart - nav.startTime
