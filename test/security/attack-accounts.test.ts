@@ -206,3 +206,24 @@ t.test('credentials never come back in answers', async (t) => {
   const entry = (await hub.db.query<{ row: string }>('SELECT row_to_json(a)::text AS row FROM admin_audit a WHERE action = $1', ['session.login_failed'])).rows[0]?.row
   t.notMatch(entry ?? '', 'not the password at all', 'nor kept in the audit trail')
 })
+
+t.test('cookie tossing: a second session cookie planted by a sibling site is not silently preferred', async (t) => {
+  // Found: readCookie took the first lienthong_session in the header, and a cookie planted with
+  // Domain=.parent and a longer Path comes first; the victim's console then ran in the
+  // attacker's session (a login CSRF through the cookie jar, which the CSRF token cannot see:
+  // the attacker knows the token of their own session).
+  const hub = await testHub(t, { redisUrl: null })
+  const victim = await signIn(hub.app, await testUser(hub.db, 'clerk.h41', 'clerk', H41))
+  const attacker = await signIn(hub.app, await testUser(hub.db, 'clerk.g22', 'clerk', G22))
+  for (const [name, cookie] of [
+    ['attacker\'s first', `${attacker.cookie}; ${victim.cookie}`],
+    ['victim\'s first', `${victim.cookie}; ${attacker.cookie}`],
+    ['the same twice', `${victim.cookie}; ${victim.cookie}`]
+  ] as const) {
+    const res = await hub.app.inject({ url: '/api/session', headers: { cookie } })
+    t.equal(res.statusCode, 401, `${name}: 401, not somebody's session`)
+    const post = await hub.app.inject({ method: 'POST', url: '/api/me/tokens', headers: { cookie, 'x-csrf-token': attacker.csrf, 'content-type': 'application/json' }, payload: '{}' })
+    t.equal(post.statusCode, 401, `${name}: a state change with the attacker's CSRF token: 401`)
+  }
+  t.equal((await hub.app.inject({ url: '/api/session', headers: { cookie: `other=1; ${victim.cookie}; theme=dark` } })).statusCode, 200, 'one session cookie among others: served (control)')
+})
