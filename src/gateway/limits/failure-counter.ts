@@ -37,6 +37,18 @@ export class FailureCounter {
     return count >= this.maxPerWindow
   }
 
+  /**
+   * Takes back one failure counted ahead (a sign-in reserves its failure before the slow password
+   * check, so concurrent guesses cannot all pass the budget check first; a success gives it back).
+   */
+  forgive (address: string): void {
+    this.roll()
+    const count = this.counts.get(address)
+    if (count == null) return
+    if (count <= 1) this.counts.delete(address)
+    else this.counts.set(address, count - 1)
+  }
+
   /** Counts one failed authentication from `address`. */
   fail (address: string): void {
     this.roll()

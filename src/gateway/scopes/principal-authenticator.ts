@@ -37,6 +37,12 @@ export function csrfTokenFor (sessionSecret: string): string {
   return createHmac('sha256', sessionSecret).update('lienthong csrf v1').digest('base64url')
 }
 
+/** How many times a cookie is named in a Cookie header. */
+export function cookieCount (header: string | undefined, name: string): number {
+  if (header == null) return 0
+  return header.split(';').filter((part) => { const eq = part.indexOf('='); return eq > 0 && part.slice(0, eq).trim() === name }).length
+}
+
 /** The value of one cookie in a Cookie header, or undefined. */
 export function readCookie (header: string | undefined, name: string): string | undefined {
   if (header == null) return undefined
@@ -100,6 +106,12 @@ export function principalAuthenticator (db: Queryable, times: SessionTimes = DEF
         const { tokenId, ...principal } = caller
         return { ...principal, credentialId: `token:${tokenId}` }
       }
+      // The hub sets one session cookie (Path=/, no Domain). Two mean one was planted, by a
+      // sibling subdomain (Domain=.parent) or a longer Path that the browser sends first:
+      // "cookie tossing", which would silently run the victim's console in the attacker's
+      // session (everything the victim then types or creates lands in the attacker's account).
+      // Refused rather than guessing which one is genuine. Outsider review, attack brief.
+      if (cookieCount(request.headers.cookie, SESSION_COOKIE) > 1) throw new HubProblem('UNAUTHENTICATED', 'the request carries more than one session cookie (one was planted by another site?): clear the cookies of this site and sign in again')
       const secret = readCookie(request.headers.cookie, SESSION_COOKIE)
       if (secret != null) {
         const principal = await resolveSession(db, secret, times)

@@ -33,22 +33,35 @@ export function sessionCookie (request: FastifyRequest, context: HubContext, val
  */
 export async function signIn (request: FastifyRequest, ctx: HubContext, givenUsername: string, password: string): Promise<{ user: User, secret: string }> {
   const times = ctx.sessions ?? DEFAULT_SESSION_TIMES
+  // A password is a low-entropy secret: past the address's failure budget the attempt is
+  // refused BEFORE the password is checked. The scopes' rule "a valid credential is served
+  // even from an exhausted address" suits 256-bit keys; applied here it answered 200 to the
+  // right guess and 429 to the wrong ones, so guessing never stopped (and every guess cost a
+  // 128 MiB hash and an append-only audit row). Outsider review, attack brief. A neighbour
+  // behind the same NAT can thus delay sign-ins for a minute; sessions and tokens still work.
+  const failures = request.server.authFailures
+  if (failures.exhausted(request.ip)) throw new HubProblem('RATE_LIMITED', 'too many failed authentications from this address; retry later', { retryAfterSeconds: failures.retryAfterSeconds() })
+  // The failure is counted before the check and given back on success: concurrent guesses
+  // (the hash takes most of a second) cannot all pass the budget check above first.
+  failures.fail(request.ip)
   const username = givenUsername.trim().toLowerCase()
   const record = await loginRecord(ctx.db, username)
   let matches: boolean
   try {
     matches = await verifyPassword(password, record?.passwordHash)
   } catch (err) {
-    if (err instanceof PasswordHashingBusy) throw new HubProblem('BUSY', 'too many sign-ins in progress; retry in a moment', { retryAfterSeconds: 2 })
+    // Not a guess (nothing was checked): the reserved failure is given back.
+    if (err instanceof PasswordHashingBusy) {
+      failures.forgive(request.ip)
+      throw new HubProblem('BUSY', 'too many sign-ins in progress; retry in a moment', { retryAfterSeconds: 2 })
+    }
     throw err
   }
   if (record == null || !matches || record.user.disabled) {
     await recordAudit(ctx.db, anonymousActor(request), { action: 'session.login_failed', target: `user:${username.slice(0, 64)}` })
-    const failures = request.server.authFailures
-    if (failures.exhausted(request.ip)) throw new HubProblem('RATE_LIMITED', 'too many failed authentications from this address; retry later', { retryAfterSeconds: failures.retryAfterSeconds() })
-    failures.fail(request.ip)
     throw new HubProblem('UNAUTHENTICATED', WRONG)
   }
+  failures.forgive(request.ip)
   const { user } = record
   const secret = await createSession(ctx.db, user.id, times, request.ip)
   await recordAudit(ctx.db, { userId: user.id, name: user.username, via: 'session', source: request.ip, requestId: request.id }, { action: 'session.login', target: `user:${user.username}` })
