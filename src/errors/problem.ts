@@ -13,6 +13,11 @@ export const GATEWAY_CODES = {
   DOCUMENT_UNKNOWN: { status: 404, title: 'Answered document unknown' },
   RECIPIENT_UNKNOWN: { status: 422, title: 'No known recipient' },
   RECIPIENT_UNROUTABLE: { status: 422, title: 'No route leads to any recipient' },
+  // Peer forwarding (issue 13). 4xx on purpose: the forwarding hub fails the hop at once instead
+  // of retrying a loop for its whole retry window.
+  HOP_LOOP: { status: 409, title: 'The document already went through this hub (routing loop)' },
+  HOP_LIMIT: { status: 409, title: 'The document went through too many hubs' },
+  HOPS_INVALID: { status: 400, title: 'The Lienthong-Hops header is not a hop list' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   BAD_REQUEST: { status: 400, title: 'Bad request' },
   REQUEST_TIMEOUT: { status: 408, title: 'The request was not received in time' },

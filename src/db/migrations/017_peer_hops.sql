@@ -1,0 +1,47 @@
+-- Peer forwarding between lienthong hubs (issue 13).
+--
+-- A document may now come from, or go to, an agency served by another hub: the sender of a
+-- forwarded document and the recipient of a forwarded delivery need not be agencies of this hub.
+-- (IF EXISTS: the routing migration may have dropped these already.)
+ALTER TABLE documents DROP CONSTRAINT IF EXISTS documents_sender_code_fkey;
+ALTER TABLE deliveries DROP CONSTRAINT IF EXISTS deliveries_recipient_code_fkey;
+
+-- The hop list a forwarded document arrived with (hub ids and times, oldest first; this hub's own
+-- acceptance is the document's accepted_at), and the peer hub that forwarded it: statuses about
+-- the document go back to that hub, along the path the document came.
+ALTER TABLE documents ADD COLUMN hops jsonb;
+ALTER TABLE documents ADD COLUMN received_from_hub text;
+
+-- A delivery forwarded to a peer hub rather than to an agency (absent: local delivery).
+CREATE TABLE peer_deliveries (
+  delivery_id uuid PRIMARY KEY REFERENCES deliveries (id),
+  peer_hub_id text NOT NULL
+);
+
+-- What a peer hub forwarded to us, by its Idempotency-Key (its delivery id): a retried hop gets
+-- the original acceptance receipt again, and is not a second delivery.
+CREATE TABLE peer_arrivals (
+  peer_hub_id text NOT NULL,
+  idempotency_key text NOT NULL,
+  document_id uuid NOT NULL REFERENCES documents (id),
+  delivery_id uuid REFERENCES deliveries (id),
+  recipient_code text NOT NULL,
+  receipt_xml text NOT NULL,
+  received_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (peer_hub_id, idempotency_key)
+);
+
+-- The peer hub's signed acceptance receipt for a forwarded delivery (that hop's receipt), with
+-- the outcome of verifying it against the peer's pinned signing certificate.
+CREATE TABLE hop_receipts (
+  id uuid PRIMARY KEY,
+  delivery_id uuid NOT NULL REFERENCES deliveries (id),
+  peer_hub_id text NOT NULL,
+  peer_document_id uuid,
+  xml text NOT NULL,
+  verified boolean NOT NULL,
+  reason_code text,
+  detail text,
+  received_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX hop_receipts_delivery ON hop_receipts (delivery_id, received_at);
