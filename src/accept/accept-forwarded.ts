@@ -1,0 +1,196 @@
+import { randomUUID } from 'node:crypto'
+import type { Database } from '../db/database.js'
+import { appendSignatureLog, entryFromVerdict, type SignatureLogEntryInput } from '../evidence/signature-log.js'
+import { issueReceipt } from '../evidence/receipts.js'
+import type { HubIdentity } from '../evidence/hub-identity.js'
+import type { DeliveryQueue } from '../queue/delivery-queue.js'
+import { markEnqueued } from '../store/delivery-outbox.js'
+import { hasDeliveryTo } from '../store/deliveries.js'
+import { findAgencies } from '../store/agencies.js'
+import { findAnsweredDocument, findDuplicate, insertDeliveries, insertDocument, insertReceipt, insertStatusEvent, linkSignatureLogEntry } from '../store/documents.js'
+import { deliveryTo, documentHops, findArrival, insertArrival, insertPeerDelivery, setDocumentHops } from '../store/peer-forwarding.js'
+import { problemStatus, type ProblemCode } from '../errors/problem.js'
+import type { Verdict } from '../domain/verdict.js'
+import type { Hop } from '../routing/hops.js'
+import type { PeerHub, RouteResolver } from '../routing/peer-hubs.js'
+
+export interface ForwardedDependencies {
+  db: Database
+  /** The full verification policy, as for a local submission: the forwarding hub's verdict counts for nothing. */
+  verify: (bytes: Buffer) => Promise<Verdict>
+  queue: DeliveryQueue | undefined
+  hub: HubIdentity
+  /** This hub's id (LIENTHONG_HUB_ID). */
+  hubId: string
+  /** Where a recipient that is not an agency of this hub leads (a transit hop). */
+  routes?: RouteResolver | undefined
+  onEnqueueError?: (err: unknown, deliveryIds: string[]) => void
+}
+
+export interface ForwardedSubmission {
+  bytes: Buffer
+  /** The authenticated peer hub (its TLS client certificate). */
+  peer: PeerHub
+  /** The hop list as received: the forwarding peer is its last entry. */
+  hops: Hop[]
+  /** The peer's Idempotency-Key (its delivery id): a retried hop is answered from the first. */
+  idempotencyKey: string
+  /** The agency this hop is for: one of the document's To (a status: the sender it answers). */
+  recipient: string
+  requestId?: string
+}
+
+export type ForwardedOutcome =
+  | { outcome: 'accepted', documentId: string, deliveryId: string, receipt: string, route: 'local' | 'peer', enqueued: boolean }
+  | { outcome: 'duplicate', documentId: string, deliveryId: string | null, receipt: string }
+  | { outcome: 'rejected', code: ProblemCode, status: number, detail: string, signatureLogId?: number }
+
+/**
+ * A document or status forwarded by a peer hub (issue 13): verified here with the full policy,
+ * addressed to `recipient`, routed on from here (a local agency, the next peer, or, for a status,
+ * back to the hub its document came from), and stored with its hop list in one transaction with
+ * its signature-log entry and this hub's signed acceptance receipt. The same Idempotency-Key from
+ * the same peer is answered with the first acceptance (a retried hop is harmless).
+ */
+export async function acceptForwarded (deps: ForwardedDependencies, submission: ForwardedSubmission): Promise<ForwardedOutcome> {
+  const { db } = deps
+  const { peer } = submission
+  const earlier = await findArrival(db, peer.hubId, submission.idempotencyKey)
+  if (earlier != null) return { outcome: 'duplicate', documentId: earlier.documentId, deliveryId: earlier.deliveryId, receipt: earlier.receiptXml }
+
+  const verdict = await deps.verify(submission.bytes)
+  const flags = [`forwarded-by:${peer.hubId}`]
+  const base: SignatureLogEntryInput = { ...entryFromVerdict(verdict, { requestId: submission.requestId, sizeBytes: submission.bytes.length }), flags }
+  const reject = async (code: ProblemCode, detail: string): Promise<ForwardedOutcome> => {
+    const logged = await db.transaction(async (tx) => await appendSignatureLog(tx, { ...base, verdict: 'rejected', reasonCode: code, detail }))
+    return { outcome: 'rejected', code, status: problemStatus(code), detail, signatureLogId: logged.id }
+  }
+  if (verdict.verdict === 'rejected') return await reject(verdict.code, verdict.detail)
+  base.flags = [...new Set([...(base.flags ?? []), ...flags])]
+
+  const recipient = submission.recipient
+  const envelope = verdict.envelope
+  // The recipient the peer names must be one the signed envelope names: a peer cannot redirect a
+  // document to an agency its sender did not address.
+  let answers: string | undefined
+  let backTo: string | null = null
+  if (envelope.kind === 'status') {
+    const answered = envelope.responseFor.find((r) => r.organId != null && r.documentId != null)
+    if (answered?.organId !== recipient || answered.documentId == null) return await reject('RECIPIENT_UNKNOWN', `the status message answers ${answered?.organId ?? 'no agency'}, not ${recipient}`)
+    const original = await findAnsweredDocument(db, answered.organId, answered.documentId)
+    if (original == null) return await reject('DOCUMENT_UNKNOWN', `no document ${answered.documentId} from ${answered.organId} is known to this hub`)
+    if (!(await hasDeliveryTo(db, original.id, verdict.agency))) return await reject('FORBIDDEN', `${verdict.agency} is not a recipient of document ${answered.documentId}`)
+    answers = original.id
+    // A status goes back along the path its document came: to the hub that forwarded it here.
+    backTo = (await documentHops(db, original.id))?.fromHub ?? null
+  } else if (!envelope.to.some((t) => t.organId === recipient)) {
+    return await reject('RECIPIENT_UNKNOWN', `the document is not addressed to ${recipient} (To: ${envelope.to.map((t) => t.organId).join(', ')})`)
+  }
+
+  const route = await routeHere(deps, recipient, backTo, submission.hops)
+  if ('problem' in route) return await reject(route.problem, route.detail)
+
+  const existing = await findDuplicate(db, verdict.digestSha256, verdict.agency, envelope.documentId, envelope.kind)
+  if (existing != null) return await addRecipient(deps, submission, base, existing, route)
+
+  const documentId = randomUUID()
+  const deliveryId = randomUUID()
+  const acceptedAt = new Date()
+  const receipt = await db.transaction(async (tx) => {
+    await insertDocument(tx, { id: documentId, verdict, raw: submission.bytes, acceptedAt, responseForDocumentId: answers })
+    await setDocumentHops(tx, documentId, submission.hops, peer.hubId)
+    await insertDeliveries(tx, documentId, [{ id: deliveryId, recipientCode: recipient, mode: route.mode }])
+    if (route.peer != null) await insertPeerDelivery(tx, deliveryId, route.peer)
+    const logged = await appendSignatureLog(tx, { ...base, hubDocumentId: documentId })
+    await linkSignatureLogEntry(tx, documentId, logged.id)
+    const xml = issueReceipt({
+      kind: 'acceptance',
+      issuedAt: acceptedAt,
+      hubDocumentId: documentId,
+      edxmlDocumentId: envelope.documentId,
+      digestSha256: verdict.digestSha256,
+      sender: verdict.agency,
+      recipients: [recipient],
+      signatureLogEntry: logged.id,
+      signatureLogEntryHash: logged.entryHash
+    }, deps.hub)
+    await insertReceipt(tx, { id: randomUUID(), documentId, kind: 'acceptance', xml })
+    if (answers != null) {
+      await insertStatusEvent(tx, {
+        id: randomUUID(),
+        documentId: answers,
+        statusDocumentId: documentId,
+        fromCode: verdict.agency,
+        statusCode: envelope.statusCode ?? '',
+        ...(envelope.description != null ? { description: envelope.description } : {})
+      })
+    }
+    await insertArrival(tx, peer.hubId, submission.idempotencyKey, { documentId, deliveryId, recipientCode: recipient, receiptXml: xml })
+    return xml
+  })
+  const enqueued = route.mode === 'pull' || await enqueue(deps, deliveryId, recipient)
+  return { outcome: 'accepted', documentId, deliveryId, receipt, route: route.peer != null ? 'peer' : 'local', enqueued }
+}
+
+type HereRoute = { mode: 'push' | 'pull', peer: string | undefined } | { problem: ProblemCode, detail: string }
+
+/**
+ * Where the recipient leads from this hub: back to `backTo` (a status), a local agency, or the
+ * next peer hub per the route table. A next hub already in the hop list would be a loop: refused
+ * here with HOP_LOOP, so the misconfigured route is named at the hub that has it.
+ */
+async function routeHere (deps: ForwardedDependencies, recipient: string, backTo: string | null, hops: readonly Hop[]): Promise<HereRoute> {
+  if (backTo != null) return { mode: 'push', peer: backTo }
+  const local = (await findAgencies(deps.db, [recipient])).get(recipient)
+  if (local != null) return { mode: local.delivery_mode, peer: undefined }
+  const resolved = await deps.routes?.resolve(recipient)
+  if (resolved?.target.kind === 'peer') {
+    const next = resolved.target.hubId
+    if (next === deps.hubId || hops.some((h) => h.hub === next)) {
+      return { problem: 'HOP_LOOP', detail: `this hub (${deps.hubId}) routes ${recipient} to ${next} (rule ${resolved.rule}), which the document already went through: a routing loop` }
+    }
+    return { mode: 'push', peer: next }
+  }
+  return { problem: 'RECIPIENT_UNKNOWN', detail: `${recipient} is neither an agency of this hub (${deps.hubId}) nor routed to a peer hub` }
+}
+
+/**
+ * The document is already here (forwarded for another of its recipients, or by another path):
+ * a delivery to this recipient is added if it has none, and the hop is answered with the
+ * document's acceptance receipt (it attests the same bytes).
+ */
+async function addRecipient (
+  deps: ForwardedDependencies,
+  submission: ForwardedSubmission,
+  base: SignatureLogEntryInput,
+  existing: { id: string, acceptanceReceipt: string },
+  route: { mode: 'push' | 'pull', peer: string | undefined }
+): Promise<ForwardedOutcome> {
+  const { db } = deps
+  const { peer } = submission
+  const found = await deliveryTo(db, existing.id, submission.recipient)
+  const deliveryId = found ?? randomUUID()
+  await db.transaction(async (tx) => {
+    if (found == null) {
+      await insertDeliveries(tx, existing.id, [{ id: deliveryId, recipientCode: submission.recipient, mode: route.mode }])
+      if (route.peer != null) await insertPeerDelivery(tx, deliveryId, route.peer)
+    }
+    await appendSignatureLog(tx, { ...base, verdict: 'duplicate', hubDocumentId: existing.id, detail: `duplicate of ${existing.id}${found == null ? `; delivery to ${submission.recipient} added` : ''}` })
+    await insertArrival(tx, peer.hubId, submission.idempotencyKey, { documentId: existing.id, deliveryId, recipientCode: submission.recipient, receiptXml: existing.acceptanceReceipt })
+  })
+  if (found == null && route.mode === 'push') await enqueue(deps, deliveryId, submission.recipient)
+  return { outcome: 'duplicate', documentId: existing.id, deliveryId, receipt: existing.acceptanceReceipt }
+}
+
+async function enqueue (deps: ForwardedDependencies, deliveryId: string, recipient: string): Promise<boolean> {
+  if (deps.queue == null) return false
+  try {
+    await deps.queue.enqueue([{ id: deliveryId, recipient }])
+    await markEnqueued(deps.db, [deliveryId])
+    return true
+  } catch (err) {
+    // The row is the truth: the reconciler enqueues it when Redis is back.
+    deps.onEnqueueError?.(err, [deliveryId])
+    return false
+  }
+}

@@ -1,0 +1,103 @@
+import type { Queryable } from '../db/database.js'
+import type { Hop } from '../routing/hops.js'
+
+/**
+ * Every SQL statement of peer forwarding (migration 017_peer_hops): the hop list a document came
+ * with, which deliveries go to a peer hub, what peers forwarded to us (by Idempotency-Key), and
+ * the receipts peers gave us for each hop.
+ */
+
+/** Records where a forwarded document came from: its hop list and the peer that sent it. */
+export async function setDocumentHops (tx: Queryable, documentId: string, hops: readonly Hop[], fromHub: string): Promise<void> {
+  await tx.query('UPDATE documents SET hops = $2::jsonb, received_from_hub = $3 WHERE id = $1', [documentId, JSON.stringify(hops), fromHub])
+}
+
+/** The hop list and the forwarding peer of a document (empty and null for one accepted from a local agency). */
+export async function documentHops (db: Queryable, documentId: string): Promise<{ hops: Hop[], fromHub: string | null, acceptedAt: Date } | undefined> {
+  const { rows } = await db.query<{ hops: Hop[] | string | null, received_from_hub: string | null, accepted_at: Date }>(
+    'SELECT hops, received_from_hub, accepted_at FROM documents WHERE id = $1', [documentId])
+  const row = rows[0]
+  if (row == null) return undefined
+  const hops = typeof row.hops === 'string' ? JSON.parse(row.hops) as Hop[] : row.hops ?? []
+  return { hops, fromHub: row.received_from_hub, acceptedAt: row.accepted_at }
+}
+
+/** Marks a delivery as forwarded to `peerHubId` instead of delivered to a local agency. */
+export async function insertPeerDelivery (tx: Queryable, deliveryId: string, peerHubId: string): Promise<void> {
+  await tx.query('INSERT INTO peer_deliveries (delivery_id, peer_hub_id) VALUES ($1, $2)', [deliveryId, peerHubId])
+}
+
+export interface PeerArrival {
+  documentId: string
+  deliveryId: string | null
+  recipientCode: string
+  receiptXml: string
+}
+
+/** What `peerHubId` forwarded with this Idempotency-Key before, if anything. */
+export async function findArrival (db: Queryable, peerHubId: string, idempotencyKey: string): Promise<PeerArrival | undefined> {
+  const { rows } = await db.query<{ document_id: string, delivery_id: string | null, recipient_code: string, receipt_xml: string }>(
+    'SELECT document_id, delivery_id, recipient_code, receipt_xml FROM peer_arrivals WHERE peer_hub_id = $1 AND idempotency_key = $2', [peerHubId, idempotencyKey])
+  const row = rows[0]
+  return row == null ? undefined : { documentId: row.document_id, deliveryId: row.delivery_id, recipientCode: row.recipient_code, receiptXml: row.receipt_xml }
+}
+
+export async function insertArrival (tx: Queryable, peerHubId: string, idempotencyKey: string, arrival: PeerArrival): Promise<void> {
+  await tx.query(
+    'INSERT INTO peer_arrivals (peer_hub_id, idempotency_key, document_id, delivery_id, recipient_code, receipt_xml) VALUES ($1, $2, $3, $4, $5, $6)',
+    [peerHubId, idempotencyKey, arrival.documentId, arrival.deliveryId, arrival.recipientCode, arrival.receiptXml])
+}
+
+/** The delivery of `documentId` to `recipientCode`, if one exists. */
+export async function deliveryTo (db: Queryable, documentId: string, recipientCode: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ id: string }>('SELECT id FROM deliveries WHERE document_id = $1 AND recipient_code = $2', [documentId, recipientCode])
+  return rows[0]?.id
+}
+
+export interface HopReceiptInput {
+  id: string
+  deliveryId: string
+  peerHubId: string
+  peerDocumentId: string | null
+  xml: string
+  verified: boolean
+  reasonCode: string | null
+  detail: string | null
+}
+
+export async function insertHopReceipt (tx: Queryable, receipt: HopReceiptInput): Promise<void> {
+  await tx.query(
+    `INSERT INTO hop_receipts (id, delivery_id, peer_hub_id, peer_document_id, xml, verified, reason_code, detail)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [receipt.id, receipt.deliveryId, receipt.peerHubId, receipt.peerDocumentId, receipt.xml, receipt.verified, receipt.reasonCode, receipt.detail])
+}
+
+export interface HopView {
+  deliveryId: string
+  recipient: string
+  peerHub: string
+  peerDocumentId: string | null
+  receiptVerified: boolean | null
+  reasonCode: string | null
+  receipt: string | null
+  receivedAt: string | null
+}
+
+/** Each forwarded delivery of a document with the peer's receipt (the newest, when retried). */
+export async function forwardedHops (db: Queryable, documentId: string): Promise<HopView[]> {
+  const { rows } = await db.query<{ id: string, recipient_code: string, peer_hub_id: string, peer_document_id: string | null, verified: boolean | null, reason_code: string | null, xml: string | null, received_at: Date | null }>(
+    `SELECT x.id, x.recipient_code, p.peer_hub_id, h.peer_document_id, h.verified, h.reason_code, h.xml, h.received_at
+     FROM deliveries x JOIN peer_deliveries p ON p.delivery_id = x.id
+     LEFT JOIN LATERAL (SELECT * FROM hop_receipts r WHERE r.delivery_id = x.id ORDER BY r.received_at DESC LIMIT 1) h ON true
+     WHERE x.document_id = $1 ORDER BY x.recipient_code`, [documentId])
+  return rows.map((r) => ({
+    deliveryId: r.id,
+    recipient: r.recipient_code,
+    peerHub: r.peer_hub_id,
+    peerDocumentId: r.peer_document_id,
+    receiptVerified: r.verified,
+    reasonCode: r.reason_code,
+    receipt: r.xml,
+    receivedAt: r.received_at?.toISOString() ?? null
+  }))
+}
