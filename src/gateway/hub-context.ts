@@ -7,6 +7,7 @@ import type { Verdict } from '../domain/verdict.js'
 import type { RouteTableSource } from '../routing/stored-routes.js'
 import type { TrustStore } from '../pki/trust-store.js'
 import type { PublishedDirectory } from '../routing/directory/publish-directory.js'
+import type { PeerHubs } from '../routing/peer-hubs.js'
 
 /** What the gateway's routes need, built by the start/serve commands (or by tests). */
 export interface HubContext {
@@ -54,6 +55,12 @@ export interface HubContext {
   trustStore?: () => TrustStore
   /** This hub's signed directory (docs/directory.md); without it GET /.well-known/lienthong/directory is not served. */
   directory?: { current: () => Promise<PublishedDirectory> }
+  /** This hub's id in the backbone (LIENTHONG_HUB_ID): hop lists, loop detection. */
+  hubId?: string
+  /** Registered peer hubs (the /peer scope authenticates them); without them /peer admits no one. */
+  peers?: PeerHubs
+  /** Hops a forwarded document may have made before this hub refuses it (default DEFAULT_HOP_LIMIT). */
+  hopLimit?: number
 }
 
 export interface GatewayTimeouts {

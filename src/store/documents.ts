@@ -1,5 +1,7 @@
 import type { Database, Queryable } from '../db/database.js'
 import type { Accepted } from '../domain/verdict.js'
+import type { Hop } from '../routing/hops.js'
+import { documentHops, forwardedHops, type HopView } from './peer-forwarding.js'
 
 export interface StoredDocumentRef {
   id: string
@@ -81,6 +83,10 @@ export interface DocumentView {
   statusEvents: { recipient: string, statusCode: string, description: string | null, recordedAt: string, statusDocumentId: string }[]
   receipts: { kind: string, deliveryId: string | null, createdAt: string }[]
   recipientReceipts: { deliveryId: string, recipient: string, verified: boolean, reasonCode: string | null, signerSubject: string | null, signatureLogEntry: number | null, receivedAt: string }[]
+  /** Peer forwarding (issue 13): the hops before this hub, who forwarded it here, and each forward with its receipt. */
+  hops: Hop[]
+  receivedFromHub: string | null
+  forwarded: HopView[]
 }
 
 /**
@@ -110,6 +116,8 @@ async function readDocumentView (db: Queryable, id: string): Promise<DocumentVie
   const recipientReceipts = await db.query<Record<string, unknown>>(
     `SELECT delivery_id, recipient_code, verified, reason_code, signer_subject, signature_log_id, received_at
      FROM recipient_receipts WHERE document_id = $1 ORDER BY received_at, id`, [id])
+  const travel = await documentHops(db, id)
+  const forwarded = await forwardedHops(db, id)
   return {
     id: d.id as string,
     kind: d.kind as 'document' | 'status',
@@ -148,7 +156,10 @@ async function readDocumentView (db: Queryable, id: string): Promise<DocumentVie
       signerSubject: r.signer_subject as string | null,
       signatureLogEntry: r.signature_log_id == null ? null : Number(r.signature_log_id),
       receivedAt: iso(r.received_at)
-    }))
+    })),
+    hops: travel?.hops ?? [],
+    receivedFromHub: travel?.fromHub ?? null,
+    forwarded
   }
 }
 

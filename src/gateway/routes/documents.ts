@@ -139,6 +139,7 @@ export function visibleTo (view: View, agency: string): View {
     deliveries: view.deliveries.filter((d) => mine.has(d.id)),
     statusEvents: view.statusEvents.filter((e) => e.recipient === agency),
     receipts: view.receipts.filter((r) => r.deliveryId == null || mine.has(r.deliveryId)),
-    recipientReceipts: view.recipientReceipts.filter((r) => mine.has(r.deliveryId))
+    recipientReceipts: view.recipientReceipts.filter((r) => mine.has(r.deliveryId)),
+    forwarded: view.forwarded.filter((f) => mine.has(f.deliveryId))
   }
 }

@@ -77,5 +77,19 @@ export const DocumentView = Type.Object({
     signerSubject: Type.Union([Type.String(), Type.Null()]),
     signatureLogEntry: Type.Union([Type.Integer(), Type.Null()]),
     receivedAt: Type.String()
-  }), { description: 'receipts the recipients signed themselves and returned with a push' })
+  }), { description: 'receipts the recipients signed themselves and returned with a push' }),
+  hops: Type.Optional(Type.Array(Type.Object({ hub: Type.String(), at: Type.String() }), {
+    description: 'a document forwarded by a peer hub: the hubs it went through before this one, oldest first (this hub\'s acceptance is acceptedAt)'
+  })),
+  receivedFromHub: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'the peer hub that forwarded it here (statuses go back to it)' })),
+  forwarded: Type.Optional(Type.Array(Type.Object({
+    deliveryId: Type.String(),
+    recipient: Type.String(),
+    peerHub: Type.String({ description: 'the hub the delivery was forwarded to' }),
+    peerDocumentId: Type.Union([Type.String(), Type.Null()]),
+    receiptVerified: Type.Union([Type.Boolean(), Type.Null()], { description: 'the peer\'s acceptance receipt verified against its pinned signing certificate; null: not forwarded yet' }),
+    reasonCode: Type.Union([Type.String(), Type.Null()]),
+    receipt: Type.Union([Type.String(), Type.Null()], { description: 'the peer hub\'s signed acceptance receipt (XML-DSig)' }),
+    receivedAt: Type.Union([Type.String(), Type.Null()])
+  }), { description: 'deliveries forwarded to peer hubs, each with that hop\'s receipt' }))
 })

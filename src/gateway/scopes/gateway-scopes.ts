@@ -24,6 +24,8 @@ import consolePages from '../routes/console/console-pages.js'
 import signatureLogExport from '../routes/console/signature-log-export.js'
 import { consoleScopeSetup } from '../routes/console/console-scope.js'
 import { vdxpAuthenticator } from './vdxp-authenticator.js'
+import { peerAuthenticator } from './peer-authenticator.js'
+import forwardedDocumentRoutes from '../routes/peer/forwarded-documents.js'
 import { authenticatedScope, publicScope, type GatewayScope } from './scope.js'
 
 /**
@@ -63,7 +65,9 @@ export function gatewayScopes (context: HubContext): GatewayScope[] {
       authenticator: consoleAuthenticator(context.db, context.sessions),
       setup: consoleScopeSetup,
       routes: [consolePages, signatureLogExport]
-    })
+    }),
+    // Other lienthong hubs forwarding documents and statuses (issue 13): mutual TLS, pinned per peer.
+    authenticatedScope({ name: 'peer', prefix: '/peer', authenticator: peerAuthenticator(context.peers), routes: [forwardedDocumentRoutes] })
   ]
 }
 
