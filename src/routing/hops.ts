@@ -1,3 +1,5 @@
+import type { Hop } from '../domain/hop.js'
+
 /**
  * The hop list a forwarded document carries between lienthong hubs (issue 13): which hubs it went
  * through and when each accepted it, in order. It travels in the `Lienthong-Hops` header, never in
@@ -15,12 +17,7 @@ export const DEFAULT_HOP_LIMIT = 8
 /** Longest header we read: 64 hops of a 63-character id and a 24-character time, with slack. */
 const MAX_HEADER_LENGTH = 8192
 
-export interface Hop {
-  /** A hub id (LIENTHONG_HUB_ID of that hub). */
-  hub: string
-  /** When that hub accepted the document (ISO 8601, UTC). */
-  at: string
-}
+export type { Hop }
 
 const HUB_ID = /^[a-z0-9][a-z0-9.-]{0,62}$/
 const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/

@@ -1,6 +1,6 @@
 import type { Database, Queryable } from '../db/database.js'
 import type { Accepted } from '../domain/verdict.js'
-import type { Hop } from '../routing/hops.js'
+import type { Hop } from '../domain/hop.js'
 import { documentHops, forwardedHops, type HopView } from './peer-forwarding.js'
 
 export interface StoredDocumentRef {

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/database.js'
-import type { Hop } from '../routing/hops.js'
+import type { Hop } from '../domain/hop.js'
 
 /**
  * Every SQL statement of peer forwarding (migration 017_peer_hops): the hop list a document came

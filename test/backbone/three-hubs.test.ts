@@ -93,10 +93,11 @@ t.test('three hubs: A on hub 1 reaches C on hub 3 through hub 2, and the status 
     for (const code of local) keys[code] = (await createApiKey(db, code, 'test')).key
     const prefix = `{lt-backbone-${randomBytes(4).toString('hex')}}`
     const queue = new DeliveryQueue(REDIS_URL, prefix)
-    const peerHubs = staticPeerHubs(peers.filter(() => true))
-    // The list is filled once every hub listens; look it up at call time.
-    const others = { byId: async (hubId: string) => await staticPeerHubs(peers.filter((p) => p.hubId !== id)).byId(hubId), byClientCertificate: async (fp: string) => await staticPeerHubs(peers.filter((p) => p.hubId !== id)).byClientCertificate(fp) }
-    void peerHubs
+    // The list is filled once every hub listens: looked up at call time, each hub's peers being the others.
+    const others = {
+      byId: async (hubId: string) => await staticPeerHubs(peers.filter((p) => p.hubId !== id)).byId(hubId),
+      byClientCertificate: async (fp: string) => await staticPeerHubs(peers.filter((p) => p.hubId !== id)).byClientCertificate(fp)
+    }
     const app = await buildGateway({
       db,
       verify: async (bytes) => await verifyDocument(bytes, policy),
