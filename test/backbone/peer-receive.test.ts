@@ -43,9 +43,9 @@ t.test('POST /peer/v1/documents', async (t) => {
   t.teardown(async () => { await app.close() })
   const url = new URL('/peer/v1/documents', await app.listen({ host: '127.0.0.1', port: 0 }))
 
-  const post = async (body: Buffer, headers: Record<string, string>, client: { cert: Buffer, key: Buffer } | undefined = peer): Promise<{ status: number, json: Record<string, unknown> }> =>
+  const post = async (body: Buffer, headers: Record<string, string>, client: { cert: Buffer, key: Buffer } | null): Promise<{ status: number, json: Record<string, unknown> }> =>
     await new Promise((resolve, reject) => {
-      const r = request(url, { method: 'POST', ca: pki.ca, ...(client != null ? { cert: client.cert, key: client.key } : {}), agent: false, headers: { 'content-type': 'application/xml', ...headers } }, (res) => {
+      const r = request(url, { method: 'POST', ca: pki.ca, ...(client !== null ? { cert: client.cert, key: client.key } : {}), agent: false, headers: { 'content-type': 'application/xml', ...headers } }, (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
         res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown> }))
@@ -58,8 +58,8 @@ t.test('POST /peer/v1/documents', async (t) => {
   const tampered = Buffer.from(doc.toString('utf8').replace('<edXML:Subject>', '<edXML:Subject>X'))
   const hops = (...ids: string[]): string => ids.map((id) => `${id};${T}`).join(', ')
   const base = { 'idempotency-key': 'k-1', 'lienthong-recipient': C, 'lienthong-hops': hops('hub-1', 'hub-2') }
-  const cases: Array<[string, Buffer, Record<string, string>, { cert: Buffer, key: Buffer } | undefined, number, string | undefined]> = [
-    ['no client certificate', doc, base, undefined, 401, 'UNAUTHENTICATED'],
+  const cases: Array<[string, Buffer, Record<string, string>, { cert: Buffer, key: Buffer } | null, number, string | undefined]> = [
+    ['no client certificate', doc, base, null, 401, 'UNAUTHENTICATED'],
     ['a trusted certificate of no registered peer', doc, base, stranger, 401, 'UNAUTHENTICATED'],
     ['no hop list', doc, { ...base, 'lienthong-hops': '' }, peer, 400, 'HOPS_INVALID'],
     ['a hop list the peer is not last in', doc, { ...base, 'lienthong-hops': hops('hub-2', 'hub-1') }, peer, 400, 'HOPS_INVALID'],

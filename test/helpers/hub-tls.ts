@@ -26,4 +26,3 @@ export async function hubTlsPki (count: number): Promise<{ ca: Buffer, certs: Ar
   }
   return { ca: Buffer.from(caPem), certs }
 }
-
