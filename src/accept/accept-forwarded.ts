@@ -7,12 +7,14 @@ import type { DeliveryQueue } from '../queue/delivery-queue.js'
 import { markEnqueued } from '../store/delivery-outbox.js'
 import { hasDeliveryTo } from '../store/deliveries.js'
 import { findAgencies } from '../store/agencies.js'
-import { findAnsweredDocument, findDuplicate, insertDeliveries, insertDocument, insertReceipt, insertStatusEvent, linkSignatureLogEntry } from '../store/documents.js'
-import { deliveryTo, documentHops, findArrival, insertArrival, insertPeerDelivery, setDocumentHops } from '../store/peer-forwarding.js'
+import { findAnsweredDocument, findDuplicate, insertDeliveries, insertDocument, insertReceipt, insertStatusEvent, linkSignatureLogEntry, type NewDelivery } from '../store/documents.js'
+import { deliveryTo, documentHops, findArrival, insertArrival, setDocumentHops, storedFacts } from '../store/peer-forwarding.js'
 import { problemStatus, type ProblemCode } from '../errors/problem.js'
 import type { Verdict } from '../domain/verdict.js'
 import type { Hop } from '../routing/hops.js'
-import type { PeerHub, RouteResolver } from '../routing/peer-hubs.js'
+import type { PeerHub } from '../routing/peer-hubs.js'
+import type { RouteTableSource } from '../routing/stored-routes.js'
+import { localDelivery, remoteDelivery, returnDelivery } from './accept-submission.js'
 
 export interface ForwardedDependencies {
   db: Database
@@ -22,8 +24,8 @@ export interface ForwardedDependencies {
   hub: HubIdentity
   /** This hub's id (LIENTHONG_HUB_ID). */
   hubId: string
-  /** Where a recipient that is not an agency of this hub leads (a transit hop). */
-  routes?: RouteResolver | undefined
+  /** Peers, upstreams and rules (src/routing): where a recipient that is not an agency of this hub leads (a transit hop). */
+  routes?: RouteTableSource | undefined
   onEnqueueError?: (err: unknown, deliveryIds: string[]) => void
 }
 
@@ -41,7 +43,7 @@ export interface ForwardedSubmission {
 }
 
 export type ForwardedOutcome =
-  | { outcome: 'accepted', documentId: string, deliveryId: string, receipt: string, route: 'local' | 'peer', enqueued: boolean }
+  | { outcome: 'accepted', documentId: string, deliveryId: string, receipt: string, route: 'local' | 'peer' | 'upstream', enqueued: boolean }
   | { outcome: 'duplicate', documentId: string, deliveryId: string | null, receipt: string }
   | { outcome: 'rejected', code: ProblemCode, status: number, detail: string, signatureLogId?: number }
 
@@ -87,20 +89,19 @@ export async function acceptForwarded (deps: ForwardedDependencies, submission: 
     return await reject('RECIPIENT_UNKNOWN', `the document is not addressed to ${recipient} (To: ${envelope.to.map((t) => t.organId).join(', ')})`)
   }
 
-  const route = await routeHere(deps, recipient, backTo, submission.hops)
-  if ('problem' in route) return await reject(route.problem, route.detail)
+  const delivery = await routeHere(deps, recipient, backTo, submission.hops)
+  if ('problem' in delivery) return await reject(delivery.problem, delivery.detail)
 
   const existing = await findDuplicate(db, verdict.digestSha256, verdict.agency, envelope.documentId, envelope.kind)
-  if (existing != null) return await addRecipient(deps, submission, base, existing, route)
+  if (existing != null) return await addRecipient(deps, submission, base, existing, delivery)
 
   const documentId = randomUUID()
-  const deliveryId = randomUUID()
+  const deliveryId = delivery.id
   const acceptedAt = new Date()
   const receipt = await db.transaction(async (tx) => {
     await insertDocument(tx, { id: documentId, verdict, raw: submission.bytes, acceptedAt, responseForDocumentId: answers })
     await setDocumentHops(tx, documentId, submission.hops, peer.hubId)
-    await insertDeliveries(tx, documentId, [{ id: deliveryId, recipientCode: recipient, mode: route.mode }])
-    if (route.peer != null) await insertPeerDelivery(tx, deliveryId, route.peer)
+    await insertDeliveries(tx, documentId, [delivery])
     const logged = await appendSignatureLog(tx, { ...base, hubDocumentId: documentId })
     await linkSignatureLogEntry(tx, documentId, logged.id)
     const xml = issueReceipt({
@@ -128,11 +129,11 @@ export async function acceptForwarded (deps: ForwardedDependencies, submission: 
     await insertArrival(tx, peer.hubId, submission.idempotencyKey, { documentId, deliveryId, recipientCode: recipient, receiptXml: xml })
     return xml
   })
-  const enqueued = route.mode === 'pull' || await enqueue(deps, deliveryId, recipient)
-  return { outcome: 'accepted', documentId, deliveryId, receipt, route: route.peer != null ? 'peer' : 'local', enqueued }
+  const enqueued = delivery.mode === 'pull' || await enqueue(deps, deliveryId, recipient)
+  return { outcome: 'accepted', documentId, deliveryId, receipt, route: delivery.route?.kind ?? 'local', enqueued }
 }
 
-type HereRoute = { mode: 'push' | 'pull', peer: string | undefined } | { problem: ProblemCode, detail: string }
+type HereRoute = NewDelivery | { problem: ProblemCode, detail: string }
 
 /**
  * Where the recipient leads from this hub: back to `backTo` (a status), a local agency, or the
@@ -140,46 +141,62 @@ type HereRoute = { mode: 'push' | 'pull', peer: string | undefined } | { problem
  * here with HOP_LOOP, so the misconfigured route is named at the hub that has it.
  */
 async function routeHere (deps: ForwardedDependencies, recipient: string, backTo: string | null, hops: readonly Hop[]): Promise<HereRoute> {
-  if (backTo != null) return { mode: 'push', peer: backTo }
+  if (backTo != null) return returnDelivery(recipient, backTo)
   const local = (await findAgencies(deps.db, [recipient])).get(recipient)
-  if (local != null) return { mode: local.delivery_mode, peer: undefined }
-  const resolved = await deps.routes?.resolve(recipient)
+  if (local != null) return localDelivery(recipient, local.delivery_mode)
+  const table = await deps.routes?.table()
+  const resolved = table?.resolveRemote(recipient)
   if (resolved?.target.kind === 'peer') {
     const next = resolved.target.hubId
     if (next === deps.hubId || hops.some((h) => h.hub === next)) {
       return { problem: 'HOP_LOOP', detail: `this hub (${deps.hubId}) routes ${recipient} to ${next} (rule ${resolved.rule}), which the document already went through: a routing loop` }
     }
-    return { mode: 'push', peer: next }
   }
-  return { problem: 'RECIPIENT_UNKNOWN', detail: `${recipient} is neither an agency of this hub (${deps.hubId}) nor routed to a peer hub` }
+  return remoteDelivery(recipient, resolved) ??
+    { problem: 'RECIPIENT_UNROUTABLE', detail: `${recipient} is neither an agency of this hub (${deps.hubId}) nor routed anywhere from it` }
 }
 
 /**
  * The document is already here (forwarded for another of its recipients, or by another path):
- * a delivery to this recipient is added if it has none, and the hop is answered with the
- * document's acceptance receipt (it attests the same bytes).
+ * a delivery to this recipient is added if it has none, and the hop is answered with an
+ * acceptance receipt of its own: the stored document's digest, this hop's recipient, and the
+ * signature-log entry of this arrival. (The document's first receipt names only the recipients
+ * of its first arrival: a forwarding hub checking what it got for this hop would find its
+ * recipient missing.)
  */
 async function addRecipient (
   deps: ForwardedDependencies,
   submission: ForwardedSubmission,
   base: SignatureLogEntryInput,
-  existing: { id: string, acceptanceReceipt: string },
-  route: { mode: 'push' | 'pull', peer: string | undefined }
+  existing: { id: string },
+  delivery: NewDelivery
 ): Promise<ForwardedOutcome> {
   const { db } = deps
   const { peer } = submission
+  const stored = await storedFacts(db, existing.id)
+  if (stored == null) throw new Error(`document ${existing.id} vanished while a peer's hop for it was accepted`)
   const found = await deliveryTo(db, existing.id, submission.recipient)
-  const deliveryId = found ?? randomUUID()
-  await db.transaction(async (tx) => {
-    if (found == null) {
-      await insertDeliveries(tx, existing.id, [{ id: deliveryId, recipientCode: submission.recipient, mode: route.mode }])
-      if (route.peer != null) await insertPeerDelivery(tx, deliveryId, route.peer)
-    }
-    await appendSignatureLog(tx, { ...base, verdict: 'duplicate', hubDocumentId: existing.id, detail: `duplicate of ${existing.id}${found == null ? `; delivery to ${submission.recipient} added` : ''}` })
-    await insertArrival(tx, peer.hubId, submission.idempotencyKey, { documentId: existing.id, deliveryId, recipientCode: submission.recipient, receiptXml: existing.acceptanceReceipt })
+  const deliveryId = found ?? delivery.id
+  const receipt = await db.transaction(async (tx) => {
+    if (found == null) await insertDeliveries(tx, existing.id, [delivery])
+    const logged = await appendSignatureLog(tx, { ...base, verdict: 'duplicate', hubDocumentId: existing.id, detail: `duplicate of ${existing.id}${found == null ? `; delivery to ${submission.recipient} added` : ''}` })
+    const xml = issueReceipt({
+      kind: 'acceptance',
+      issuedAt: new Date(),
+      hubDocumentId: existing.id,
+      ...(stored.edxmlDocumentId != null ? { edxmlDocumentId: stored.edxmlDocumentId } : {}),
+      digestSha256: stored.digestSha256,
+      sender: stored.senderCode,
+      recipients: [submission.recipient],
+      signatureLogEntry: logged.id,
+      signatureLogEntryHash: logged.entryHash
+    }, deps.hub)
+    await insertReceipt(tx, { id: randomUUID(), documentId: existing.id, deliveryId, kind: 'acceptance', xml })
+    await insertArrival(tx, peer.hubId, submission.idempotencyKey, { documentId: existing.id, deliveryId, recipientCode: submission.recipient, receiptXml: xml })
+    return xml
   })
-  if (found == null && route.mode === 'push') await enqueue(deps, deliveryId, submission.recipient)
-  return { outcome: 'duplicate', documentId: existing.id, deliveryId, receipt: existing.acceptanceReceipt }
+  if (found == null && delivery.mode === 'push') await enqueue(deps, deliveryId, submission.recipient)
+  return { outcome: 'duplicate', documentId: existing.id, deliveryId, receipt }
 }
 
 async function enqueue (deps: ForwardedDependencies, deliveryId: string, recipient: string): Promise<boolean> {

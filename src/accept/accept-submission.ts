@@ -16,6 +16,7 @@ import type { Accepted, Verdict } from '../domain/verdict.js'
 import { targetId, type ResolvedRoute } from '../routing/route.js'
 import type { RouteTable } from '../routing/route-table.js'
 import type { RouteTableSource } from '../routing/stored-routes.js'
+import { documentHops } from '../store/peer-forwarding.js'
 
 export interface AcceptDependencies {
   db: Database
@@ -204,6 +205,12 @@ async function planDeliveries (db: Database, verdict: Accepted, table: RouteTabl
     const original = await findAnsweredDocument(db, answered.organId, answered.documentId)
     if (original == null) return { problem: 'DOCUMENT_UNKNOWN', detail: `no document ${answered.documentId} from ${answered.organId} is known to the hub` }
     if (!(await hasDeliveryTo(db, original.id, verdict.agency))) return { problem: 'FORBIDDEN', detail: `${verdict.agency} is not a recipient of document ${answered.documentId}` }
+    // A document a peer hub forwarded here: the status goes back along the path it came.
+    const fromHub = (await documentHops(db, original.id))?.fromHub
+    if (fromHub != null) {
+      const back = returnDelivery(answered.organId, fromHub)
+      return { deliveries: [back], recipients: [outcomeOf(back)], answers: original.id }
+    }
     const sender = (await findAgencies(db, [answered.organId])).get(answered.organId)
     const delivery = sender != null
       ? localDelivery(sender.code, sender.delivery_mode)
@@ -235,14 +242,19 @@ async function planDeliveries (db: Database, verdict: Accepted, table: RouteTabl
   return { deliveries, recipients, answers: undefined }
 }
 
-function localDelivery (code: string, mode: 'push' | 'pull'): NewDelivery {
+export function localDelivery (code: string, mode: 'push' | 'pull'): NewDelivery {
   return { id: randomUUID(), recipientCode: code, mode, route: { kind: 'local', target: null, source: 'agency', rule: code } }
 }
 
 /** A recipient behind a peer or upstream: the hub sends it (the push state machine), so mode 'push'. */
-function remoteDelivery (code: string, route: ResolvedRoute | undefined): NewDelivery | undefined {
+export function remoteDelivery (code: string, route: ResolvedRoute | undefined): NewDelivery | undefined {
   if (route == null || route.target.kind === 'local') return undefined
   return { id: randomUUID(), recipientCode: code, mode: 'push', route: { kind: route.target.kind, target: targetId(route.target), source: route.source, rule: route.rule } }
+}
+
+/** A status about a document forwarded here by `peerHubId`: back to that hub (peer forwarding). */
+export function returnDelivery (code: string, peerHubId: string): NewDelivery {
+  return { id: randomUUID(), recipientCode: code, mode: 'push', route: { kind: 'peer', target: peerHubId, source: 'return', rule: peerHubId } }
 }
 
 function outcomeOf (delivery: NewDelivery): RecipientOutcome {

@@ -1,38 +1,30 @@
 import { randomUUID } from 'node:crypto'
-import type { Database, Queryable } from '../db/database.js'
-import type { HubIdentity } from '../evidence/hub-identity.js'
-import { issueFailureNotice } from './delivery-receipts.js'
+import type { Queryable } from '../db/database.js'
 import type { HubPin } from '../evidence/receipts/hub-pin.js'
 import type { ReceiptVerification } from '../evidence/receipts/verify.js'
-import { loadRaw } from '../store/documents.js'
-import { markDelivered, markPushFailed, recordEvent, scheduleRetry, type AttemptRecord, type DeliveryRow } from '../store/deliveries.js'
 import { documentHops, insertHopReceipt } from '../store/peer-forwarding.js'
-import type { OutboundKind } from '../outbound/pipeline.js'
-import type { SendResult } from '../outbound/send-message.js'
+import type { PushTls } from '../outbound/push-client.js'
+import type { RouteDelivery, RouteSender, RouteSendOutcome } from '../outbound/route-sender.js'
+import { sendMessage, type SendResult } from '../outbound/send-message.js'
+import type { PushSettings } from '../registry/push-endpoint.js'
 import { appendHop, formatHops, HOPS_HEADER } from '../routing/hops.js'
 import type { PeerHub, PeerHubs } from '../routing/peer-hubs.js'
 
 /** What the delivery worker needs to forward to peer hubs (issue 13). */
 export interface PeerForwarding {
-  /** This hub's id, appended to the hop list. */
+  db: Queryable
+  /** This hub's id (LIENTHONG_HUB_ID), appended to the hop list. */
   hubId: string
+  /** The peers (routing's route_peers): URL, TLS server pin, receipt-signing pin. */
   peers: PeerHubs
   /** Verifies a peer's acceptance receipt: trust store path, signer pinned to the peer's signing certificate. */
   verifyReceipt: (xml: string, pin: HubPin) => Promise<ReceiptVerification>
-}
-
-export interface ForwardDependencies {
-  db: Database
-  hub: HubIdentity
-  forwarding: PeerForwarding
-  actor: string
+  timeoutMs: number
+  /** The hub's TLS client identity (the push client's): peers pin it to authenticate us. */
+  tls?: PushTls | undefined
+  pushSettings?: PushSettings | undefined
   now?: () => number
 }
-
-interface Claimed { row: DeliveryRow, token: string }
-
-/** How attempt-delivery.ts records an outcome with the row locked (its `settle`). */
-export type Settle<S> = (mine: 'delivered' | 'waiting_retry' | 'failed', write: (tx: Queryable) => Promise<S | undefined>, detail: string) => Promise<S>
 
 /** The peer's answer: its document id and its signed acceptance receipt, or why it cannot be read. */
 export type HopReceiptCheck =
@@ -41,9 +33,10 @@ export type HopReceiptCheck =
 
 /**
  * Reads the peer's 2xx answer and verifies its acceptance receipt: signed by the peer's pinned
- * signing certificate (path-validated), an acceptance, about exactly the bytes we forwarded.
+ * signing certificate (path-validated), an acceptance, about exactly the bytes we forwarded, for
+ * the recipient of this hop.
  */
-export async function checkHopReceipt (forwarding: PeerForwarding, peer: PeerHub, row: DeliveryRow, body: Buffer | undefined): Promise<HopReceiptCheck> {
+export async function checkHopReceipt (verifyReceipt: PeerForwarding['verifyReceipt'], peer: PeerHub, delivery: RouteDelivery, body: Buffer | undefined): Promise<HopReceiptCheck> {
   let answer: { id?: unknown, receipt?: unknown }
   try {
     answer = JSON.parse((body ?? Buffer.alloc(0)).toString('utf8')) as typeof answer
@@ -53,81 +46,78 @@ export async function checkHopReceipt (forwarding: PeerForwarding, peer: PeerHub
   const peerDocumentId = typeof answer.id === 'string' && /^[0-9a-f-]{36}$/.test(answer.id) ? answer.id : null
   const xml = typeof answer.receipt === 'string' ? answer.receipt : ''
   if (xml === '') return { ok: false, peerDocumentId, xml, code: 'RECEIPT_INVALID', detail: 'the peer\'s answer carries no receipt' }
-  const verified = await forwarding.verifyReceipt(xml, peer.signingPin)
+  const verified = await verifyReceipt(xml, peer.signingPin)
   if (!verified.ok) return { ok: false, peerDocumentId, xml, code: verified.code, detail: verified.detail }
   const fields = verified.fields
-  if (fields.kind !== 'acceptance' || fields.digestSha256 !== row.digest_sha256) {
-    return { ok: false, peerDocumentId, xml, code: 'RECEIPT_NOT_FOR_THIS_DELIVERY', detail: `the receipt is a ${fields.kind} of digest ${'digestSha256' in fields ? fields.digestSha256 : '?'}, not the acceptance of ${row.digest_sha256}` }
+  if (fields.kind !== 'acceptance' || fields.digestSha256 !== delivery.digestSha256) {
+    return { ok: false, peerDocumentId, xml, code: 'RECEIPT_NOT_FOR_THIS_DELIVERY', detail: `the receipt is a ${fields.kind} of digest ${'digestSha256' in fields ? fields.digestSha256 : '?'}, not the acceptance of ${delivery.digestSha256}` }
+  }
+  if (!fields.recipients.includes(delivery.recipientCode)) {
+    return { ok: false, peerDocumentId, xml, code: 'RECEIPT_NOT_FOR_THIS_DELIVERY', detail: `the receipt names ${fields.recipients.join(', ')}, not ${delivery.recipientCode}` }
   }
   return { ok: true, peerDocumentId: fields.hubDocumentId ?? peerDocumentId, xml }
 }
 
 /**
- * A delivery to a peer hub as an outbound kind: the ORIGINAL signed bytes (never modified) to the
- * peer's /peer/v1/documents over mutual TLS with its server certificate pinned, the hop list with
- * this hub appended, Idempotency-Key = delivery id. 2xx: forwarded, with the peer's acceptance
- * receipt verified and kept as this hop's receipt; retries and failures as for pushes (a loop or
- * a refused document is a 4xx: failed at once).
+ * The peer kind of the delivery worker's RouteSenders (src/outbound/route-sender.ts): the ORIGINAL
+ * signed bytes (never modified) to the peer's POST /peer/v1/documents over mutual TLS with its
+ * server certificate pinned, the hop list with this hub appended, Idempotency-Key = delivery id,
+ * the recipient of this hop. 2xx: forwarded, with the peer's acceptance receipt verified and kept
+ * as this hop's receipt (hop_receipts, in the transaction that marks the delivery delivered).
+ * 5xx, timeouts, a refused connection: retried like a push, so a peer that is down delays the
+ * document and loses nothing. Other 4xx (a loop, a refused document): failed at once. A peer no
+ * longer configured: retried (an operator may be re-adding it), the reason in the trail.
  */
-export function peerForwardKind<S> (deps: ForwardDependencies, peer: PeerHub | undefined, peerHubId: string, settle: (row: DeliveryRow) => Settle<S>, outcomes: {
-  delivered: (seconds: number, row: DeliveryRow) => S
-  retry: (at: Date) => S
-  failed: () => S
-}): OutboundKind<Claimed, S> {
-  const now = deps.now ?? Date.now
-  const record = (sent: SendResult): AttemptRecord => ({ status: sent.status, answer: sent.answer })
+export function peerSender (forwarding: PeerForwarding): RouteSender {
+  const now = forwarding.now ?? Date.now
   return {
-    attempts: ({ row }) => row.attempts,
-    windowStart: ({ row }) => row.created_at,
-    message: async ({ row }) => {
-      const doc = await documentHops(deps.db, row.document_id)
-      const hops = appendHop(doc?.hops ?? [], deps.forwarding.hubId, doc?.acceptedAt ?? new Date(now()))
-      return {
-        url: peer == null ? null : `${peer.baseUrl.replace(/\/+$/, '')}/peer/v1/documents`,
-        body: peer == null ? Buffer.alloc(0) : await loadRaw(deps.db, row.document_id),
+    send: async (delivery) => {
+      if (delivery.target.kind !== 'peer') return { kind: 'permanent', reason: `the peer sender got a ${delivery.target.kind} route` }
+      const hubId = delivery.target.hubId
+      const peer = await forwarding.peers.byId(hubId)
+      if (peer == null) return { kind: 'retry', reason: `peer hub ${hubId} is not configured (route_peers); kept and retried` }
+      const doc = await documentHops(forwarding.db, delivery.documentId)
+      const hops = appendHop(doc?.hops ?? [], forwarding.hubId, doc?.acceptedAt ?? new Date(now()))
+      const sent = await sendMessage({
+        url: `${peer.baseUrl.replace(/\/+$/, '')}/peer/v1/documents`,
+        body: await delivery.bytes(),
         headers: {
           'content-type': 'application/xml',
-          'idempotency-key': row.id,
-          'lienthong-recipient': row.recipient_code,
+          'idempotency-key': delivery.deliveryId,
+          'lienthong-recipient': delivery.recipientCode,
           [HOPS_HEADER]: formatHops(hops)
         },
-        pin: peer?.serverPin,
-        agency: peer == null ? `peer hub ${peerHubId} (not registered)` : `peer hub ${peerHubId}`
-      }
-    },
-    delivered: async ({ row, token }, sent) => {
-      // Verified before the transaction: CPU work, no locks held.
-      const check = await checkHopReceipt(deps.forwarding, peer as PeerHub, row, sent.response?.body)
-      return await settle(row)('delivered', async (tx) => {
-        const seconds = await markDelivered(tx, row.id, token, record(sent))
-        if (seconds == null) return undefined
-        await insertHopReceipt(tx, {
-          id: randomUUID(),
-          deliveryId: row.id,
-          peerHubId,
-          peerDocumentId: check.peerDocumentId,
-          xml: check.xml,
-          verified: check.ok,
-          reasonCode: check.ok ? null : check.code,
-          detail: check.ok ? null : check.detail
-        })
-        await recordEvent(tx, row.id, 'forwarded', deps.actor, check.ok
-          ? `to peer hub ${peerHubId}: accepted as ${check.peerDocumentId ?? '?'}, its signed acceptance receipt verified`
-          : `to peer hub ${peerHubId}: HTTP ${sent.status ?? ''}, its receipt NOT verified (${check.code}: ${check.detail.slice(0, 300)})`)
-        return outcomes.delivered(seconds, row)
-      }, `HTTP ${sent.status ?? ''}`)
-    },
-    retry: async ({ row, token }, sent, at, reason) => await settle(row)('waiting_retry', async (tx) => {
-      if (!(await scheduleRetry(tx, row.id, token, record(sent), at, reason))) return undefined
-      await recordEvent(tx, row.id, 'retry-scheduled', deps.actor, `forward to peer hub ${peerHubId}, attempt ${row.attempts}: ${reason}; next at ${at.toISOString()}`)
-      return outcomes.retry(at)
-    }, reason),
-    fail: async ({ row, token }, sent, reason) => await settle(row)('failed', async (tx) => {
-      if (!(await markPushFailed(tx, row.id, token, record(sent), reason))) return undefined
-      // The sender is told, as for a push given up (its failure notice names the recipient).
-      await issueFailureNotice(tx, deps.hub, row, `forward to peer hub ${peerHubId}: ${reason}`, new Date(now()))
-      await recordEvent(tx, row.id, 'failed', deps.actor, `forward to peer hub ${peerHubId}: ${reason}`)
-      return outcomes.failed()
-    }, reason)
+        pin: peer.serverPin,
+        agency: `peer hub ${hubId}`
+      }, { timeoutMs: forwarding.timeoutMs, tls: forwarding.tls, pushSettings: forwarding.pushSettings, now })
+      return await outcomeOf(forwarding, peer, delivery, sent)
+    }
+  }
+}
+
+async function outcomeOf (forwarding: PeerForwarding, peer: PeerHub, delivery: RouteDelivery, sent: SendResult): Promise<RouteSendOutcome> {
+  const evidence = { ...(sent.status != null ? { status: sent.status } : {}), ...(sent.answer != null ? { answer: sent.answer } : {}) }
+  if (sent.outcome.kind === 'retry') return { kind: 'retry', reason: sent.outcome.reason, ...evidence, ...(sent.retryAfterMs != null ? { retryAfterMs: sent.retryAfterMs } : {}) }
+  if (sent.outcome.kind === 'permanent') return { kind: 'permanent', reason: sent.outcome.reason, ...evidence }
+  // Verified before the transaction: CPU work, no locks held.
+  const check = await checkHopReceipt(forwarding.verifyReceipt, peer, delivery, sent.response?.body)
+  return {
+    kind: 'delivered',
+    ...evidence,
+    detail: check.ok
+      ? `accepted by ${peer.hubId} as ${check.peerDocumentId ?? '?'}, its signed acceptance receipt verified`
+      : `HTTP ${sent.status ?? ''} from ${peer.hubId}, its receipt NOT verified (${check.code}: ${check.detail.slice(0, 300)})`,
+    record: async (tx) => {
+      await insertHopReceipt(tx, {
+        id: randomUUID(),
+        deliveryId: delivery.deliveryId,
+        peerHubId: peer.hubId,
+        peerDocumentId: check.peerDocumentId,
+        xml: check.xml,
+        verified: check.ok,
+        reasonCode: check.ok ? null : check.code,
+        detail: check.ok ? null : check.detail
+      })
+    }
   }
 }

@@ -20,6 +20,7 @@ import { syncAgencies } from '../store/agencies.js'
 import { syncRoutes } from '../store/routes.js'
 import { StoredRoutes } from '../routing/stored-routes.js'
 import { openDirectoryProvider } from '../routing/directory/directory-provider.js'
+import { storedPeerHubs } from '../routing/peer-hubs.js'
 import { createVerificationPool, type VerificationPool } from '../verification/verification-pool.js'
 import { openHubDatabase, redisUnreachableMessage } from './open-database.js'
 import { startConfiguredWorker } from './start-worker.js'
@@ -102,7 +103,10 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
     routes,
     trustStore: revocation.trustStore,
     sessions: { idleMs: config.sessions.idleMs, absoluteMs: config.sessions.absoluteMs },
-    secureCookies: config.sessions.secureCookies
+    secureCookies: config.sessions.secureCookies,
+    // Peer forwarding (docs/delivery.md): the /peer scope admits the configured peers only.
+    hubId: config.hubId,
+    peers: storedPeerHubs(db)
   }, {
     logger: { level: config.logLevel, redact: logRedaction },
     ...(config.tls != null ? { https: await httpsOptions(config.tls) } : {})

@@ -18,6 +18,9 @@ import { DeliveryQueue } from '../queue/delivery-queue.js'
 import { startConfiguredUpstreams, type ConfiguredUpstreams } from '../upstream/start-upstreams.js'
 import { upstreamSender } from '../upstream/send-upstream.js'
 import { listUpstreams } from '../store/routes.js'
+import { peerSender } from '../delivery/peer-forward.js'
+import { verifyReceipt } from '../evidence/receipts/verify.js'
+import { storedPeerHubs } from '../routing/peer-hubs.js'
 
 /** The delivery worker with the hub's configuration (used by `start` and `worker`). */
 /** `metrics`: where attempts and latency are counted (`start` passes the gateway's own). */
@@ -78,7 +81,21 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
     retry,
     tls,
     pushSettings: d.push,
-    ...(configuredUpstreams != null ? { routeSenders: { upstream: upstreamSender({ clients: configuredUpstreams.clients }) } } : {}),
+    // Deliveries routed to a peer hub go there over mutual TLS with the push client's identity;
+    // each hop's receipt is verified with this worker's trust store, pinned to the peer's signing
+    // certificate. Upstream axes have their sender when the registry lists any.
+    routeSenders: {
+      peer: peerSender({
+        db,
+        hubId: config.hubId,
+        peers: storedPeerHubs(db),
+        verifyReceipt: async (xml, pin) => await verifyReceipt(xml, trustStore(), { hub: pin, requireRevocation: config.requireRevocation }),
+        timeoutMs: d.timeoutMs,
+        tls,
+        pushSettings: d.push
+      }),
+      ...(configuredUpstreams != null ? { upstream: upstreamSender({ clients: configuredUpstreams.clients }) } : {})
+    },
     // One 'error' per reconnection attempt while Redis is down: one line per 30 s, with the count.
     onError: rateLimitedErrorLog('delivery worker: Redis error', { logger }),
     // The trail (delivery_events 'outcome-dropped') has it too; the log is where an operator looks first.

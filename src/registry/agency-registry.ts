@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { Value } from '@sinclair/typebox/value'
-import { RegistryFile, type AgencyEntry } from './registry-format.js'
+import { RegistryFile, type AgencyEntry, type PeerAgencyEntry } from './registry-format.js'
 import { checkRoutingSections, type RoutingSections } from './routing-sections.js'
 import { subjectAttributeOid } from '../pki/subject-attributes.js'
 import { insecurePushWarning, pinOf, pushRefusal, pushSettingsFromEnv, type PushSettings } from './push-endpoint.js'
@@ -34,8 +34,13 @@ function warnOnce (message: string): void {
   process.stderr.write(`lienthong: ${message}\n`)
 }
 
+/** What sender binding and the signature profile read of an agency (local, or served by a peer hub). */
+export type SigningAgency = Pick<AgencyEntry, 'code' | 'name' | 'certificates' | 'subjectRule' | 'allowWeakAlgorithms' | 'allowUnsignedEnvelopes'>
+
 export class AgencyRegistry {
   private readonly byCode: Map<string, AgencyEntry>
+  /** Agencies of peer hubs (`peerAgencies`): signers of forwarded documents, never local recipients. */
+  private readonly elsewhere = new Map<string, SigningAgency>()
   /** Peers, upstreams and routes (empty when the file has none): seeded into the database (src/store/routes.ts). */
   routing: RoutingSections = { peers: [], upstreams: [], routes: { explicit: [], prefixes: [] } }
 
@@ -84,6 +89,7 @@ export class AgencyRegistry {
     }
     const file = withDefaults as RegistryFile
     const registry = new AgencyRegistry(file.agencies, source, options)
+    registry.addPeerAgencies(file.peerAgencies ?? [], source)
     const routing = checkRoutingSections(file, registry.byCode, normaliseFingerprint)
     if ('error' in routing) throw new RegistryError(`${source}: ${routing.error}`)
     registry.routing = routing
@@ -92,6 +98,30 @@ export class AgencyRegistry {
 
   get (code: string): AgencyEntry | undefined {
     return this.byCode.get(code)
+  }
+
+  /**
+   * The agency whose signature a document from `code` must carry: one of this hub's, else one a
+   * peer hub serves (forwarded documents). A local agency's credentials are the only way to
+   * submit here, so a peer agency's entry only ever verifies what a peer forwarded.
+   */
+  signer (code: string): SigningAgency | undefined {
+    return this.byCode.get(code) ?? this.elsewhere.get(code)
+  }
+
+  private addPeerAgencies (entries: readonly PeerAgencyEntry[], source: string): void {
+    entries.forEach((entry, i) => {
+      const at = `${source}: /peerAgencies/${i}`
+      if (this.byCode.has(entry.code)) throw new RegistryError(`${at}/code ${entry.code} is an agency of this hub: list it once, in /agencies`)
+      if (this.elsewhere.has(entry.code)) throw new RegistryError(`${at}/code agency ${entry.code} is listed twice`)
+      for (const key of Object.keys(entry.subjectRule ?? {})) {
+        if (subjectAttributeOid(key) == null) throw new RegistryError(`${at}/subjectRule/${key} unknown subject attribute "${key}" (agency ${entry.code})`)
+      }
+      if (entry.certificates.length === 0 && entry.subjectRule == null) {
+        throw new RegistryError(`${at} agency ${entry.code} has neither certificates nor a subjectRule: nothing could ever sign for it`)
+      }
+      this.elsewhere.set(entry.code, { ...entry, certificates: entry.certificates.map(normaliseFingerprint) })
+    })
   }
 
   all (): AgencyEntry[] {
@@ -103,7 +133,7 @@ export class AgencyRegistry {
    * fingerprint binds exactly; a subject rule binds when every attribute in the rule is present
    * with exactly that value. Only ever called with a certificate whose path already validated.
    */
-  binds (agency: AgencyEntry, signer: SignerIdentity): boolean {
+  binds (agency: SigningAgency, signer: SignerIdentity): boolean {
     if (agency.certificates.includes(signer.fingerprintSha256)) return true
     const rule = agency.subjectRule
     if (rule == null) return false

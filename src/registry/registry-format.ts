@@ -98,19 +98,35 @@ export const RoutesSection = Type.Object({
   default: Type.Optional(RouteTo)
 }, { additionalProperties: false })
 
+/**
+ * An agency served by a peer hub (issue 13), listed here only so that what it signs can be bound
+ * to it when a peer forwards it (security.md step 5): the same binding fields as an agency, no
+ * delivery. It is never a recipient on this hub (a route leads to it) and never authenticates here.
+ */
+export const PeerAgencyEntry = Type.Object({
+  code: AgencyCode,
+  name: Type.String({ minLength: 1 }),
+  certificates: Type.Array(Fingerprint, { default: [] }),
+  subjectRule: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String({ minLength: 1 }), { minProperties: 1 })),
+  allowWeakAlgorithms: Type.Boolean({ default: false })
+}, { additionalProperties: false })
+
 export const RegistryFile = Type.Object({
   version: Type.Literal(1),
   agencies: Type.Array(AgencyEntry),
   /** The backbone (issue 13), all optional: a hub without them serves only its own agencies. */
   peers: Type.Optional(Type.Array(PeerEntry)),
   upstreams: Type.Optional(Type.Array(UpstreamEntry)),
-  routes: Type.Optional(RoutesSection)
+  routes: Type.Optional(RoutesSection),
+  /** Sender binding of agencies served by peer hubs (documents they forward). */
+  peerAgencies: Type.Optional(Type.Array(PeerAgencyEntry))
 }, { additionalProperties: false })
 
 export type AgencyEntry = Static<typeof AgencyEntry>
 export type PushDelivery = Static<typeof PushDelivery>
 export type RegistryFile = Static<typeof RegistryFile>
 export type PeerEntry = Static<typeof PeerEntry>
+export type PeerAgencyEntry = Static<typeof PeerAgencyEntry>
 export type UpstreamEntry = Static<typeof UpstreamEntry>
 export type RouteTo = Static<typeof RouteTo>
 export type RoutesSection = Static<typeof RoutesSection>

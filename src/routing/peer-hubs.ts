@@ -1,10 +1,13 @@
+import type { Queryable } from '../db/database.js'
 import type { HubPin } from '../evidence/receipts/hub-pin.js'
 import type { PushPin } from '../registry/push-endpoint.js'
-import type { ResolvedRoute } from './route.js'
+import { findPeerByClientCertificate, findPeerById } from '../store/peer-forwarding.js'
+import type { PeerRow } from '../store/routes.js'
 
 /**
- * Another lienthong hub this hub exchanges documents with (issue 13). The table behind it
- * (peer_hubs) belongs to the routing work; forwarding is written against this interface only.
+ * Another lienthong hub this hub exchanges documents with (issue 13), as forwarding uses it: the
+ * routing table's row (route_peers, migration 015, from the registry file or `lienthong peer`)
+ * with its fingerprints turned into the pins the TLS client and the receipt verifier take.
  */
 export interface PeerHub {
   /** Its LIENTHONG_HUB_ID: what it writes in hop lists. */
@@ -15,7 +18,7 @@ export interface PeerHub {
   serverPin: PushPin
   /** SHA-256 fingerprints (hex) of the TLS client certificates it forwards to us with. */
   clientCertificates: readonly string[]
-  /** Its receipt-signing certificate: the acceptance receipt of a hop must be signed by it. */
+  /** Its receipt-signing certificates: the acceptance receipt of a hop must be signed by one of them. */
   signingPin: HubPin
 }
 
@@ -25,43 +28,35 @@ export interface PeerHubs {
   byClientCertificate: (fingerprintSha256: string) => Promise<PeerHub | undefined>
 }
 
-/** Where a recipient code leads from this hub (the routing work's route table behind it). */
-export interface RouteResolver {
-  resolve: (recipientCode: string) => Promise<ResolvedRoute | undefined>
-}
-
 /** Lower-case hex without colons: how Node's fingerprint256 ("AB:CD:...") is compared. */
 export function plainFingerprint (text: string): string {
   return text.replace(/:/g, '').toLowerCase()
 }
 
-/** A fixed list of peers (tests; a hub configured without the peer table). */
-export function staticPeerHubs (peers: readonly PeerHub[]): PeerHubs {
+export function peerHubOf (row: PeerRow): PeerHub {
   return {
-    byId: async (hubId) => peers.find((p) => p.hubId === hubId),
-    byClientCertificate: async (fingerprint) => {
-      const wanted = plainFingerprint(fingerprint)
-      return peers.find((p) => p.clientCertificates.some((c) => plainFingerprint(c) === wanted))
-    }
+    hubId: row.hub_id,
+    baseUrl: row.base_url,
+    serverPin: { fingerprints: row.server_certificates.map(plainFingerprint) },
+    clientCertificates: row.client_certificates.map(plainFingerprint),
+    signingPin: { fingerprintsSha256: row.signing_certificates.map(plainFingerprint) }
   }
 }
 
 /**
- * Explicit codes, then the longest matching prefix of dot-separated groups read from the right
- * (`H98` serves `000.00.31.H98`), then `*`: a fixed table for tests until the routing work's
- * table is merged. Codes not in it resolve to nothing.
+ * The peers as stored now: read at each lookup (one indexed row), so a peer added or removed with
+ * the CLI or a registry reload counts at once in every gateway and worker, without a restart.
+ * A hub with no peers answers undefined to every lookup: its /peer scope admits no one.
  */
-export function staticRoutes (table: Record<string, ResolvedRoute['target']>): RouteResolver {
+export function storedPeerHubs (db: Queryable): PeerHubs {
   return {
-    resolve: async (code) => {
-      if (table[code] != null) return { target: table[code], source: 'explicit', rule: code }
-      const groups = code.split('.')
-      for (let n = groups.length - 1; n >= 1; n--) {
-        const suffix = groups.slice(groups.length - n).join('.')
-        if (table[suffix] != null) return { target: table[suffix], source: 'prefix', rule: suffix }
-      }
-      if (table['*'] != null) return { target: table['*'], source: 'default', rule: '*' }
-      return undefined
+    byId: async (hubId) => {
+      const row = await findPeerById(db, hubId)
+      return row != null ? peerHubOf(row) : undefined
+    },
+    byClientCertificate: async (fingerprint) => {
+      const row = await findPeerByClientCertificate(db, plainFingerprint(fingerprint))
+      return row != null ? peerHubOf(row) : undefined
     }
   }
 }

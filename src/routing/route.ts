@@ -13,8 +13,11 @@ export type RouteTarget =
   | { kind: 'peer', hubId: string }
   | { kind: 'upstream', upstreamId: string }
 
-/** How the route was found: shown to clerks and operators next to the delivery. */
-export type RouteSource = 'agency' | 'explicit' | 'directory' | 'prefix' | 'default'
+/**
+ * How the route was found: shown to clerks and operators next to the delivery. `return`: a status
+ * message going back to the peer hub its document was forwarded from (peer forwarding).
+ */
+export type RouteSource = 'agency' | 'explicit' | 'directory' | 'prefix' | 'default' | 'return'
 
 export interface ResolvedRoute {
   target: RouteTarget

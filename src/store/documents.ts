@@ -12,7 +12,9 @@ export interface StoredDocumentRef {
 /** Domibus/AS4 duplicate rule: same digest, or same sender + edXML DocumentId. */
 export async function findDuplicate (db: Queryable, digest: string, sender: string, edxmlDocumentId: string | undefined, kind: 'document' | 'status'): Promise<StoredDocumentRef | undefined> {
   const { rows } = await db.query<{ id: string, xml: string, signature_log_id: number }>(
-    `SELECT d.id, r.xml, d.signature_log_id FROM documents d JOIN receipts r ON r.document_id = d.id AND r.kind = 'acceptance'
+    `SELECT d.id, r.xml, d.signature_log_id FROM documents d
+       -- The document's own acceptance receipt: a recipient added later by a peer's hop has its own (with its delivery id).
+       JOIN receipts r ON r.document_id = d.id AND r.kind = 'acceptance' AND r.delivery_id IS NULL
      WHERE d.digest_sha256 = $1 OR ($4 = 'document' AND d.kind = 'document' AND d.sender_code = $2 AND d.edxml_document_id = $3)
      ORDER BY d.accepted_at LIMIT 1`,
     [digest, sender, edxmlDocumentId ?? null, kind]

@@ -1,11 +1,26 @@
 import type { Queryable } from '../db/database.js'
 import type { Hop } from '../domain/hop.js'
+import type { PeerRow } from './routes.js'
 
 /**
  * Every SQL statement of peer forwarding (migration 017_peer_hops): the hop list a document came
- * with, which deliveries go to a peer hub, what peers forwarded to us (by Idempotency-Key), and
- * the receipts peers gave us for each hop.
+ * with, what peers forwarded to us (by Idempotency-Key), the receipts peers gave us for each hop,
+ * and the two peer lookups forwarding needs in routing's route_peers (migration 015). Which
+ * deliveries go to a peer is their route (deliveries.route_kind = 'peer').
  */
+
+const PEER_COLUMNS = 'hub_id, base_url, server_certificates, client_certificates, signing_certificates, source'
+
+export async function findPeerById (db: Queryable, hubId: string): Promise<PeerRow | undefined> {
+  const { rows } = await db.query<PeerRow>(`SELECT ${PEER_COLUMNS} FROM route_peers WHERE hub_id = $1`, [hubId])
+  return rows[0]
+}
+
+/** The peer that registered this TLS client certificate (lower-case hex SHA-256, as stored). */
+export async function findPeerByClientCertificate (db: Queryable, fingerprint: string): Promise<PeerRow | undefined> {
+  const { rows } = await db.query<PeerRow>(`SELECT ${PEER_COLUMNS} FROM route_peers WHERE $1 = ANY (client_certificates) ORDER BY hub_id LIMIT 1`, [fingerprint])
+  return rows[0]
+}
 
 /** Records where a forwarded document came from: its hop list and the peer that sent it. */
 export async function setDocumentHops (tx: Queryable, documentId: string, hops: readonly Hop[], fromHub: string): Promise<void> {
@@ -20,11 +35,6 @@ export async function documentHops (db: Queryable, documentId: string): Promise<
   if (row == null) return undefined
   const hops = typeof row.hops === 'string' ? JSON.parse(row.hops) as Hop[] : row.hops ?? []
   return { hops, fromHub: row.received_from_hub, acceptedAt: row.accepted_at }
-}
-
-/** Marks a delivery as forwarded to `peerHubId` instead of delivered to a local agency. */
-export async function insertPeerDelivery (tx: Queryable, deliveryId: string, peerHubId: string): Promise<void> {
-  await tx.query('INSERT INTO peer_deliveries (delivery_id, peer_hub_id) VALUES ($1, $2)', [deliveryId, peerHubId])
 }
 
 export interface PeerArrival {
@@ -46,6 +56,14 @@ export async function insertArrival (tx: Queryable, peerHubId: string, idempoten
   await tx.query(
     'INSERT INTO peer_arrivals (peer_hub_id, idempotency_key, document_id, delivery_id, recipient_code, receipt_xml) VALUES ($1, $2, $3, $4, $5, $6)',
     [peerHubId, idempotencyKey, arrival.documentId, arrival.deliveryId, arrival.recipientCode, arrival.receiptXml])
+}
+
+/** What a receipt about a stored document states: its digest, edXML id and sender. */
+export async function storedFacts (db: Queryable, documentId: string): Promise<{ digestSha256: string, edxmlDocumentId: string | undefined, senderCode: string } | undefined> {
+  const { rows } = await db.query<{ digest_sha256: string, edxml_document_id: string | null, sender_code: string }>(
+    'SELECT digest_sha256, edxml_document_id, sender_code FROM documents WHERE id = $1', [documentId])
+  const row = rows[0]
+  return row == null ? undefined : { digestSha256: row.digest_sha256, edxmlDocumentId: row.edxml_document_id ?? undefined, senderCode: row.sender_code }
 }
 
 /** The delivery of `documentId` to `recipientCode`, if one exists. */
@@ -86,10 +104,10 @@ export interface HopView {
 /** Each forwarded delivery of a document with the peer's receipt (the newest, when retried). */
 export async function forwardedHops (db: Queryable, documentId: string): Promise<HopView[]> {
   const { rows } = await db.query<{ id: string, recipient_code: string, peer_hub_id: string, peer_document_id: string | null, verified: boolean | null, reason_code: string | null, xml: string | null, received_at: Date | null }>(
-    `SELECT x.id, x.recipient_code, p.peer_hub_id, h.peer_document_id, h.verified, h.reason_code, h.xml, h.received_at
-     FROM deliveries x JOIN peer_deliveries p ON p.delivery_id = x.id
+    `SELECT x.id, x.recipient_code, x.route_target AS peer_hub_id, h.peer_document_id, h.verified, h.reason_code, h.xml, h.received_at
+     FROM deliveries x
      LEFT JOIN LATERAL (SELECT * FROM hop_receipts r WHERE r.delivery_id = x.id ORDER BY r.received_at DESC LIMIT 1) h ON true
-     WHERE x.document_id = $1 ORDER BY x.recipient_code`, [documentId])
+     WHERE x.document_id = $1 AND x.route_kind = 'peer' ORDER BY x.recipient_code`, [documentId])
   return rows.map((r) => ({
     deliveryId: r.id,
     recipient: r.recipient_code,

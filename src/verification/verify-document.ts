@@ -60,8 +60,9 @@ export async function verifyDocument (bytes: Buffer, policy: VerificationPolicy,
       fail('SENDER_MISMATCH', `authenticated as ${options.expectedSender}, but the document is from ${claimedSender || '(empty)'}`)
     }
     // The claimed sender picks the registry entry whose settings (weak algorithms) apply;
-    // sender binding in step 5 decides whether the claim holds.
-    const agency = policy.registry.get(claimedSender)
+    // sender binding in step 5 decides whether the claim holds. An agency of a peer hub has one
+    // too (`peerAgencies`): documents it signs arrive forwarded by that peer.
+    const agency = policy.registry.signer(claimedSender)
 
     // 2-3. One signature, one SignedInfo, one Reference covering the document; allow-lists.
     let profile: SignatureProfile

@@ -1,10 +1,6 @@
--- Peer forwarding between lienthong hubs (issue 13).
---
--- A document may now come from, or go to, an agency served by another hub: the sender of a
--- forwarded document and the recipient of a forwarded delivery need not be agencies of this hub.
--- (IF EXISTS: the routing migration may have dropped these already.)
-ALTER TABLE documents DROP CONSTRAINT IF EXISTS documents_sender_code_fkey;
-ALTER TABLE deliveries DROP CONSTRAINT IF EXISTS deliveries_recipient_code_fkey;
+-- Peer forwarding between lienthong hubs (issue 13), on top of the routing tables (015_routes):
+-- which deliveries go to a peer hub is the delivery's route (route_kind = 'peer', route_target =
+-- the hub id), and the peers themselves are route_peers. This adds what forwarding itself keeps.
 
 -- The hop list a forwarded document arrived with (hub ids and times, oldest first; this hub's own
 -- acceptance is the document's accepted_at), and the peer hub that forwarded it: statuses about
@@ -12,14 +8,8 @@ ALTER TABLE deliveries DROP CONSTRAINT IF EXISTS deliveries_recipient_code_fkey;
 ALTER TABLE documents ADD COLUMN hops jsonb;
 ALTER TABLE documents ADD COLUMN received_from_hub text;
 
--- A delivery forwarded to a peer hub rather than to an agency (absent: local delivery).
-CREATE TABLE peer_deliveries (
-  delivery_id uuid PRIMARY KEY REFERENCES deliveries (id),
-  peer_hub_id text NOT NULL
-);
-
 -- What a peer hub forwarded to us, by its Idempotency-Key (its delivery id): a retried hop gets
--- the original acceptance receipt again, and is not a second delivery.
+-- the same acceptance receipt again, and is not a second delivery.
 CREATE TABLE peer_arrivals (
   peer_hub_id text NOT NULL,
   idempotency_key text NOT NULL,
