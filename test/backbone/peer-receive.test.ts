@@ -5,19 +5,24 @@ import { buildGateway } from '../../src/gateway/app.js'
 import { AgencyRegistry } from '../../src/registry/agency-registry.js'
 import { syncAgencies } from '../../src/store/agencies.js'
 import { verifyDocument } from '../../src/verification/verify-document.js'
-import { hubPinOf } from '../../src/evidence/receipts.js'
-import { staticPeerHubs } from '../../src/routing/peer-hubs.js'
+import { hubPinOf, verifyReceipt } from '../../src/evidence/receipts.js'
+import { storedPeerHubs } from '../../src/routing/peer-hubs.js'
+import { upsertPeer } from '../../src/store/routes.js'
+import { readFileSync } from 'node:fs'
 import { testDatabase } from '../helpers/database.js'
-import { examplePolicy, PKI } from '../helpers/example-pki.js'
+import { examplePolicy, FIXTURES, PKI } from '../helpers/example-pki.js'
 import { exampleHubIdentity } from '../helpers/hub.js'
 import { hubTlsPki } from '../helpers/hub-tls.js'
 import { documentFromTo } from '../helpers/ops-fixtures.js'
 
 // The receiving side of peer forwarding (POST /peer/v1/documents) against a real gateway over
-// mutual TLS: who may forward, the hop rules, the document verified here, a retried hop harmless.
+// mutual TLS: who may forward (routing's route_peers; none configured admits no one), the hop
+// rules, the document verified here, a retried hop harmless, a second recipient's hop with its
+// own receipt.
 
 const A = '000.00.00.H41'
 const C = '000.00.00.G12'
+const H41 = '000.00.00.H41'
 const T = '2026-05-01T10:00:00.000Z'
 
 t.test('POST /peer/v1/documents', async (t) => {
@@ -25,7 +30,7 @@ t.test('POST /peer/v1/documents', async (t) => {
   const [self, peer, stranger] = pki.certs as [typeof pki.certs[0], typeof pki.certs[0], typeof pki.certs[0]]
   const db = await testDatabase(t)
   const registry = await AgencyRegistry.load(join(PKI, 'registry.json'))
-  await syncAgencies(db, { all: () => registry.all().filter((a) => a.code === C) } as unknown as AgencyRegistry)
+  await syncAgencies(db, { all: () => registry.all().filter((a) => a.code === C || a.code === H41) } as unknown as AgencyRegistry)
   const policy = await examplePolicy()
   const identity = await exampleHubIdentity()
   const app = await buildGateway({
@@ -38,7 +43,7 @@ t.test('POST /peer/v1/documents', async (t) => {
     authFailuresPerMinute: 1000,
     hubId: 'hub-3',
     hopLimit: 3,
-    peers: staticPeerHubs([{ hubId: 'hub-2', baseUrl: 'https://127.0.0.1:1', serverPin: { fingerprints: [peer.fingerprint] }, clientCertificates: [peer.fingerprint], signingPin: hubPinOf(identity.certificate) }])
+    peers: storedPeerHubs(db)
   }, { https: { cert: self.cert, key: self.key, ca: pki.ca, requestCert: true, rejectUnauthorized: false } })
   t.teardown(async () => { await app.close() })
   const url = new URL('/peer/v1/documents', await app.listen({ host: '127.0.0.1', port: 0 }))
@@ -54,7 +59,13 @@ t.test('POST /peer/v1/documents', async (t) => {
       r.end(body)
     })
 
+  // No peer configured yet: even a certificate the TLS layer trusts is nobody here.
   const doc = documentFromTo(A, C, 7)
+  const early = await post(doc, { 'idempotency-key': 'k-0', 'lienthong-recipient': C, 'lienthong-hops': `hub-2;${T}` }, peer)
+  t.equal(early.status, 401, 'no configured peer: the /peer scope admits no one')
+  t.equal(early.json.code, 'UNAUTHENTICATED')
+  await upsertPeer(db, { hub_id: 'hub-2', base_url: 'https://127.0.0.1:1', server_certificates: [peer.fingerprint], client_certificates: [peer.fingerprint], signing_certificates: [identity.certificate.fingerprint256.replace(/:/g, '').toLowerCase()], source: 'cli' })
+
   const tampered = Buffer.from(doc.toString('utf8').replace('<edXML:Subject>', '<edXML:Subject>X'))
   const hops = (...ids: string[]): string => ids.map((id) => `${id};${T}`).join(', ')
   const base = { 'idempotency-key': 'k-1', 'lienthong-recipient': C, 'lienthong-hops': hops('hub-1', 'hub-2') }
@@ -85,4 +96,25 @@ t.test('POST /peer/v1/documents', async (t) => {
   }
   const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM deliveries')
   t.equal(Number(rows[0]?.n), 1, 'one delivery for the hop, however often it was sent')
+
+  // One document for two agencies of this hub, forwarded once per recipient (the forwarding hub
+  // has a delivery each): the second hop adds a delivery and gets a receipt naming its recipient.
+  const many = readFileSync(join(FIXTURES, 'signatures', 'valid', 'own-c14n-rsa-sha512-many-recipients.edxml'))
+  const first = await post(many, { 'idempotency-key': 'm-1', 'lienthong-recipient': C, 'lienthong-hops': hops('hub-2') }, peer)
+  const second = await post(many, { 'idempotency-key': 'm-2', 'lienthong-recipient': H41, 'lienthong-hops': hops('hub-2') }, peer)
+  t.equal(first.status, 202, JSON.stringify(first.json).slice(0, 300))
+  t.equal(second.status, 200, JSON.stringify(second.json).slice(0, 300))
+  t.equal(second.json.id, first.json.id, 'the same document')
+  t.not(second.json.deliveryId, first.json.deliveryId, 'a delivery of its own')
+  const receiptOf = async (answer: { json: Record<string, unknown> }): Promise<string[]> => {
+    const verified = await verifyReceipt(answer.json.receipt as string, policy.trustStore, { hub: hubPinOf(identity.certificate) })
+    if (!verified.ok) throw new Error(`receipt not verified: ${verified.code} ${verified.detail}`)
+    return verified.fields.kind === 'acceptance' ? verified.fields.recipients : []
+  }
+  t.same(await receiptOf(first), [C], 'the first hop\'s receipt names its recipient')
+  t.same(await receiptOf(second), [H41], 'the second hop\'s receipt names the second recipient, not the first')
+  const again = await post(many, { 'idempotency-key': 'm-2', 'lienthong-recipient': H41, 'lienthong-hops': hops('hub-2') }, peer)
+  t.equal(again.json.receipt, second.json.receipt, 'the second hop retried: its own receipt again')
+  const perRecipient = (await db.query<{ recipient_code: string }>('SELECT recipient_code FROM deliveries WHERE document_id = $1 ORDER BY recipient_code', [first.json.id])).rows
+  t.same(perRecipient.map((r) => r.recipient_code), [C, H41].sort())
 })

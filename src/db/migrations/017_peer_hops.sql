@@ -35,3 +35,9 @@ CREATE TABLE hop_receipts (
   received_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX hop_receipts_delivery ON hop_receipts (delivery_id, received_at);
+
+-- A recipient added to a document by a later hop (the same document forwarded again for another
+-- of its recipients) gets an acceptance receipt of its own, naming it, kept with that delivery's
+-- id: the document's own acceptance receipt (delivery_id NULL) stays one per document.
+DROP INDEX receipts_acceptance;
+CREATE UNIQUE INDEX receipts_acceptance ON receipts (document_id) WHERE kind = 'acceptance' AND delivery_id IS NULL;
