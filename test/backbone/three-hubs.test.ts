@@ -1,158 +1,217 @@
-import { randomBytes } from 'node:crypto'
+import { randomBytes, X509Certificate } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import t from 'tap'
-import type { FastifyInstance } from 'fastify'
-import { buildGateway } from '../../src/gateway/app.js'
-import { startDeliveryWorker, type DeliveryWorker } from '../../src/delivery/delivery-worker.js'
-import { DeliveryQueue } from '../../src/queue/delivery-queue.js'
-import { AgencyRegistry } from '../../src/registry/agency-registry.js'
-import { syncAgencies } from '../../src/store/agencies.js'
+import { loadConfig } from '../../src/config/config.js'
+import { startHub, type RunningHub } from '../../src/hub/start-hub.js'
+import type { AgencyEntry, RegistryFile } from '../../src/registry/registry-format.js'
 import { createApiKey } from '../../src/store/credentials.js'
 import { getRaw } from '../../src/store/documents.js'
-import { verifyDocument } from '../../src/verification/verify-document.js'
-import { verifyReceipt, hubPinOf } from '../../src/evidence/receipts.js'
-import { staticPeerHubs, staticRoutes, type PeerHub } from '../../src/routing/peer-hubs.js'
-import type { RouteTarget } from '../../src/routing/route.js'
 import { answeredDocumentOf, status03 } from '../../src/demo/demo-documents.js'
 import { signAsDemoAgency } from '../../src/demo/demo-agencies.js'
-import { hubTlsPki } from '../helpers/hub-tls.js'
-import { testDatabase } from '../helpers/database.js'
-import { examplePolicy, PKI } from '../helpers/example-pki.js'
-import { exampleHubIdentity, REDIS_URL } from '../helpers/hub.js'
+import { testDatabase, type TestPostgres } from '../helpers/database.js'
+import { PKI } from '../helpers/example-pki.js'
+import { REDIS_URL } from '../helpers/hub.js'
 import { documentFromTo } from '../helpers/ops-fixtures.js'
 import { waitUntil } from '../helpers/hub-process.js'
-import { join } from 'node:path'
 
-// Three lienthong hubs in one run (issue 13), each with its own PostgreSQL schema, Redis queue
-// prefix, TLS identity and hub id, wired as peers over mutual TLS: agency A on hub 1 sends to
-// agency C on hub 3 through hub 2; C's status 03 comes back the same way; a routing loop
-// (1 -> 2 -> 1) is refused with HOP_LOOP. In-process gateways and workers: one process is cheaper
-// than nine on a shared 2-core machine; the forwarding path is the same code.
+// Three lienthong hubs as `lienthong start` builds them (startHub: the configuration, the
+// registry file with its peers, routes and peer agencies, the gateway over mutual TLS, the worker
+// with its peer sender), each with its own example hub identity (certs-example/hub, hubs/hub-2,
+// hubs/hub-3), PostgreSQL schema and queue prefix. Agency A on hub 1 reaches agency C on hub 3
+// through hub 2; C's status comes back the same way; hub 2 stopped for a while delays a document
+// but loses nothing; a routing loop (1 -> 2 -> 1) is refused. One setup for every case: three
+// hubs in one process are cheaper than nine processes on a shared machine.
 
 const A = '000.00.00.H41'
 const C = '000.00.00.G12'
 /** Misrouted on purpose: hub 1 sends it to hub 2, hub 2 back to hub 1. */
 const LOOPED = '000.00.00.G22'
 
-interface Hub {
-  id: string
-  app: FastifyInstance
-  url: string
-  keys: Record<string, string>
-  worker: DeliveryWorker
-  db: Awaited<ReturnType<typeof testDatabase>>
+interface HubSpec { id: string, dir: string, port: number, local: string[], routes: Array<{ code: string, to: string }> }
+
+const fingerprintOf = (file: string): string => new X509Certificate(readFileSync(file)).fingerprint256.replace(/:/g, '').toLowerCase()
+
+async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => { resolve(typeof address === 'object' && address != null ? address.port : 0) })
+    })
+  })
 }
 
-t.test('three hubs: A on hub 1 reaches C on hub 3 through hub 2, and the status comes back', async (t) => {
-  const pki = await hubTlsPki(3)
-  const policy = await examplePolicy()
-  const identity = await exampleHubIdentity()
-  const registry = await AgencyRegistry.load(join(PKI, 'registry.json'))
-  const peers: PeerHub[] = []
-  const routesOf: Record<string, Record<string, RouteTarget>> = {
-    'hub-1': { G12: { kind: 'peer', hubId: 'hub-2' }, [LOOPED]: { kind: 'peer', hubId: 'hub-2' } },
-    'hub-2': { [C]: { kind: 'peer', hubId: 'hub-3' }, [LOOPED]: { kind: 'peer', hubId: 'hub-1' } },
-    'hub-3': {}
-  }
-  const agenciesOf: Record<string, string[]> = { 'hub-1': [A], 'hub-2': [], 'hub-3': [C] }
+function databaseUrlOf (db: TestPostgres): string {
+  const separator = db.connectionString.includes('?') ? '&' : '?'
+  return `${db.connectionString}${separator}options=${encodeURIComponent(`-c search_path=${db.schema}`)}`
+}
 
-  const hubs: Hub[] = []
-  for (let i = 0; i < 3; i++) {
-    const id = `hub-${i + 1}`
-    const tls = pki.certs[i] as { cert: Buffer, key: Buffer, fingerprint: string }
-    const db = await testDatabase(t)
-    const local = agenciesOf[id] as string[]
-    await syncAgencies(db, { all: () => registry.all().filter((a) => local.includes(a.code)) } as unknown as AgencyRegistry)
-    const keys: Record<string, string> = {}
-    for (const code of local) keys[code] = (await createApiKey(db, code, 'test')).key
-    const prefix = `{lt-backbone-${randomBytes(4).toString('hex')}}`
-    const queue = new DeliveryQueue(REDIS_URL, prefix)
-    // The list is filled once every hub listens: looked up at call time, each hub's peers being the others.
-    const others = {
-      byId: async (hubId: string) => await staticPeerHubs(peers.filter((p) => p.hubId !== id)).byId(hubId),
-      byClientCertificate: async (fp: string) => await staticPeerHubs(peers.filter((p) => p.hubId !== id)).byClientCertificate(fp)
+t.test('three hubs wired by their configuration', async (t) => {
+  const work = await mkdtemp(join(tmpdir(), 'lt-backbone-'))
+  t.teardown(async () => { await rm(work, { recursive: true, force: true }) })
+  const demo = JSON.parse(readFileSync(join(PKI, 'registry.json'), 'utf8')) as RegistryFile
+  const entry = (code: string): AgencyEntry => demo.agencies.find((a) => a.code === code) as AgencyEntry
+  // The gateways present leaf + issuing CA, and accept client certificates chaining to the example root.
+  const chain = readFileSync(join(PKI, 'trust', 'issuing-ca.pem'), 'utf8')
+  const clientCa = join(work, 'client-ca.pem')
+  await writeFile(clientCa, readFileSync(join(PKI, 'trust', 'root-ca.pem'), 'utf8') + chain)
+
+  const specs: HubSpec[] = [
+    { id: 'hub', dir: join(PKI, 'hub'), port: await freePort(), local: [A], routes: [{ code: C, to: 'hub-2' }, { code: LOOPED, to: 'hub-2' }] },
+    { id: 'hub-2', dir: join(PKI, 'hubs', 'hub-2'), port: await freePort(), local: [], routes: [{ code: C, to: 'hub-3' }, { code: LOOPED, to: 'hub' }] },
+    { id: 'hub-3', dir: join(PKI, 'hubs', 'hub-3'), port: await freePort(), local: [C], routes: [] }
+  ]
+  const everyone = specs.flatMap((s) => s.local)
+
+  const configs = new Map<string, ReturnType<typeof loadConfig>>()
+  const dbs = new Map<string, TestPostgres>()
+  for (const spec of specs) {
+    const others = specs.filter((s) => s !== spec)
+    const registry: RegistryFile = {
+      version: 1,
+      agencies: spec.local.map(entry),
+      // Agencies served elsewhere, so their signatures bind when a peer forwards what they signed.
+      peerAgencies: everyone.filter((code) => !spec.local.includes(code)).map((code) => {
+        const { code: c, name, certificates, subjectRule, allowWeakAlgorithms } = entry(code)
+        return { code: c, name, certificates, allowWeakAlgorithms, ...(subjectRule != null ? { subjectRule } : {}) }
+      }),
+      peers: others.map((o) => ({
+        id: o.id,
+        url: `https://127.0.0.1:${o.port}`,
+        serverCertificates: [fingerprintOf(join(o.dir, 'tls-cert.pem'))],
+        clientCertificates: [fingerprintOf(join(o.dir, 'tls-cert.pem'))],
+        signingCertificates: [fingerprintOf(join(o.dir, 'signing-cert.pem'))],
+        agencies: [],
+        prefixes: []
+      })),
+      routes: { explicit: spec.routes.map((r) => ({ code: r.code, to: { peer: r.to } })), prefixes: [] }
     }
-    const app = await buildGateway({
-      db,
-      verify: async (bytes) => await verifyDocument(bytes, policy),
-      queue,
-      hub: identity,
-      maxBytes: 50 * 1024 * 1024,
-      rateLimitPerMinute: 100_000,
-      hubId: id,
-      peers: others,
-      routes: staticRoutes(routesOf[id] as Record<string, RouteTarget>)
-    }, { https: { cert: tls.cert, key: tls.key, ca: pki.ca, requestCert: true, rejectUnauthorized: false } })
-    const url = await app.listen({ host: '127.0.0.1', port: 0 })
-    const worker = startDeliveryWorker({
-      db,
-      hub: identity,
-      retry: { baseDelayMs: 200, maxDelayMs: 1000, windowMs: 120_000 },
-      timeoutMs: 5000,
-      tls: { cert: tls.cert, key: tls.key, ca: pki.ca },
-      redisUrl: REDIS_URL,
-      prefix,
-      concurrency: 4,
-      perRecipient: 2,
-      forwarding: { hubId: id, peers: others, verifyReceipt: async (xml, pin) => await verifyReceipt(xml, policy.trustStore, { hub: pin }) }
-    })
-    t.teardown(async () => {
-      await worker.close(2000)
-      await app.close()
-      await queue.queue.obliterate({ force: true }).catch(() => {})
-      await queue.close()
-    })
-    peers.push({ hubId: id, baseUrl: url, serverPin: { fingerprints: [tls.fingerprint] }, clientCertificates: [tls.fingerprint], signingPin: hubPinOf(identity.certificate) })
-    hubs.push({ id, app, url, keys, worker, db })
+    const registryFile = join(work, `${spec.id}-registry.json`)
+    await writeFile(registryFile, JSON.stringify(registry, null, 2))
+    const tlsCert = join(work, `${spec.id}-tls-chain.pem`)
+    await writeFile(tlsCert, readFileSync(join(spec.dir, 'tls-cert.pem'), 'utf8') + chain)
+    const db = await testDatabase(t)
+    dbs.set(spec.id, db)
+    configs.set(spec.id, loadConfig({
+      DATABASE_URL: databaseUrlOf(db),
+      REDIS_URL,
+      LIENTHONG_HOST: '127.0.0.1',
+      LIENTHONG_PORT: String(spec.port),
+      LIENTHONG_QUEUE_PREFIX: `{lt-backbone-${spec.id}-${randomBytes(3).toString('hex')}}`,
+      LIENTHONG_HUB_ID: spec.id,
+      LIENTHONG_HUB_KEY: join(spec.dir, 'signing-key.pem'),
+      LIENTHONG_HUB_CERT: join(spec.dir, 'signing-cert.pem'),
+      LIENTHONG_TLS_KEY: join(spec.dir, 'tls-key.pem'),
+      LIENTHONG_TLS_CERT: tlsCert,
+      LIENTHONG_TLS_CLIENT_CA: clientCa,
+      LIENTHONG_PUSH_CLIENT_CERT: join(spec.dir, 'tls-cert.pem'),
+      LIENTHONG_PUSH_CLIENT_KEY: join(spec.dir, 'tls-key.pem'),
+      LIENTHONG_REGISTRY: registryFile,
+      LIENTHONG_VERIFY_THREADS: '1',
+      LIENTHONG_RETRY_BASE_MS: '200',
+      LIENTHONG_RECONCILE_INTERVAL_MS: '500',
+      LIENTHONG_SHUTDOWN_TIMEOUT_MS: '2000',
+      LIENTHONG_LOG_LEVEL: 'silent'
+    }))
   }
-  const [hub1, hub2, hub3] = hubs as [Hub, Hub, Hub]
-  const asAgency = (hub: Hub, code: string) => ({ authorization: `Bearer ${hub.keys[code] as string}`, 'content-type': 'application/xml' })
 
-  // A sends to C: hub 1 knows C only by the route (prefix G12 -> hub 2).
-  const bytes = documentFromTo(A, C, 1)
-  const sent = await hub1.app.inject({ method: 'POST', url: '/v1/documents', headers: asAgency(hub1, A), payload: bytes })
-  t.equal(sent.statusCode, 202, sent.body)
-  const docId = sent.json<{ id: string }>().id
+  const running = new Map<string, RunningHub>()
+  const start = async (id: string): Promise<RunningHub> => {
+    const hub = await startHub(configs.get(id) as ReturnType<typeof loadConfig>, { role: 'start' })
+    running.set(id, hub)
+    return hub
+  }
+  const stop = async (id: string): Promise<void> => {
+    await running.get(id)?.close()
+    running.delete(id)
+  }
+  t.teardown(async () => {
+    for (const [id, hub] of running) {
+      await hub.queue.queue.obliterate({ force: true }).catch(() => {})
+      await stop(id)
+    }
+  })
+  for (const spec of specs) await start(spec.id)
+  const hub1 = running.get('hub') as RunningHub
+  const hub3 = running.get('hub-3') as RunningHub
+  const [db1, db2, db3] = specs.map((s) => dbs.get(s.id) as TestPostgres) as [TestPostgres, TestPostgres, TestPostgres]
+  const keyA = (await createApiKey(db1, A, 'test')).key
+  const keyC = (await createApiKey(db3, C, 'test')).key
+  const asA = { authorization: `Bearer ${keyA}`, 'content-type': 'application/xml' }
+  const at3 = async (edxmlNumber: number): Promise<{ document_id: string } | undefined> =>
+    (await db3.query<{ document_id: string }>(
+      `SELECT x.document_id FROM deliveries x JOIN documents d ON d.id = x.document_id
+       WHERE x.recipient_code = $1 AND x.state = 'available' AND d.edxml_document_id LIKE $2`, [C, `%,${edxmlNumber}/VPCP-KSTT`])).rows[0]
 
-  // C's inbox on hub 3 gets the very bytes A signed.
-  let c: { document_id: string } | undefined
-  await waitUntil('the document at hub 3', async () => {
-    c = (await hub3.db.query<{ document_id: string }>('SELECT document_id FROM deliveries WHERE recipient_code = $1 AND state = \'available\'', [C])).rows[0]
-    return c != null
-  }, 45_000)
-  const atC = await getRaw(hub3.db, (c as { document_id: string }).document_id)
-  t.ok(atC?.equals(bytes), 'C\'s bytes are identical to what A sent')
-  const viewAt3 = (await hub3.db.query<{ hops: Array<{ hub: string }>, received_from_hub: string }>('SELECT hops, received_from_hub FROM documents WHERE id = $1', [c?.document_id])).rows[0]
-  t.same(viewAt3?.hops.map((h) => h.hub), ['hub-1', 'hub-2'], 'hub 3 recorded the hops')
-  t.equal(viewAt3?.received_from_hub, 'hub-2')
+  let docId = ''
+  let atC: Buffer | undefined
+  await t.test('A on hub 1 reaches C on hub 3 through hub 2, bytes untouched, every hop receipted', async (t) => {
+    const bytes = documentFromTo(A, C, 1)
+    const sent = await hub1.app.inject({ method: 'POST', url: '/v1/documents', headers: asA, payload: bytes })
+    t.equal(sent.statusCode, 202, sent.body)
+    docId = sent.json<{ id: string }>().id
+    let arrived: { document_id: string } | undefined
+    await waitUntil('the document in C\'s inbox at hub 3', async () => { arrived = await at3(1); return arrived != null }, 60_000)
+    atC = await getRaw(db3, (arrived as { document_id: string }).document_id)
+    t.ok(atC?.equals(bytes), 'C\'s bytes are identical to what A signed')
+    const travel = (await db3.query<{ hops: Array<{ hub: string }>, received_from_hub: string }>('SELECT hops, received_from_hub FROM documents WHERE id = $1', [arrived?.document_id])).rows[0]
+    t.same(travel?.hops.map((h) => h.hub), ['hub', 'hub-2'], 'hub 3 recorded the hops')
+    t.equal(travel?.received_from_hub, 'hub-2')
 
-  // A sees its forward with hub 2's verified receipt.
-  const view = await hub1.app.inject({ method: 'GET', url: `/v1/documents/${docId}`, headers: asAgency(hub1, A) })
-  const forwarded = view.json<{ forwarded: Array<{ peerHub: string, receiptVerified: boolean, receipt: string }> }>().forwarded
-  t.equal(forwarded.length, 1)
-  t.equal(forwarded[0]?.peerHub, 'hub-2')
-  t.equal(forwarded[0]?.receiptVerified, true, 'hub 2\'s acceptance receipt verified against its pinned signing certificate')
-  t.match(forwarded[0]?.receipt, /<Receipt/)
-  const at2 = (await hub2.db.query<{ verified: boolean, peer_hub_id: string }>('SELECT verified, peer_hub_id FROM hop_receipts')).rows
-  t.same(at2, [{ verified: true, peer_hub_id: 'hub-3' }], 'hub 2 kept hub 3\'s verified receipt for its hop')
+    const view = await hub1.app.inject({ method: 'GET', url: `/v1/documents/${docId}`, headers: asA })
+    const forwarded = view.json<{ forwarded: Array<{ peerHub: string, receiptVerified: boolean, receipt: string }> }>().forwarded
+    t.equal(forwarded.length, 1)
+    t.equal(forwarded[0]?.peerHub, 'hub-2')
+    t.equal(forwarded[0]?.receiptVerified, true, 'hub 2\'s receipt verified against hub 2\'s own signing certificate')
+    const route = (await db1.query<{ route_kind: string, route_target: string }>('SELECT route_kind, route_target FROM deliveries WHERE document_id = $1', [docId])).rows
+    t.same(route, [{ route_kind: 'peer', route_target: 'hub-2' }], 'routed by hub 1\'s route table')
+    const at2 = (await db2.query<{ verified: boolean, peer_hub_id: string }>('SELECT verified, peer_hub_id FROM hop_receipts')).rows
+    t.same(at2, [{ verified: true, peer_hub_id: 'hub-3' }], 'hub 2 kept hub 3\'s verified receipt for its hop')
+  })
 
-  // C answers 03 on hub 3; it travels 3 -> 2 -> 1 and lands on A's document.
-  const answered = answeredDocumentOf(atC as Buffer)
-  const status = await signAsDemoAgency(C, status03({ code: C, name: 'Bộ Tài chính' }, answered as NonNullable<typeof answered>))
-  const reply = await hub3.app.inject({ method: 'POST', url: '/v1/documents', headers: asAgency(hub3, C), payload: status })
-  t.equal(reply.statusCode, 202, reply.body)
-  await waitUntil('status 03 at hub 1', async () => {
-    const v = await hub1.app.inject({ method: 'GET', url: `/v1/documents/${docId}`, headers: asAgency(hub1, A) })
-    return v.json<{ statusEvents: Array<{ statusCode: string, recipient: string }> }>().statusEvents.some((e) => e.statusCode === '03' && e.recipient === C)
-  }, 45_000)
-  t.pass('C\'s status 03 is on A\'s document at hub 1')
+  await t.test('C\'s status 03 goes back 3 -> 2 -> 1 onto A\'s document', async (t) => {
+    const answered = answeredDocumentOf(atC as Buffer)
+    const status = await signAsDemoAgency(C, status03({ code: C, name: 'Bộ Tài chính' }, answered as NonNullable<typeof answered>))
+    const reply = await hub3.app.inject({ method: 'POST', url: '/v1/documents', headers: { authorization: `Bearer ${keyC}`, 'content-type': 'application/xml' }, payload: status })
+    t.equal(reply.statusCode, 202, reply.body)
+    await waitUntil('status 03 at hub 1', async () => {
+      const v = await hub1.app.inject({ method: 'GET', url: `/v1/documents/${docId}`, headers: asA })
+      return v.json<{ statusEvents: Array<{ statusCode: string, recipient: string }> }>().statusEvents.some((e) => e.statusCode === '03' && e.recipient === C)
+    }, 60_000)
+    const back = (await db3.query<{ route_kind: string, route_target: string, route_source: string }>('SELECT x.route_kind, x.route_target, x.route_source FROM deliveries x JOIN documents d ON d.id = x.document_id WHERE d.kind = \'status\'')).rows
+    t.same(back, [{ route_kind: 'peer', route_target: 'hub-2', route_source: 'return' }], 'hub 3 sent it back to the hub the document came from')
+  })
 
-  // A loop by misconfigured routes: hub 2 sends LOOPED back to hub 1; refused with HOP_LOOP.
-  const loop = await hub1.app.inject({ method: 'POST', url: '/v1/documents', headers: asAgency(hub1, A), payload: documentFromTo(A, LOOPED, 2) })
-  t.equal(loop.statusCode, 202, loop.body)
-  let failed: { state: string, last_response: string | null } | undefined
-  await waitUntil('the looped delivery to fail', async () => {
-    failed = (await hub1.db.query<{ state: string, last_response: string | null }>('SELECT state, last_response FROM deliveries WHERE recipient_code = $1', [LOOPED])).rows[0]
-    return failed?.state === 'failed'
-  }, 45_000)
-  t.match(failed?.last_response, /HOP_LOOP/, 'the forwarding hub keeps the peer\'s HOP_LOOP answer')
+  await t.test('hub 2 stopped for a while delays a document but loses nothing', async (t) => {
+    await stop('hub-2')
+    const bytes = documentFromTo(A, C, 2)
+    const sent = await hub1.app.inject({ method: 'POST', url: '/v1/documents', headers: asA, payload: bytes })
+    t.equal(sent.statusCode, 202, sent.body)
+    const id = sent.json<{ id: string }>().id
+    const stateAt1 = async (): Promise<{ state: string, attempts: number } | undefined> =>
+      (await db1.query<{ state: string, attempts: number }>('SELECT state, attempts FROM deliveries WHERE document_id = $1', [id])).rows[0]
+    await waitUntil('hub 1 to find hub 2 down and retry', async () => { const s = await stateAt1(); return s?.state === 'waiting_retry' && s.attempts >= 2 }, 60_000)
+    t.equal(await at3(2), undefined, 'nothing reached hub 3 while hub 2 was down')
+    await start('hub-2')
+    await waitUntil('the delayed document in C\'s inbox at hub 3', async () => (await at3(2)) != null, 90_000)
+    t.equal((await stateAt1())?.state, 'delivered', 'hub 1\'s delivery done once hub 2 was back')
+    const copies = (await db3.query<{ n: string }>('SELECT count(*) AS n FROM documents WHERE edxml_document_id LIKE $1', ['%,2/VPCP-KSTT'])).rows[0]
+    t.equal(Number(copies?.n), 1, 'exactly one copy at hub 3')
+  })
+
+  await t.test('a routing loop (hub 2 routes back to hub 1) is refused and the sender told', async (t) => {
+    const loop = await hub1.app.inject({ method: 'POST', url: '/v1/documents', headers: asA, payload: documentFromTo(A, LOOPED, 3) })
+    t.equal(loop.statusCode, 202, loop.body)
+    let failed: { state: string, last_response: string | null } | undefined
+    await waitUntil('the looped delivery to fail', async () => {
+      failed = (await db1.query<{ state: string, last_response: string | null }>('SELECT state, last_response FROM deliveries WHERE recipient_code = $1', [LOOPED])).rows[0]
+      return failed?.state === 'failed'
+    }, 60_000)
+    t.match(failed?.last_response, /HOP_LOOP/, 'hub 1 keeps hub 2\'s HOP_LOOP answer')
+  })
 })
