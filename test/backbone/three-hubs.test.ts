@@ -17,19 +17,27 @@ import { PKI } from '../helpers/example-pki.js'
 import { REDIS_URL } from '../helpers/hub.js'
 import { documentFromTo } from '../helpers/ops-fixtures.js'
 import { waitUntil } from '../helpers/hub-process.js'
+import { examplePolicy } from '../helpers/example-pki.js'
+import { DirectorySnapshot } from '../../src/routing/directory/directory-provider.js'
+import { verifyDirectory } from '../../src/routing/directory/directory-signature.js'
+import { DirectoryRefusal } from '../../src/routing/directory/directory-refusal.js'
 
 // Three lienthong hubs as `lienthong start` builds them (startHub: the configuration, the
 // registry file with its peers, routes and peer agencies, the gateway over mutual TLS, the worker
 // with its peer sender), each with its own example hub identity (certs-example/hub, hubs/hub-2,
 // hubs/hub-3), PostgreSQL schema and queue prefix. Agency A on hub 1 reaches agency C on hub 3
 // through hub 2; C's status comes back the same way; hub 2 stopped for a while delays a document
-// but loses nothing; a routing loop (1 -> 2 -> 1) is refused. One setup for every case: three
-// hubs in one process are cheaper than nine processes on a shared machine.
+// but loses nothing; a routing loop (1 -> 2 -> 1) is refused; an agency added to hub 3 becomes
+// reachable from hub 1 by hub 3's signed directory alone, and a forged or stale directory counts
+// for nothing. One setup for every case: three hubs in one process are cheaper than nine
+// processes on a shared machine.
 
 const A = '000.00.00.H41'
 const C = '000.00.00.G12'
 /** Misrouted on purpose: hub 1 sends it to hub 2, hub 2 back to hub 1. */
 const LOOPED = '000.00.00.G22'
+/** Not served anywhere at first; then added to hub 3's registry (and so to its signed directory). */
+const LATE = '000.00.00.H29'
 
 interface HubSpec { id: string, dir: string, port: number, local: string[], routes: Array<{ code: string, to: string }> }
 
@@ -70,7 +78,8 @@ t.test('three hubs wired by their configuration', async (t) => {
 
   const configs = new Map<string, ReturnType<typeof loadConfig>>()
   const dbs = new Map<string, TestPostgres>()
-  for (const spec of specs) {
+  const registryFileOf = (spec: HubSpec): string => join(work, `${spec.id}-registry.json`)
+  const writeRegistry = async (spec: HubSpec): Promise<void> => {
     const others = specs.filter((s) => s !== spec)
     const registry: RegistryFile = {
       version: 1,
@@ -91,8 +100,10 @@ t.test('three hubs wired by their configuration', async (t) => {
       })),
       routes: { explicit: spec.routes.map((r) => ({ code: r.code, to: { peer: r.to } })), prefixes: [] }
     }
-    const registryFile = join(work, `${spec.id}-registry.json`)
-    await writeFile(registryFile, JSON.stringify(registry, null, 2))
+    await writeFile(registryFileOf(spec), JSON.stringify(registry, null, 2))
+  }
+  for (const spec of specs) {
+    await writeRegistry(spec)
     const tlsCert = join(work, `${spec.id}-tls-chain.pem`)
     await writeFile(tlsCert, readFileSync(join(spec.dir, 'tls-cert.pem'), 'utf8') + chain)
     const db = await testDatabase(t)
@@ -111,7 +122,8 @@ t.test('three hubs wired by their configuration', async (t) => {
       LIENTHONG_TLS_CLIENT_CA: clientCa,
       LIENTHONG_PUSH_CLIENT_CERT: join(spec.dir, 'tls-cert.pem'),
       LIENTHONG_PUSH_CLIENT_KEY: join(spec.dir, 'tls-key.pem'),
-      LIENTHONG_REGISTRY: registryFile,
+      LIENTHONG_REGISTRY: registryFileOf(spec),
+      LIENTHONG_DIRECTORY_REFRESH_MS: '1000',
       LIENTHONG_VERIFY_THREADS: '1',
       LIENTHONG_RETRY_BASE_MS: '200',
       LIENTHONG_RECONCILE_INTERVAL_MS: '500',
@@ -213,5 +225,50 @@ t.test('three hubs wired by their configuration', async (t) => {
       return failed?.state === 'failed'
     }, 60_000)
     t.match(failed?.last_response, /HOP_LOOP/, 'hub 1 keeps hub 2\'s HOP_LOOP answer')
+  })
+  await t.test('an agency added to hub 3\'s directory becomes reachable from hub 1 without touching hub 1\'s configuration', async (t) => {
+    const before = await hub1.app.inject({ method: 'POST', url: '/v1/documents', headers: asA, payload: documentFromTo(A, LATE, 4) })
+    t.equal(before.statusCode, 422, 'nothing leads to it yet')
+    t.equal(before.json<{ code: string }>().code, 'RECIPIENT_UNROUTABLE')
+    const spec3 = specs[2] as HubSpec
+    spec3.local = [C, LATE]
+    await writeRegistry(spec3)
+    await hub3.reload()
+    await waitUntil('hub 1 to hold hub 3\'s new directory', async () => (await DirectorySnapshot.load(db1)).lookup(LATE).found, 60_000)
+    const sent = await hub1.app.inject({ method: 'POST', url: '/v1/documents', headers: asA, payload: documentFromTo(A, LATE, 5) })
+    t.equal(sent.statusCode, 202, sent.body)
+    const route = (await db1.query<{ route_kind: string, route_target: string, route_source: string }>('SELECT route_kind, route_target, route_source FROM deliveries WHERE document_id = $1', [sent.json<{ id: string }>().id])).rows
+    t.same(route, [{ route_kind: 'peer', route_target: 'hub-3', route_source: 'directory' }], 'routed by hub 3\'s signed directory')
+    await waitUntil('the document at hub 3 for the new agency', async () =>
+      (await db3.query('SELECT 1 FROM deliveries x JOIN documents d ON d.id = x.document_id WHERE x.recipient_code = $1 AND d.edxml_document_id LIKE $2', [LATE, '%,5/VPCP-KSTT'])).rows.length === 1, 60_000)
+    t.pass('hub 3 accepted it for its new agency')
+  })
+
+  await t.test('a forged or stale directory is refused', async (t) => {
+    const policy = await examplePolicy()
+    const served = async (hub: RunningHub): Promise<Buffer> => (await hub.app.inject({ method: 'GET', url: '/.well-known/lienthong/directory' })).rawPayload
+    const own = await served(hub3)
+    const pin3 = { fingerprintsSha256: [fingerprintOf(join((specs[2] as HubSpec).dir, 'signing-cert.pem'))] }
+    const cases: Array<[string, Buffer, string | undefined]> = [
+      ['hub 3\'s directory as it serves it', own, undefined],
+      ['an agency code changed after signing', Buffer.from(own.toString('utf8').replace(`<Code>${LATE}</Code>`, '<Code>000.00.00.X99</Code>')), 'DIRECTORY_SIGNATURE_INVALID'],
+      ['hub 2\'s directory passed off as hub 3\'s', await served(running.get('hub-2') as RunningHub), 'DIRECTORY_SIGNER_NOT_PEER']
+    ]
+    for (const [name, bytes, expected] of cases) {
+      let code: string | undefined
+      try {
+        await verifyDirectory(bytes, policy.trustStore, { signer: pin3, now: new Date(), requireRevocation: true })
+      } catch (err) {
+        code = err instanceof DirectoryRefusal ? err.code : String(err)
+      }
+      t.equal(code, expected, name)
+    }
+    // Past its valid-until, the directory hub 1 holds from hub 3 answers nothing (fail closed).
+    const snapshot = await DirectorySnapshot.load(db1)
+    const held = snapshot.directories.find((d) => d.hubId === 'hub-3')
+    t.ok(held, 'hub 1 holds hub 3\'s directory')
+    const after = new Date((held?.validUntil.getTime() ?? 0) + 1000)
+    t.same(snapshot.lookup(LATE, after), { found: false, why: 'expired', hubIds: ['hub-3'] }, 'stale: no route by it')
+    t.equal(snapshot.peerFor(LATE, after), undefined)
   })
 })
