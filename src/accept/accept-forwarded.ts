@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto'
 import type { Database } from '../db/database.js'
-import { appendSignatureLog, entryFromVerdict, type SignatureLogEntryInput } from '../evidence/signature-log.js'
+import { entryFromVerdict, type SignatureLogEntryInput } from '../evidence/signature-log.js'
+import { callAppend, sequencerFor } from '../evidence/signature-log-sequencer.js'
+import { storeAcceptedDocument } from './store-accepted-document.js'
 import { issueReceipt } from '../evidence/receipts.js'
 import type { HubIdentity } from '../evidence/hub-identity.js'
 import type { DeliveryQueue } from '../queue/delivery-queue.js'
 import { markEnqueued } from '../store/delivery-outbox.js'
 import { hasDeliveryTo } from '../store/deliveries.js'
 import { findAgencies } from '../store/agencies.js'
-import { findAnsweredDocument, findDuplicate, insertDeliveries, insertDocument, insertReceipt, insertStatusEvent, linkSignatureLogEntry, type NewDelivery } from '../store/documents.js'
-import { deliveryTo, documentHops, findArrival, insertArrival, setDocumentHops, storedFacts } from '../store/peer-forwarding.js'
+import { findAnsweredDocument, findDuplicate, insertReceipt, type NewDelivery } from '../store/documents.js'
+import { deliveryTo, documentHops, findArrival, insertArrival, insertForwardedDelivery, setDocumentHops, storedFacts } from '../store/peer-forwarding.js'
 import { problemStatus, type ProblemCode } from '../errors/problem.js'
 import type { Verdict } from '../domain/verdict.js'
 import type { Hop } from '../routing/hops.js'
@@ -64,7 +66,7 @@ export async function acceptForwarded (deps: ForwardedDependencies, submission: 
   const flags = [`forwarded-by:${peer.hubId}`]
   const base: SignatureLogEntryInput = { ...entryFromVerdict(verdict, { requestId: submission.requestId, sizeBytes: submission.bytes.length }), flags }
   const reject = async (code: ProblemCode, detail: string): Promise<ForwardedOutcome> => {
-    const logged = await db.transaction(async (tx) => await appendSignatureLog(tx, { ...base, verdict: 'rejected', reasonCode: code, detail }))
+    const logged = await sequencerFor(db).appendEntry({ ...base, verdict: 'rejected', reasonCode: code, detail })
     return { outcome: 'rejected', code, status: problemStatus(code), detail, signatureLogId: logged.id }
   }
   if (verdict.verdict === 'rejected') return await reject(verdict.code, verdict.detail)
@@ -98,13 +100,11 @@ export async function acceptForwarded (deps: ForwardedDependencies, submission: 
   const documentId = randomUUID()
   const deliveryId = delivery.id
   const acceptedAt = new Date()
-  const receipt = await db.transaction(async (tx) => {
-    await insertDocument(tx, { id: documentId, verdict, raw: submission.bytes, acceptedAt, responseForDocumentId: answers })
-    await setDocumentHops(tx, documentId, submission.hops, peer.hubId)
-    await insertDeliveries(tx, documentId, [delivery])
-    const logged = await appendSignatureLog(tx, { ...base, hubDocumentId: documentId })
-    await linkSignatureLogEntry(tx, documentId, logged.id)
-    const xml = issueReceipt({
+  // The document, its delivery, receipt, status event and log entry in the accepting statement
+  // (migration 014, through the signature-log sequencer), and in the same transaction the hop list
+  // and the arrival: a retried hop must find both, or neither.
+  const receipt = await sequencerFor(db).append({ ...base, hubDocumentId: documentId }, {
+    prepare: async (entry) => issueReceipt({
       kind: 'acceptance',
       issuedAt: acceptedAt,
       hubDocumentId: documentId,
@@ -112,22 +112,22 @@ export async function acceptForwarded (deps: ForwardedDependencies, submission: 
       digestSha256: verdict.digestSha256,
       sender: verdict.agency,
       recipients: [recipient],
-      signatureLogEntry: logged.id,
-      signatureLogEntryHash: logged.entryHash
-    }, deps.hub)
-    await insertReceipt(tx, { id: randomUUID(), documentId, kind: 'acceptance', xml })
-    if (answers != null) {
-      await insertStatusEvent(tx, {
-        id: randomUUID(),
-        documentId: answers,
-        statusDocumentId: documentId,
-        fromCode: verdict.agency,
-        statusCode: envelope.statusCode ?? '',
-        ...(envelope.description != null ? { description: envelope.description } : {})
+      signatureLogEntry: entry.id,
+      signatureLogEntryHash: entry.entryHash
+    }, deps.hub),
+    write: async (entry, xml, run) => await run(async (tx) => {
+      await storeAcceptedDocument(async (fn) => await fn(tx), {
+        entry,
+        document: { id: documentId, verdict, raw: submission.bytes, acceptedAt, responseForDocumentId: answers },
+        deliveries: [delivery],
+        pushEnqueued: false,
+        receipt: { id: randomUUID(), xml },
+        ...(answers != null ? { statusEvent: { id: randomUUID(), description: envelope.description } } : {})
       })
-    }
-    await insertArrival(tx, peer.hubId, submission.idempotencyKey, { documentId, deliveryId, recipientCode: recipient, receiptXml: xml })
-    return xml
+      await setDocumentHops(tx, documentId, submission.hops, peer.hubId)
+      await insertArrival(tx, peer.hubId, submission.idempotencyKey, { documentId, deliveryId, recipientCode: recipient, receiptXml: xml })
+      return xml
+    }, true)
   })
   const enqueued = delivery.mode === 'pull' || await enqueue(deps, deliveryId, recipient)
   return { outcome: 'accepted', documentId, deliveryId, receipt, route: delivery.route?.kind ?? 'local', enqueued }
@@ -177,10 +177,9 @@ async function addRecipient (
   if (stored == null) throw new Error(`document ${existing.id} vanished while a peer's hop for it was accepted`)
   const found = await deliveryTo(db, existing.id, submission.recipient)
   const deliveryId = found ?? delivery.id
-  const receipt = await db.transaction(async (tx) => {
-    if (found == null) await insertDeliveries(tx, existing.id, [delivery])
-    const logged = await appendSignatureLog(tx, { ...base, verdict: 'duplicate', hubDocumentId: existing.id, detail: `duplicate of ${existing.id}${found == null ? `; delivery to ${submission.recipient} added` : ''}` })
-    const xml = issueReceipt({
+  const detail = `duplicate of ${existing.id}${found == null ? `; delivery to ${submission.recipient} added` : ''}`
+  const receipt = await sequencerFor(db).append({ ...base, verdict: 'duplicate', hubDocumentId: existing.id, detail }, {
+    prepare: async (entry) => issueReceipt({
       kind: 'acceptance',
       issuedAt: new Date(),
       hubDocumentId: existing.id,
@@ -188,12 +187,16 @@ async function addRecipient (
       digestSha256: stored.digestSha256,
       sender: stored.senderCode,
       recipients: [submission.recipient],
-      signatureLogEntry: logged.id,
-      signatureLogEntryHash: logged.entryHash
-    }, deps.hub)
-    await insertReceipt(tx, { id: randomUUID(), documentId: existing.id, deliveryId, kind: 'acceptance', xml })
-    await insertArrival(tx, peer.hubId, submission.idempotencyKey, { documentId: existing.id, deliveryId, recipientCode: submission.recipient, receiptXml: xml })
-    return xml
+      signatureLogEntry: entry.id,
+      signatureLogEntryHash: entry.entryHash
+    }, deps.hub),
+    write: async (entry, xml, run) => await run(async (tx) => {
+      await callAppend(tx, entry)
+      if (found == null) await insertForwardedDelivery(tx, existing.id, delivery)
+      await insertReceipt(tx, { id: randomUUID(), documentId: existing.id, deliveryId, kind: 'acceptance', xml })
+      await insertArrival(tx, peer.hubId, submission.idempotencyKey, { documentId: existing.id, deliveryId, recipientCode: submission.recipient, receiptXml: xml })
+      return xml
+    }, true)
   })
   if (found == null && delivery.mode === 'push') await enqueue(deps, deliveryId, submission.recipient)
   return { outcome: 'duplicate', documentId: existing.id, deliveryId, receipt }

@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/database.js'
 import type { Hop } from '../domain/hop.js'
 import type { PeerRow } from './routes.js'
+import type { NewDelivery } from './documents.js'
 
 /**
  * Every SQL statement of peer forwarding (migration 017_peer_hops): the hop list a document came
@@ -64,6 +65,19 @@ export async function storedFacts (db: Queryable, documentId: string): Promise<{
     'SELECT digest_sha256, edxml_document_id, sender_code FROM documents WHERE id = $1', [documentId])
   const row = rows[0]
   return row == null ? undefined : { digestSha256: row.digest_sha256, edxmlDocumentId: row.edxml_document_id ?? undefined, senderCode: row.sender_code }
+}
+
+/**
+ * A delivery added to a document already here (a later hop for another of its recipients); the
+ * accepting statement (migration 014) inserts the deliveries of a new document.
+ */
+export async function insertForwardedDelivery (tx: Queryable, documentId: string, d: NewDelivery): Promise<void> {
+  await tx.query(
+    `INSERT INTO deliveries (id, document_id, recipient_code, mode, state, enqueued, route_kind, route_target, route_source, route_rule)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    // A pull delivery is in the inbox at once (nothing to enqueue); a push one is enqueued after commit.
+    [d.id, documentId, d.recipientCode, d.mode, d.mode === 'pull' ? 'available' : 'queued', d.mode === 'pull',
+      d.route?.kind ?? 'local', d.route?.target ?? null, d.route?.source ?? null, d.route?.rule ?? null])
 }
 
 /** The delivery of `documentId` to `recipientCode`, if one exists. */
