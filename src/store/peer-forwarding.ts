@@ -1,7 +1,6 @@
 import type { Queryable } from '../db/database.js'
 import type { Hop } from '../domain/hop.js'
 import type { PeerRow } from './routes.js'
-import type { NewDelivery } from './documents.js'
 
 /**
  * Every SQL statement of peer forwarding (migration 017_peer_hops): the hop list a document came
@@ -67,11 +66,19 @@ export async function storedFacts (db: Queryable, documentId: string): Promise<{
   return row == null ? undefined : { digestSha256: row.digest_sha256, edxmlDocumentId: row.edxml_document_id ?? undefined, senderCode: row.sender_code }
 }
 
+/** A NewDelivery of documents.ts, spelled out here: documents.ts reads the hops from this file. */
+export interface AddedDelivery {
+  id: string
+  recipientCode: string
+  mode: 'push' | 'pull'
+  route?: { kind: 'local' | 'peer' | 'upstream', target: string | null, source: string, rule: string }
+}
+
 /**
  * A delivery added to a document already here (a later hop for another of its recipients); the
  * accepting statement (migration 014) inserts the deliveries of a new document.
  */
-export async function insertForwardedDelivery (tx: Queryable, documentId: string, d: NewDelivery): Promise<void> {
+export async function insertForwardedDelivery (tx: Queryable, documentId: string, d: AddedDelivery): Promise<void> {
   await tx.query(
     `INSERT INTO deliveries (id, document_id, recipient_code, mode, state, enqueued, route_kind, route_target, route_source, route_rule)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
