@@ -49,7 +49,14 @@ const ACCESS: Record<string, Role[]> = {
   'GET /api/signature-log/checkpoints/:id': AUDITORS,
   'HEAD /api/signature-log/checkpoints/:id': AUDITORS,
   'GET /api/signature-log/:id': AUDITORS,
-  'HEAD /api/signature-log/:id': AUDITORS
+  'HEAD /api/signature-log/:id': AUDITORS,
+  'GET /api/documents': EVERYONE,
+  'HEAD /api/documents': EVERYONE,
+  'GET /api/documents/:id/timeline': EVERYONE,
+  'HEAD /api/documents/:id/timeline': EVERYONE,
+  'GET /api/receipts/:id': EVERYONE,
+  'HEAD /api/receipts/:id': EVERYONE,
+  'POST /api/deliveries/:id/resend': ['clerk', 'admin']
 }
 
 const DUMMY_ID = '0b7e8f0c-4a51-4d0e-9a3e-5f1c2d3e4f50'
