@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/database.js'
-import { GENESIS_HASH, SIGNATURE_LOG_COLUMNS, canonicalSignatureLogRow, signatureLogEntryHash, type SignatureLogRow } from './signature-log-chain.js'
+import { CANONICAL_TEXT_SELECT, GENESIS_HASH, canonicalFromText, signatureLogEntryHash, type SignatureLogRow } from './signature-log-chain.js'
 import { compareWithCheckpoint, readCheckpoint, verifyCheckpoint } from './signature-log-checkpoints.js'
 
 /**
@@ -56,14 +56,14 @@ export async function verifySignatureLogRange (db: Queryable, options: RangeOpti
   let lastId: number | null = null
   for (;;) {
     const { rows } = await db.query<SignatureLogRow>(
-      `SELECT ${SIGNATURE_LOG_COLUMNS} FROM signature_log WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3`, [afterId, toId, batchSize])
+      `SELECT ${CANONICAL_TEXT_SELECT} FROM signature_log WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3`, [afterId, toId, batchSize])
     for (const row of rows) {
       const id = Number(row.id)
       firstId ??= id
       if (row.prev_hash !== expected) {
         return { ok: false, checked, firstId, lastId, anchor, broken: { id, reason: 'link-broken', expected, found: row.prev_hash } }
       }
-      const recomputed = signatureLogEntryHash(row.prev_hash, canonicalSignatureLogRow(row))
+      const recomputed = signatureLogEntryHash(row.prev_hash, canonicalFromText(row))
       if (recomputed !== row.entry_hash) {
         return { ok: false, checked, firstId, lastId, anchor, broken: { id, reason: 'hash-mismatch', expected: recomputed, found: row.entry_hash } }
       }
