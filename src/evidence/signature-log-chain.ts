@@ -143,7 +143,8 @@ function compareCodePoints (a: string, b: string): number {
 /**
  * The SELECT list of a row as text, for canonicalFromText: timestamps already in the canonical
  * form (formatted by PostgreSQL), integers and jsonb as text. The driver then builds no Date and
- * parses no JSON it would not need: what makes verifying a million entries fast.
+ * parses no JSON it would not need: what makes verifying a million entries fast. The id comes
+ * back as text: order by `signature_log.id`, never by the output column (text order: '10' < '9').
  */
 export const CANONICAL_TEXT_SELECT = CANONICAL_COLUMNS.map((c) => {
   if (TIMESTAMP_COLUMNS.has(c)) return `to_char(${c} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${c}`
@@ -206,10 +207,18 @@ export async function verifySignatureLogChain (db: Queryable, options: VerifyCha
   let entries = 0
   let headId: number | null = null
   let headHash = GENESIS_HASH
-  let afterId = 0
+  const read = async (afterId: number): Promise<SignatureLogRow[]> => (await db.query<SignatureLogRow>(
+    `SELECT ${CANONICAL_TEXT_SELECT} FROM signature_log WHERE id > $1 ORDER BY signature_log.id LIMIT $2`, [afterId, batchSize])).rows
+  let pending = read(0)
   for (;;) {
-    const { rows } = await db.query<SignatureLogRow>(
-      `SELECT ${CANONICAL_TEXT_SELECT} FROM signature_log WHERE id > $1 ORDER BY id LIMIT $2`, [afterId, batchSize])
+    const rows = await pending
+    // The next batch is read while this one is hashed (the database and the CPU work together).
+    const last = rows[rows.length - 1]
+    if (rows.length === batchSize && last != null) {
+      pending = read(Number(last.id))
+      // Left unread when this batch shows a break: never an unhandled rejection.
+      pending.catch(() => {})
+    }
     for (const row of rows) {
       const id = Number(row.id)
       if (row.prev_hash !== headHash) {
@@ -222,7 +231,6 @@ export async function verifySignatureLogChain (db: Queryable, options: VerifyCha
       entries++
       headId = id
       headHash = row.entry_hash
-      afterId = id
     }
     if (rows.length < batchSize) break
   }

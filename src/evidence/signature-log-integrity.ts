@@ -50,13 +50,20 @@ export async function verifySignatureLogRange (db: Queryable, options: RangeOpti
     'SELECT entry_hash FROM signature_log WHERE id < $1 ORDER BY id DESC LIMIT 1', [fromId])
   const anchor = before?.entry_hash ?? GENESIS_HASH
   let expected = anchor
-  let afterId = fromId - 1
   let checked = 0
   let firstId: number | null = null
   let lastId: number | null = null
+  const read = async (afterId: number): Promise<SignatureLogRow[]> => (await db.query<SignatureLogRow>(
+    `SELECT ${CANONICAL_TEXT_SELECT} FROM signature_log WHERE id > $1 AND id <= $2 ORDER BY signature_log.id LIMIT $3`, [afterId, toId, batchSize])).rows
+  let pending = read(fromId - 1)
   for (;;) {
-    const { rows } = await db.query<SignatureLogRow>(
-      `SELECT ${CANONICAL_TEXT_SELECT} FROM signature_log WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3`, [afterId, toId, batchSize])
+    const rows = await pending
+    // The next batch is read while this one is hashed; left unread (and its error ignored) on a break.
+    const last = rows[rows.length - 1]
+    if (rows.length === batchSize && last != null) {
+      pending = read(Number(last.id))
+      pending.catch(() => {})
+    }
     for (const row of rows) {
       const id = Number(row.id)
       firstId ??= id
@@ -70,7 +77,6 @@ export async function verifySignatureLogRange (db: Queryable, options: RangeOpti
       checked++
       lastId = id
       expected = row.entry_hash
-      afterId = id
     }
     if (rows.length < batchSize) return { ok: true, checked, firstId, lastId, anchor, broken: null }
   }
