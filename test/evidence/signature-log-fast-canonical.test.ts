@@ -12,12 +12,20 @@ const CASES: Array<{ name: string, entry: SignatureLogEntryInput }> = [
   {
     name: 'every column, Vietnamese text',
     entry: {
-      loggedAt: new Date('2026-03-01T08:15:30.123Z'), requestId: 'req-1', claimedAgency: '000.00.00.G22', authenticatedAgency: '000.00.00.H41',
-      edxmlDocumentId: '000.00.00.G22,2026/03/01,1/UBND-VP', hubDocumentId: '0B7E8F0C-4A51-4D0E-9A3E-5F1C2D3E4F50', digestSha256: 'ab'.repeat(32), sizeBytes: 123456,
+      loggedAt: new Date('2026-03-01T08:15:30.123Z'),
+      requestId: 'req-1',
+      claimedAgency: '000.00.00.G22',
+      authenticatedAgency: '000.00.00.H41',
+      edxmlDocumentId: '000.00.00.G22,2026/03/01,1/UBND-VP',
+      hubDocumentId: '0B7E8F0C-4A51-4D0E-9A3E-5F1C2D3E4F50',
+      digestSha256: 'ab'.repeat(32),
+      sizeBytes: 123456,
       algorithms: { signature: 'rsa-sha256', digest: ['sha256'], nested: { z: 1, a: null } },
       signer: { subject: 'CN=Nguyễn Văn Ánh, O=Ủy ban', issuer: 'CN=CA "quoted" \\ back', serialNumber: '0a1b', fingerprintSha256: 'cd'.repeat(32), notBefore: '2025-01-01T00:00:00.000Z', notAfter: '9999-12-31T23:59:59.000Z' },
-      chain: [{ subject: 'CN=Root', issuer: 'CN=Root', serialNumber: '01', fingerprintSha256: 'ef'.repeat(32), notBefore: '2020-01-01T00:00:00.000Z', notAfter: '2040-01-01T00:00:00.000Z' }], revocation: { crlNumber: 7, source: 'crl' },
-      verdict: 'accepted', flags: ['weak', 'body-not-read']
+      chain: [{ subject: 'CN=Root', issuer: 'CN=Root', serialNumber: '01', fingerprintSha256: 'ef'.repeat(32), notBefore: '2020-01-01T00:00:00.000Z', notAfter: '2040-01-01T00:00:00.000Z' }],
+      revocation: { crlNumber: 7, source: 'crl' },
+      verdict: 'accepted',
+      flags: ['weak', 'body-not-read']
     }
   },
   { name: 'control characters and tabs', entry: { digestSha256: 'x', sizeBytes: 1, verdict: 'rejected', reasonCode: 'MALFORMED_XML', detail: 'line 1\n\tline 2\u0001\u001f\u007f "end"' } },

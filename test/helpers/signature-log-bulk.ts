@@ -6,11 +6,30 @@ import { CANONICAL_COLUMNS, GENESIS_HASH, canonicalSignatureLogRow, signatureLog
 export type BulkEntry = { [K in typeof CANONICAL_COLUMNS[number]]: unknown }
 
 const COLUMN_TYPES: Record<string, string> = {
-  id: 'bigint', logged_at: 'timestamptz', request_id: 'text', claimed_agency: 'text', authenticated_agency: 'text',
-  edxml_document_id: 'text', hub_document_id: 'uuid', digest_sha256: 'text', size_bytes: 'bigint', algorithms: 'jsonb',
-  cert_subject: 'text', cert_issuer: 'text', cert_serial: 'text', cert_fingerprint: 'text', cert_not_before: 'timestamptz',
-  cert_not_after: 'timestamptz', chain: 'jsonb', revocation: 'jsonb', verdict: 'text', reason_code: 'text', detail: 'text',
-  flags: 'text[]', prev_hash: 'text', entry_hash: 'text'
+  id: 'bigint',
+  logged_at: 'timestamptz',
+  request_id: 'text',
+  claimed_agency: 'text',
+  authenticated_agency: 'text',
+  edxml_document_id: 'text',
+  hub_document_id: 'uuid',
+  digest_sha256: 'text',
+  size_bytes: 'bigint',
+  algorithms: 'jsonb',
+  cert_subject: 'text',
+  cert_issuer: 'text',
+  cert_serial: 'text',
+  cert_fingerprint: 'text',
+  cert_not_before: 'timestamptz',
+  cert_not_after: 'timestamptz',
+  chain: 'jsonb',
+  revocation: 'jsonb',
+  verdict: 'text',
+  reason_code: 'text',
+  detail: 'text',
+  flags: 'text[]',
+  prev_hash: 'text',
+  entry_hash: 'text'
 }
 const ALL = [...CANONICAL_COLUMNS, 'prev_hash', 'entry_hash']
 
@@ -40,7 +59,7 @@ export async function bulkAppend (db: Queryable, count: number, make: (index: nu
        SELECT ${ALL.join(', ')} FROM jsonb_to_recordset($1::jsonb) AS r(${ALL.map((c) => `${c} ${COLUMN_TYPES[c] as string}`).join(', ')})`,
       [JSON.stringify(rows)])
   }
-  await db.query(`SELECT setval(pg_get_serial_sequence('signature_log', 'id'), $1)`, [id])
+  await db.query('SELECT setval(pg_get_serial_sequence(\'signature_log\', \'id\'), $1)', [id])
   return { firstId, lastId: id }
 }
 
