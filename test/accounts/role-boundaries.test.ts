@@ -9,6 +9,7 @@ import { testUser } from '../helpers/accounts.js'
 // A refused role gets 403 FORBIDDEN (docs/accounts.md, "403 or 404").
 const EVERYONE: Role[] = ['clerk', 'auditor', 'admin']
 const ADMIN: Role[] = ['admin']
+const AUDITORS: Role[] = ['auditor', 'admin']
 const ACCESS: Record<string, Role[]> = {
   'GET /api/session': EVERYONE,
   'HEAD /api/session': EVERYONE,
@@ -36,7 +37,26 @@ const ACCESS: Record<string, Role[]> = {
   'DELETE /api/admin/agency-credentials/:id': ADMIN,
   'GET /api/admin/trust': ADMIN,
   'HEAD /api/admin/trust': ADMIN,
-  'POST /api/admin/trust/crls': ADMIN
+  'POST /api/admin/trust/crls': ADMIN,
+  'GET /api/signature-log': AUDITORS,
+  'HEAD /api/signature-log': AUDITORS,
+  'GET /api/signature-log/export': AUDITORS,
+  'HEAD /api/signature-log/export': AUDITORS,
+  'GET /api/signature-log/integrity': AUDITORS,
+  'HEAD /api/signature-log/integrity': AUDITORS,
+  'GET /api/signature-log/checkpoints': AUDITORS,
+  'HEAD /api/signature-log/checkpoints': AUDITORS,
+  'GET /api/signature-log/checkpoints/:id': AUDITORS,
+  'HEAD /api/signature-log/checkpoints/:id': AUDITORS,
+  'GET /api/signature-log/:id': AUDITORS,
+  'HEAD /api/signature-log/:id': AUDITORS,
+  'GET /api/documents': EVERYONE,
+  'HEAD /api/documents': EVERYONE,
+  'GET /api/documents/:id/timeline': EVERYONE,
+  'HEAD /api/documents/:id/timeline': EVERYONE,
+  'GET /api/receipts/:id': EVERYONE,
+  'HEAD /api/receipts/:id': EVERYONE,
+  'POST /api/deliveries/:id/resend': ['clerk', 'admin']
 }
 
 const DUMMY_ID = '0b7e8f0c-4a51-4d0e-9a3e-5f1c2d3e4f50'

@@ -17,6 +17,8 @@ import adminUserRoutes from '../routes/api/admin-users.js'
 import adminAuditRoutes from '../routes/api/admin-audit.js'
 import adminAgencyRoutes from '../routes/api/admin-agencies.js'
 import adminTrustRoutes from '../routes/api/admin-trust.js'
+import signatureLogRoutes from '../routes/api/signature-log.js'
+import trackingRoutes from '../routes/api/tracking.js'
 import { principalAuthenticator } from './principal-authenticator.js'
 import { consoleAuthenticator } from './console-authenticator.js'
 import consoleLoginPages from '../routes/console/login-pages.js'
@@ -54,7 +56,7 @@ export function gatewayScopes (context: HubContext): GatewayScope[] {
       name: 'api',
       prefix: '/api',
       authenticator: principalAuthenticator(context.db, context.sessions),
-      routes: [sessionRoutes, myTokenRoutes, adminUserRoutes, adminAuditRoutes, adminAgencyRoutes, adminTrustRoutes]
+      routes: [sessionRoutes, myTokenRoutes, adminUserRoutes, adminAuditRoutes, adminAgencyRoutes, adminTrustRoutes, signatureLogRoutes, trackingRoutes]
     }),
     // The web console (docs/console.md): server-rendered pages with the session cookie; its
     // sign-in form and stylesheet are public.
