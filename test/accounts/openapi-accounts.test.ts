@@ -19,7 +19,17 @@ t.test('the /api routes are in the OpenAPI document, with their schemas', async 
     ['/api/admin/agencies/{code}/api-keys', ['post']],
     ['/api/admin/agency-credentials/{id}', ['delete']],
     ['/api/admin/trust', ['get']],
-    ['/api/admin/trust/crls', ['post']]
+    ['/api/admin/trust/crls', ['post']],
+    ['/api/signature-log', ['get']],
+    ['/api/signature-log/export', ['get']],
+    ['/api/signature-log/integrity', ['get']],
+    ['/api/signature-log/checkpoints', ['get']],
+    ['/api/signature-log/checkpoints/{id}', ['get']],
+    ['/api/signature-log/{id}', ['get']],
+    ['/api/documents', ['get']],
+    ['/api/documents/{id}/timeline', ['get']],
+    ['/api/receipts/{id}', ['get']],
+    ['/api/deliveries/{id}/resend', ['post']]
   ]
   for (const [path, methods] of expected) {
     for (const method of methods) {
