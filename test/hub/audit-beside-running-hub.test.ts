@@ -60,7 +60,17 @@ t.test('lienthong audit verify beside a running lienthong start on the embedded 
 
   const lock = JSON.parse(readFileSync(join(dataDir, 'pglite.lock'), 'utf8')) as { pid: number, command: string }
   t.match(lock, { pid: hub.pid, command: 'start' }, 'the running hub holds the embedded database')
-  const before = snapshot(join(dataDir, 'pglite'))
+  // The hub also writes once after start-up (the demo accounts' password hashes, its directory
+  // publication): the files are compared only once they have stood still for 2 s, so what the
+  // comparison catches is a write by the refused commands, not the hub finishing its start.
+  await hub.waitForOutput(/demo-accounts\.json/, 60_000)
+  let before = snapshot(join(dataDir, 'pglite'))
+  for (let i = 0; i < 30; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    const now = snapshot(join(dataDir, 'pglite'))
+    if (JSON.stringify(now) === JSON.stringify(before)) break
+    before = now
+  }
 
   for (const args of [['audit', 'verify', '--data-dir', dataDir], ['audit', 'checkpoint', '--data-dir', dataDir], ['audit', 'export-checkpoint', '--data-dir', dataDir, '--out', join(dataDir, 'x.json')]]) {
     const refused = await lienthong(args, env)
