@@ -220,6 +220,15 @@ try {
     }))
   })
   rows.push(['CSV export of every entry into a counting sink', ENTRIES, exported, `${(bytes / 1e6).toFixed(0)} MB; RSS ${(rssBefore / 1e6).toFixed(0)} -> peak ${(peakRss / 1e6).toFixed(0)} MB`])
+  // A break in the middle of the chain: found at its entry, after verifying every one before it.
+  const middle = Math.max(1, Math.floor(ENTRIES / 2))
+  await db.query('ALTER TABLE signature_log DISABLE TRIGGER USER')
+  await db.query("UPDATE signature_log SET detail = 'rewritten' WHERE id = $1", [middle])
+  const tampered = await time(async () => await verifySignatureLogChain(db))
+  if (tampered.value.ok || tampered.value.firstBrokenId !== middle || tampered.value.entries !== middle - 1 || tampered.value.reason !== 'hash-mismatch') {
+    throw new Error(`tampered log: expected a hash-mismatch at #${middle}, got ${JSON.stringify(tampered.value)}`)
+  }
+  rows.push([`audit verify of the log with entry #${middle} rewritten`, middle, tampered, `BROKEN at #${middle} (hash-mismatch), ${middle - 1} intact before it`])
   await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
   const pgliteSeedMs = PGLITE_ENTRIES > 0 ? await seedPglite(pgliteDir) : 0
   if (PGLITE_ENTRIES > 0) {
