@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/database.js'
 import {
-  GENESIS_HASH, SIGNATURE_LOG_COLUMNS, canonicalSignatureLogRow, signatureLogEntryHash, type SignatureLogRow
+  GENESIS_HASH, SIGNATURE_LOG_COLUMNS, canonicalSignatureLogRow, signatureLogEntryHashOf, type SignatureLogRow
 } from './signature-log-canonical.js'
 import { COPY_SELECT, SignatureLogCopyDecoder } from './signature-log-copy.js'
 
@@ -75,14 +75,15 @@ export async function walkSignatureLog (db: Queryable, options: WalkOptions = {}
   let lastId: number | null = null
   let broken: BrokenLink | null = null
   let rows = 0
-  const onEntry = (id: number, prevHash: string, entryHash: string, canonical: string | Uint8Array): boolean => {
+  // preimage: prev_hash + "\n" + canonical(row), as the hash takes it.
+  const onEntry = (id: number, prevHash: string, entryHash: string, preimage: string | Uint8Array): boolean => {
     rows++
     firstId ??= id
     if (prevHash !== expected) {
       broken = { id, reason: 'link-broken', expected, found: prevHash }
       return false
     }
-    const recomputed = signatureLogEntryHash(prevHash, canonical)
+    const recomputed = signatureLogEntryHashOf(preimage)
     if (recomputed !== entryHash) {
       broken = { id, reason: 'hash-mismatch', expected: recomputed, found: entryHash }
       return false
@@ -107,7 +108,7 @@ export async function walkSignatureLog (db: Queryable, options: WalkOptions = {}
     } else {
       const result = await db.query<SignatureLogRow>(`SELECT ${SIGNATURE_LOG_COLUMNS} ${where}`)
       for (const row of result.rows) {
-        if (!onEntry(Number(row.id), row.prev_hash, row.entry_hash, canonicalSignatureLogRow(row))) break
+        if (!onEntry(Number(row.id), row.prev_hash, row.entry_hash, `${row.prev_hash}\n${canonicalSignatureLogRow(row)}`)) break
       }
     }
     if (broken != null || rows < batchSize || lastId == null) return { entries, firstId, lastId, headHash: expected, broken }
