@@ -50,6 +50,9 @@ export interface WalkReport {
  */
 export const DEFAULT_BATCH_SIZE = 50_000
 
+/** Decoded between two turns of the event loop (~1,000 entries, a few milliseconds). */
+const SLICE_BYTES = 1 << 20
+
 /**
  * Walks the log in id order and recomputes every link and hash; stops at the first break (later
  * entries prove nothing about earlier ones once the chain is broken): a row whose prev_hash is not
@@ -102,7 +105,11 @@ export async function walkSignatureLog (db: Queryable, options: WalkOptions = {}
       for await (const chunk of db.copyBinaryOut(`SELECT ${COPY_SELECT} ${where}`)) {
         // After a break the rest of the batch is read and dropped: the connection (perhaps a
         // transaction's) is left in a clean state, never in the middle of a COPY.
-        if (!stopped) stopped = !decoder.push(chunk, onEntry)
+        for (let start = 0; start < chunk.length && !stopped; start += SLICE_BYTES) {
+          stopped = !decoder.push(chunk.subarray(start, start + SLICE_BYTES), onEntry)
+          // A whole batch at once (PGlite): other requests of the hub get the event loop between slices.
+          if (chunk.length > SLICE_BYTES) await new Promise((resolve) => setImmediate(resolve))
+        }
       }
       if (!stopped) decoder.end()
     } else {
