@@ -106,6 +106,7 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
     secureCookies: config.sessions.secureCookies,
     // Peer forwarding (docs/delivery.md): the /peer scope admits the configured peers only.
     hubId: config.hubId,
+    hopLimit: config.hopLimit,
     peers: storedPeerHubs(db)
   }, {
     logger: { level: config.logLevel, redact: logRedaction },
