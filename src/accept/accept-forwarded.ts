@@ -16,7 +16,9 @@ import type { Verdict } from '../domain/verdict.js'
 import type { Hop } from '../routing/hops.js'
 import type { PeerHub } from '../routing/peer-hubs.js'
 import type { RouteTableSource } from '../routing/stored-routes.js'
+import type { DirectoryProvider } from '../routing/directory/directory-provider.js'
 import { localDelivery, remoteDelivery, returnDelivery } from './accept-submission.js'
+import { bindForwardedSender } from './forwarded-sender.js'
 
 export interface ForwardedDependencies {
   db: Database
@@ -28,6 +30,11 @@ export interface ForwardedDependencies {
   hubId: string
   /** Peers, upstreams and rules (src/routing): where a recipient that is not an agency of this hub leads (a transit hop). */
   routes?: RouteTableSource | undefined
+  /**
+   * Peers' signed directories in force: the sender binding of a document whose sender the
+   * registry does not know (`verify` then returns its signer unbound, see forwarded-sender.ts).
+   */
+  directory?: Pick<DirectoryProvider, 'signerBinding'> | undefined
   onEnqueueError?: (err: unknown, deliveryIds: string[]) => void
 }
 
@@ -70,6 +77,13 @@ export async function acceptForwarded (deps: ForwardedDependencies, submission: 
     return { outcome: 'rejected', code, status: problemStatus(code), detail, signatureLogId: logged.id }
   }
   if (verdict.verdict === 'rejected') return await reject(verdict.code, verdict.detail)
+  // Sender binding (security.md step 5) for a sender the registry does not know: the registry,
+  // when it knows the sender, has bound it in `verify` already (an explicit override).
+  if (verdict.unboundSigner != null) {
+    const binding = bindForwardedSender(deps.directory, verdict.agency, verdict.unboundSigner, submission.hops)
+    if (!binding.bound) return await reject(binding.code, binding.detail)
+    flags.push(binding.flag)
+  }
   base.flags = [...new Set([...(base.flags ?? []), ...flags])]
 
   const recipient = submission.recipient

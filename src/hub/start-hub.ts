@@ -107,6 +107,7 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
     // Peer forwarding (docs/delivery.md): the /peer scope admits the configured peers only.
     hubId: config.hubId,
     hopLimit: config.hopLimit,
+    peerDirectories,
     peers: storedPeerHubs(db)
   }, {
     logger: { level: config.logLevel, redact: logRedaction },

@@ -11,7 +11,7 @@ import { shortAlgorithmName } from './algorithms.js'
 import { EDXML_SIGNATURE_PLACE, parseForVerification, xmldsigStep } from './xmldsig-steps.js'
 import { VerificationFailure, fail } from '../errors/verification-failure.js'
 import type { VerificationPolicy } from './verification-policy.js'
-import type { AlgorithmsUsed, Rejected, SignedEnvelope, Verdict } from '../domain/verdict.js'
+import type { AlgorithmsUsed, Rejected, SignedEnvelope, UnboundSigner, Verdict } from '../domain/verdict.js'
 
 export interface VerifyDocumentOptions {
   /**
@@ -26,6 +26,15 @@ export interface VerifyDocumentOptions {
    * `unsigned-envelope`. The sender is then bound by the VDXP system's HMAC alone.
    */
   unsignedAllowed?: boolean
+  /**
+   * A peer hub forwarded the document (POST /peer/v1/documents). A sender that is neither an
+   * agency of this hub nor pinned in `peerAgencies` is then not refused as AGENCY_UNKNOWN: the
+   * document is verified in full except the sender binding, and the accepted verdict carries the
+   * signer as `unboundSigner` for the caller to bind against the origin hub's signed directory
+   * (docs/directory.md, "Sender binding of forwarded documents"). The registry, when it knows
+   * the sender, still decides (an explicit entry overrides any directory).
+   */
+  forwarded?: boolean
 }
 
 /**
@@ -86,8 +95,13 @@ export async function verifyDocument (bytes: Buffer, policy: VerificationPolicy,
     facts.revocation = signer.revocation
 
     // 5. Sender binding: the certificate must belong to the agency named in From/OrganId.
-    if (agency == null) fail('AGENCY_UNKNOWN', `the sending agency ${claimedSender || '(empty)'} is not in the agency registry`)
-    if (!policy.registry.binds(agency, identityOf(signer))) {
+    let unboundSigner: UnboundSigner | undefined
+    if (agency == null) {
+      if (options.forwarded !== true || claimedSender === '') fail('AGENCY_UNKNOWN', `the sending agency ${claimedSender || '(empty)'} is not in the agency registry`)
+      // Forwarded by a peer: bound by the caller against the origin hub's signed directory,
+      // after the cryptographic check below (a forged signature is refused as such here).
+      unboundSigner = { fingerprintSha256: signer.leaf.fingerprintSha256, subject: Object.fromEntries(signer.subject) }
+    } else if (!policy.registry.binds(agency, identityOf(signer))) {
       fail('SENDER_MISMATCH', `the certificate of ${signer.leaf.subject} is not registered to agency ${claimedSender}`)
     }
 
@@ -100,11 +114,12 @@ export async function verifyDocument (bytes: Buffer, policy: VerificationPolicy,
       envelope,
       signer: signer.leaf,
       chain: signer.chain,
-      agency: agency.code,
+      agency: agency?.code ?? claimedSender,
       algorithms: facts.algorithms,
       revocation: signer.revocation,
       flags: profile.weak ? ['weak'] : [],
-      digestSha256
+      digestSha256,
+      ...(unboundSigner != null ? { unboundSigner } : {})
     }
   } catch (err) {
     if (err instanceof VerificationFailure) {
