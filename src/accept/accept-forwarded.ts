@@ -8,7 +8,7 @@ import type { HubIdentity } from '../evidence/hub-identity.js'
 import type { DeliveryQueue } from '../queue/delivery-queue.js'
 import { markEnqueued } from '../store/delivery-outbox.js'
 import { hasDeliveryTo } from '../store/deliveries.js'
-import { findAgencies } from '../store/agencies.js'
+import { findAgencies, localCaseVariants } from '../store/agencies.js'
 import { findAnsweredDocument, findDuplicate, insertReceipt, type NewDelivery } from '../store/documents.js'
 import { deliveryTo, documentHops, findArrival, insertArrival, insertForwardedDelivery, setDocumentHops, storedFacts } from '../store/peer-forwarding.js'
 import { problemStatus, type ProblemCode } from '../errors/problem.js'
@@ -158,6 +158,9 @@ async function routeHere (deps: ForwardedDependencies, recipient: string, backTo
   if (backTo != null) return returnDelivery(recipient, backTo)
   const local = (await findAgencies(deps.db, [recipient])).get(recipient)
   if (local != null) return localDelivery(recipient, local.delivery_mode)
+  // A case variant of an agency of this hub is refused, not routed on (codes match exactly).
+  const variant = (await localCaseVariants(deps.db, [recipient])).get(recipient)
+  if (variant != null) return { problem: 'RECIPIENT_CASE_MISMATCH', detail: `${recipient} differs from this hub's agency ${variant} only in letter case: agency codes match exactly` }
   const table = await deps.routes?.table()
   const resolved = table?.resolveRemote(recipient)
   if (resolved?.target.kind === 'peer') {
