@@ -16,9 +16,8 @@ import type { Verdict } from '../domain/verdict.js'
 import type { Hop } from '../routing/hops.js'
 import type { PeerHub } from '../routing/peer-hubs.js'
 import type { RouteTableSource } from '../routing/stored-routes.js'
-import type { DirectoryProvider } from '../routing/directory/directory-provider.js'
 import { localDelivery, remoteDelivery, returnDelivery } from './accept-submission.js'
-import { bindForwardedSender } from './forwarded-sender.js'
+import { bindForwardedSender, type ForwardingDirectory } from './forwarded-sender.js'
 
 export interface ForwardedDependencies {
   db: Database
@@ -34,7 +33,7 @@ export interface ForwardedDependencies {
    * Peers' signed directories in force: the sender binding of a document whose sender the
    * registry does not know (`verify` then returns its signer unbound, see forwarded-sender.ts).
    */
-  directory?: Pick<DirectoryProvider, 'signerBinding'> | undefined
+  directory?: ForwardingDirectory | undefined
   onEnqueueError?: (err: unknown, deliveryIds: string[]) => void
 }
 
@@ -80,7 +79,7 @@ export async function acceptForwarded (deps: ForwardedDependencies, submission: 
   // Sender binding (security.md step 5) for a sender the registry does not know: the registry,
   // when it knows the sender, has bound it in `verify` already (an explicit override).
   if (verdict.unboundSigner != null) {
-    const binding = bindForwardedSender(deps.directory, verdict.agency, verdict.unboundSigner, submission.hops)
+    const binding = await bindForwardedSender(deps.directory, verdict.agency, verdict.unboundSigner, submission.hops)
     if (!binding.bound) return await reject(binding.code, binding.detail)
     flags.push(binding.flag)
   }
