@@ -149,6 +149,9 @@ t.test('peer forwarding through a serve + worker hub', async (t) => {
   }, 60_000)
   const atC = await getRaw(db2, arrived as string)
   t.ok(atC?.equals(bytes), 'C\'s bytes are identical to what A signed')
+  // Hub 2 stores the document before it answers; hub 1's worker records the answer just after.
+  await waitUntil('hub 1\'s worker to record the hop', async () =>
+    (await db1.query('SELECT 1 FROM deliveries WHERE document_id = $1 AND state = \'delivered\'', [docId])).rows.length === 1, 30_000)
   t.same((await db1.query('SELECT route_kind, route_target, state FROM deliveries WHERE document_id = $1', [docId])).rows, [{ route_kind: 'peer', route_target: 'hub-2', state: 'delivered' }], 'hub 1\'s worker delivered it to hub 2')
   t.equal((await db1.query('SELECT 1 FROM hop_receipts WHERE verified')).rows.length, 1, 'with hub 2\'s verified receipt')
 
