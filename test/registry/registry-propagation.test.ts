@@ -47,7 +47,7 @@ t.test('an agency created through one gateway submits and receives at once there
     return { status: res.status, json: await res.json().catch(() => null) }
   }
   const submit = async (gateway: string, key: string, bytes: Buffer): Promise<{ status: number, code: string | undefined }> => {
-    const res = await fetch(`${gateway}/v1/documents`, { method: 'POST', headers: { 'content-type': 'application/xml', authorization: `Bearer ${key}` }, body: bytes })
+    const res = await fetch(`${gateway}/v1/documents`, { method: 'POST', headers: { 'content-type': 'application/xml', authorization: `Bearer ${key}` }, body: new Uint8Array(bytes) })
     const body = await res.json() as { code?: string }
     return { status: res.status, code: body.code }
   }
