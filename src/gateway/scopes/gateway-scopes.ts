@@ -4,6 +4,7 @@ import directoryRoute from '../routes/directory.js'
 import inboxRoutes from '../routes/inbox.js'
 import metricsRoute from '../routes/metrics.js'
 import openApiRoute from '../routes/openapi.js'
+import apiDocsRoutes from '../routes/api-docs.js'
 import type { HubContext } from '../hub-context.js'
 import sendEdocRoute from '../routes/vdxp/send-edoc.js'
 import inboxOps from '../routes/vdxp/inbox-ops.js'
@@ -38,7 +39,7 @@ import { authenticatedScope, publicScope, type GatewayScope } from './scope.js'
 export function gatewayScopes (context: HubContext): GatewayScope[] {
   const metricsServed = context.metrics != null && context.exposeMetrics !== false
   return [
-    publicScope({ name: 'public', routes: [healthRoutes, openApiRoute, directoryRoute, ...(metricsServed ? [metricsRoute] : [])] }),
+    publicScope({ name: 'public', routes: [healthRoutes, openApiRoute, apiDocsRoutes, directoryRoute, ...(metricsServed ? [metricsRoute] : [])] }),
     authenticatedScope({ name: 'v1', prefix: '/v1', authenticator: agencyAuthenticator(context.db), routes: [documentRoutes, inboxRoutes] }),
     // The national axis protocol for existing agency software (docs/vdxp-compat.md): its own
     // HMAC credential and its own answer format, errors included.
