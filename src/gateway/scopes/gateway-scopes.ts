@@ -25,6 +25,11 @@ import { consoleAuthenticator } from './console-authenticator.js'
 import consoleLoginPages from '../routes/console/login-pages.js'
 import consolePages from '../routes/console/console-pages.js'
 import signatureLogExport from '../routes/console/signature-log-export.js'
+import integrityPage from '../routes/console/integrity-page.js'
+import adminAgencyPages from '../routes/console/admin-agency-pages.js'
+import adminTrustPage from '../routes/console/admin-trust-page.js'
+import adminUserPages from '../routes/console/admin-user-pages.js'
+import adminAuditPage from '../routes/console/admin-audit-page.js'
 import { consoleScopeSetup } from '../routes/console/console-scope.js'
 import { vdxpAuthenticator } from './vdxp-authenticator.js'
 import { peerAuthenticator } from './peer-authenticator.js'
@@ -67,7 +72,7 @@ export function gatewayScopes (context: HubContext): GatewayScope[] {
       prefix: '/console',
       authenticator: consoleAuthenticator(context.db, context.sessions),
       setup: consoleScopeSetup,
-      routes: [consolePages, signatureLogExport]
+      routes: [consolePages, signatureLogExport, integrityPage, adminAgencyPages, adminTrustPage, adminUserPages, adminAuditPage]
     }),
     // Other lienthong hubs forwarding documents and statuses (issue 13): mutual TLS, pinned per peer.
     authenticatedScope({ name: 'peer', prefix: '/peer', authenticator: peerAuthenticator(context.peers), routes: [forwardedDocumentRoutes] })
