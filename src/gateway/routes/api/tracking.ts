@@ -78,9 +78,11 @@ export default async function trackingRoutes (fastify: FastifyInstance, options:
     const parties = await deliveryParties(ctx.db, request.params.id)
     // Only the sending agency resends (a recipient's clerk cannot make the hub push at itself).
     if (parties == null || (principal.role === 'clerk' && parties.sender !== principal.agencyCode)) throw new HubProblem('NOT_FOUND', `no delivery ${request.params.id}`)
-    const result = await resendDelivery(ctx.db, ctx.queue, request.params.id, `user:${principal.username}`)
+    // The audit row is written in the resend's own transaction: no resend without its record.
+    const result = await resendDelivery(ctx.db, ctx.queue, request.params.id, `user:${principal.username}`, undefined, async (tx, state) => {
+      await recordAudit(tx, auditActorOf(request), { action: 'delivery.resend', target: `delivery:${request.params.id}`, after: { state, document: parties.documentId, recipient: parties.recipient } })
+    })
     if (!result.ok) throw new HubProblem(result.reason === 'not-found' ? 'NOT_FOUND' : 'CONFLICT', result.detail)
-    await recordAudit(ctx.db, auditActorOf(request), { action: 'delivery.resend', target: `delivery:${request.params.id}`, after: { state: result.state, document: parties.documentId, recipient: parties.recipient } })
     return { deliveryId: request.params.id, state: result.state }
   })
 }

@@ -198,12 +198,14 @@ ${deliveries.map((d) => {
     assertRole(principal, 'clerk')
     const id = (request.params as { id: string }).id
     if (!UUID.test(id)) throw new HubProblem('NOT_FOUND', 'no such delivery')
-    const result = await resendDelivery(ctx.db, ctx.queue, id, `user:${principal.username}`, principal.agencyCode as string)
+    // The audit row is written in the resend's own transaction: no resend without its record.
+    const result = await resendDelivery(ctx.db, ctx.queue, id, `user:${principal.username}`, principal.agencyCode as string, async (tx, state) => {
+      await recordAudit(tx, auditActorOf(request), { action: 'delivery.resend', target: `delivery:${id}`, after: { state } })
+    })
     if (!result.ok && result.reason === 'not-found') throw new HubProblem('NOT_FOUND', 'no such delivery')
     const { rows } = await ctx.db.query<{ document_id: string }>('SELECT document_id FROM deliveries WHERE id = $1', [id])
     const documentId = rows[0]?.document_id as string
     if (!result.ok) return await reply.code(303).header('location', withQuery(`/console/documents/${documentId}`, { refused: result.detail })).send()
-    await recordAudit(ctx.db, auditActorOf(request), { action: 'delivery.resend', target: `delivery:${id}`, after: { state: result.state } })
     return await reply.code(303).header('location', `/console/documents/${documentId}?resent=1`).send()
   })
 
