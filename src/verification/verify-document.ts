@@ -6,9 +6,9 @@ import { validateSigner, type ValidatedSigner } from '../pki/path-validation.js'
 import type { SignerIdentity } from '../registry/agency-registry.js'
 import type { XmlDocument } from '../xmldsig/xml-tree.js'
 import { checkSignature } from '../xmldsig/check-signature.js'
-import { DEFAULT_PARSE_LIMITS } from '../xmldsig/parse.js'
+import { DEFAULT_PARSE_LIMITS, XmlRefusal } from '../xmldsig/parse.js'
 import { HASH_OF, readSignatureProfile, type SignatureProfile } from '../xmldsig/signature-profile.js'
-import { excludeFirstSignature, predictReferenceDigest, referenceDigest, referenceDigestSetting, StreamedDigest, type ReferenceDigestSetting } from '../xmldsig/stream-c14n.js'
+import { canonicalBudget, excludeFirstSignature, predictReferenceDigest, referenceDigest, referenceDigestSetting, StreamedDigest, type ReferenceDigestSetting } from '../xmldsig/stream-c14n.js'
 import { shortAlgorithmName } from './algorithms.js'
 import { EDXML_SIGNATURE_PLACE, parseForVerification, xmldsigStep } from './xmldsig-steps.js'
 import { VerificationFailure, fail } from '../errors/verification-failure.js'
@@ -50,7 +50,7 @@ export async function verifyDocument (bytes: Buffer, policy: VerificationPolicy,
     // and the signature) and, at the same time, go through C14N into the Reference digest
     // with the settings guessed from the bytes (step 6 checks the guess; docs/verification.md).
     const uniqueness = new EnvelopeUniqueness()
-    const streamed = new StreamedDigest(predictReferenceDigest(bytes), excludeFirstSignature())
+    const streamed = new StreamedDigest(predictReferenceDigest(bytes), excludeFirstSignature(), canonicalBudget(bytes.length))
     const doc = parseForVerification(bytes, policy, { keep: { ...envelopeKeepPolicy(), observe: uniqueness.observe }, also: streamed.canonicalizer })
 
     // The schema is the boundary: nothing below looks at a document that is not edXML.
@@ -103,7 +103,14 @@ export async function verifyDocument (bytes: Buffer, policy: VerificationPolicy,
     // 6. Cryptographic check with the validated certificate; the digest is the streamed one
     // when the settings the signature names are those it was computed with.
     const setting = referenceDigestSetting(profile.referenceCanonicalization, profile.referencePrefixes, HASH_OF[profile.digestMethod] as ReferenceDigestSetting['hash'])
-    verifyCryptography(doc, profile, signer.leafPem, () => referenceDigest(bytes, streamed, setting, { ...DEFAULT_PARSE_LIMITS, maxDepth: policy.maxDepth }).digest)
+    verifyCryptography(doc, profile, signer.leafPem, () => {
+      try {
+        return referenceDigest(bytes, streamed, setting, { ...DEFAULT_PARSE_LIMITS, maxDepth: policy.maxDepth }).digest
+      } catch (err) {
+        if (err instanceof XmlRefusal) fail(err.code, err.message)
+        throw err
+      }
+    })
 
     // 7. The envelope was read from the tokens that were digested, now verified.
     return {

@@ -3,7 +3,7 @@ import {
   C14N_10, C14N_10_COMMENTS, C14N_METHODS, EXC_C14N, EXC_C14N_COMMENTS, ScopeStack, compareAttributes, comparePrefixes,
   escapeAttribute, escapeText, withoutComments, type C14nSink
 } from './c14n.js'
-import { XmlTokenizer, type ParseLimits, type StartTag, type XmlTokenHandler } from './xml-tokenizer.js'
+import { XmlRefusal, XmlTokenizer, type ParseLimits, type StartTag, type XmlTokenHandler } from './xml-tokenizer.js'
 import type { XmlDeclaration, XmlNamespaceDeclaration } from './xml-tree.js'
 
 export interface StreamC14nOptions {
@@ -55,6 +55,11 @@ export class StreamingCanonicalizer implements XmlTokenHandler {
   }
 
   declaration (_decl: XmlDeclaration): void {}
+
+  /** Renders nothing more (the output is no longer wanted); the tokens still arrive. */
+  halt (): void {
+    this.skipping = Infinity
+  }
 
   startElement (tag: StartTag): void {
     const index = this.index++
@@ -151,14 +156,21 @@ export class StreamingCanonicalizer implements XmlTokenHandler {
 const HASH_BLOCK = 1 << 16
 const SMALL_SLICE = 256
 
-/** A C14N sink feeding a hash; `bytes` counts what was hashed (the linear-cost test reads it). */
+/**
+ * A C14N sink feeding a hash; `bytes` counts what was hashed (the linear-cost test reads it).
+ * Past `budget` bytes it stops hashing and marks itself `overflowed`: exclusive C14N renders a
+ * namespace again on every element whose output ancestors did not, so 100,000 siblings under a
+ * root declaring one 64 KB namespace name would make 6 GB of canonical form out of 7 MB.
+ */
 export class HashSink {
   private pending = ''
   bytes = 0
+  overflowed = false
 
-  constructor (private readonly hash: Hash) {}
+  constructor (private readonly hash: Hash, private readonly budget = Infinity, private readonly onOverflow?: () => void) {}
 
   readonly write: C14nSink = (chunk) => {
+    if (this.overflowed) return
     if (typeof chunk === 'string') {
       this.pending += chunk
       if (this.pending.length >= HASH_BLOCK) this.flush()
@@ -166,22 +178,44 @@ export class HashSink {
       this.pending += chunk.toString('utf8')
     } else {
       this.flush()
-      this.bytes += chunk.length
-      this.hash.update(chunk)
+      this.count(chunk.length)
+      if (!this.overflowed) this.hash.update(chunk)
     }
   }
 
+  /** The digest, or a refusal when the canonical form outgrew the budget. */
   digest (): Buffer {
     this.flush()
+    if (this.overflowed) throw new XmlRefusal('XML_LIMIT_EXCEEDED', `the canonical form of the document is larger than ${this.budget} bytes (namespace declarations repeated on every element)`)
     return this.hash.digest()
   }
 
-  private flush (): void {
-    if (this.pending === '') return
-    this.bytes += Buffer.byteLength(this.pending, 'utf8')
-    this.hash.update(this.pending, 'utf8')
-    this.pending = ''
+  private count (n: number): void {
+    if (this.bytes + n > this.budget) {
+      this.overflowed = true
+      this.pending = ''
+      this.onOverflow?.()
+      return
+    }
+    this.bytes += n
   }
+
+  private flush (): void {
+    if (this.pending === '' || this.overflowed) return
+    const pending = this.pending
+    this.pending = ''
+    this.count(Buffer.byteLength(pending, 'utf8'))
+    if (!this.overflowed) this.hash.update(pending, 'utf8')
+  }
+}
+
+/**
+ * Canonical bytes a document may digest into: 6x its size, the most escaping alone can make
+ * (`'"'` in an attribute is `&quot;`; `>` in text `&gt;`, `<a/>` is `<a></a>`), and 1 MiB. Only
+ * namespaces repeated by exclusive C14N grow faster, without bound.
+ */
+export function canonicalBudget (inputBytes: number): number {
+  return 6 * inputBytes + (1 << 20)
 }
 
 /**
@@ -210,8 +244,9 @@ export class StreamedDigest {
   readonly sink: HashSink
   readonly canonicalizer: StreamingCanonicalizer
 
-  constructor (readonly setting: ReferenceDigestSetting, exclude: (tag: StartTag, index: number) => boolean) {
-    this.sink = new HashSink(createHash(setting.hash))
+  constructor (readonly setting: ReferenceDigestSetting, exclude: (tag: StartTag, index: number) => boolean, budget = Infinity) {
+    // Past the budget the canonicalizer stops rendering too: its strings would be the cost.
+    this.sink = new HashSink(createHash(setting.hash), budget, () => { this.canonicalizer.halt() })
     this.canonicalizer = new StreamingCanonicalizer(this.sink.write, { method: setting.method, inclusivePrefixes: setting.inclusivePrefixes, exclude })
   }
 }
@@ -266,11 +301,12 @@ const XMLDSIG_NS = 'http://www.w3.org/2000/09/xmldsig#'
 /**
  * The Reference digest with the settings read from the signature: the one computed during the
  * parse when the prediction was right, else a second streamed pass over the same bytes with
- * the same tokenizer and bounds (it cannot refuse what the first pass accepted).
+ * the same tokenizer and bounds (it cannot refuse what the first pass accepted). Throws an
+ * XmlRefusal when the canonical form outgrows its budget.
  */
 export function referenceDigest (bytes: Buffer, streamed: StreamedDigest, actual: ReferenceDigestSetting, limits: ParseLimits): { digest: Buffer, passes: 1 | 2 } {
   if (sameSetting(actual, streamed.setting)) return { digest: streamed.sink.digest(), passes: 1 }
-  const again = new StreamedDigest(actual, excludeFirstSignature())
+  const again = new StreamedDigest(actual, excludeFirstSignature(), canonicalBudget(bytes.length))
   new XmlTokenizer(bytes, again.canonicalizer, { limits, keepProcessingInstructions: false }).run()
   return { digest: again.sink.digest(), passes: 2 }
 }
