@@ -7,10 +7,9 @@ import { issueReceipt } from '../evidence/receipts.js'
 import type { HubIdentity } from '../evidence/hub-identity.js'
 import type { DeliveryQueue } from '../queue/delivery-queue.js'
 import { markEnqueued } from '../store/delivery-outbox.js'
-import { hasDeliveryTo } from '../store/deliveries.js'
 import { findAgencies, localCaseVariants } from '../store/agencies.js'
 import { findAnsweredDocument, findDuplicate, insertReceipt, type NewDelivery } from '../store/documents.js'
-import { deliveryTo, documentHops, findArrival, insertArrival, insertForwardedDelivery, setDocumentHops, storedFacts } from '../store/peer-forwarding.js'
+import { deliveryRouteTo, deliveryTo, documentHops, findArrival, insertArrival, insertForwardedDelivery, setDocumentHops, storedFacts } from '../store/peer-forwarding.js'
 import { problemStatus, type ProblemCode } from '../errors/problem.js'
 import type { Verdict } from '../domain/verdict.js'
 import type { Hop } from '../routing/hops.js'
@@ -87,6 +86,12 @@ export async function acceptForwarded (deps: ForwardedDependencies, submission: 
 
   const recipient = submission.recipient
   const envelope = verdict.envelope
+  // An agency of this hub sends only through its own authenticated submission here: its signed
+  // bytes arriving from a peer are a replay (a captured document re-injected, a loop whose hop
+  // list was rewritten), whatever the hop list says. Refused before anything is stored.
+  if ((await findAgencies(db, [verdict.agency])).has(verdict.agency)) {
+    return await reject('PEER_NOT_ON_PATH', `${verdict.agency} is an agency of this hub (${deps.hubId}): what it signs enters here through its own submission, never forwarded by peer hub ${peer.hubId}`)
+  }
   // The recipient the peer names must be one the signed envelope names: a peer cannot redirect a
   // document to an agency its sender did not address.
   let answers: string | undefined
@@ -96,7 +101,15 @@ export async function acceptForwarded (deps: ForwardedDependencies, submission: 
     if (answered?.organId !== recipient || answered.documentId == null) return await reject('RECIPIENT_UNKNOWN', `the status message answers ${answered?.organId ?? 'no agency'}, not ${recipient}`)
     const original = await findAnsweredDocument(db, answered.organId, answered.documentId)
     if (original == null) return await reject('DOCUMENT_UNKNOWN', `no document ${answered.documentId} from ${answered.organId} is known to this hub`)
-    if (!(await hasDeliveryTo(db, original.id, verdict.agency))) return await reject('FORBIDDEN', `${verdict.agency} is not a recipient of document ${answered.documentId}`)
+    const route = await deliveryRouteTo(db, original.id, verdict.agency)
+    if (route == null) return await reject('FORBIDDEN', `${verdict.agency} is not a recipient of document ${answered.documentId}`)
+    // A status travels back along the path its document went: only the peer this hub forwarded
+    // the document to (for that recipient) may bring the recipient's status. Another peer holding
+    // a copy of the status (it saw it elsewhere) has no business here, and a status of a recipient
+    // reached locally or upstream never comes from a peer.
+    if (route.kind !== 'peer' || route.target !== peer.hubId) {
+      return await reject('PEER_NOT_ON_PATH', `document ${answered.documentId} went to ${verdict.agency} ${route.kind === 'peer' ? `through peer hub ${route.target ?? '?'}` : `by route ${route.kind}`}, not through ${peer.hubId}: its status must come back that way`)
+    }
     answers = original.id
     // A status goes back along the path its document came: to the hub that forwarded it here.
     backTo = (await documentHops(db, original.id))?.fromHub ?? null

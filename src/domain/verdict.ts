@@ -38,6 +38,9 @@ export interface AgencyRef {
   organName?: string
 }
 
+/** StaffInfo of a status message (domain.md): each part only when the message carries it. */
+export interface StaffInfo { department?: string, staff?: string, email?: string, mobile?: string }
+
 /**
  * The routing-relevant fields, read only from the signed content (see extract-envelope.ts).
  * `kind` tells a document from a status message.
@@ -58,6 +61,8 @@ export interface SignedEnvelope {
   statusCode?: string
   /** Status messages: the recipient's Description of the status. */
   description?: string
+  /** Status messages: StaffInfo, who at the recipient acted (shown on the sender's timeline). */
+  staff?: StaffInfo
   attachments: AttachmentManifestEntry[]
 }
 

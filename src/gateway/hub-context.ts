@@ -54,6 +54,12 @@ export interface HubContext {
   secureCookies?: boolean
   /** The trust store documents are verified with (directory + stored CRLs), for the admin API's trust view. */
   trustStore?: () => TrustStore
+  /**
+   * The registry or the trust store changed in the database (admin API): reloads this process's
+   * view (verification threads included) now; other processes see it at their next poll. Without
+   * it (tests) nothing is reloaded.
+   */
+  registryChanged?: () => Promise<void>
   /** This hub's signed directory (docs/directory.md); without it GET /.well-known/lienthong/directory is not served. */
   directory?: { current: () => Promise<PublishedDirectory> }
   /** This hub's id in the backbone (LIENTHONG_HUB_ID): hop lists, loop detection. */

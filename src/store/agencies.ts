@@ -1,23 +1,19 @@
 import type { AgencyRegistry } from '../registry/agency-registry.js'
 import type { Queryable } from '../db/database.js'
-import { syncPushPin } from './push-pins.js'
+import { setSigningFingerprints, writeAgencyRow } from '../registry/registry-db.js'
 
 /**
- * The registry file is the source of truth for agencies; at start it is seeded into the
- * database (insert or update, never delete: documents reference agencies that may leave).
+ * Seeds the registry file's agencies into the database (at every start, SIGHUP and CLI command):
+ * insert, or update a row the file still manages; an agency an admin changed (API or CLI) keeps
+ * its row (docs/agency-registry.md, "Registry in the database"). Never deletes: documents
+ * reference agencies that may leave. Returns the number of agencies the file still manages.
  */
 export async function syncAgencies (db: Queryable, registry: AgencyRegistry): Promise<number> {
   let count = 0
   for (const agency of registry.all()) {
-    await db.query(
-      `INSERT INTO agencies (code, name, delivery_mode, push_url, allow_weak_algorithms, updated_at)
-       VALUES ($1, $2, $3, $4, $5, now())
-       ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, delivery_mode = EXCLUDED.delivery_mode,
-         push_url = EXCLUDED.push_url, allow_weak_algorithms = EXCLUDED.allow_weak_algorithms, updated_at = now()`,
-      [agency.code, agency.name, agency.delivery.mode, agency.delivery.mode === 'push' ? agency.delivery.url : null, agency.allowWeakAlgorithms]
-    )
-    // The push endpoint's server-certificate pin (src/store/push-pins.ts).
-    await syncPushPin(db, agency)
+    if (await writeAgencyRow(db, agency, 'file') !== 'file') continue
+    // The file lists the fingerprints that bind: the rows follow it (a removed one is revoked).
+    await setSigningFingerprints(db, agency.code, agency.certificates, 'registry file')
     count++
   }
   return count

@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto'
-import { checkEnvelopeUniqueness } from '../edxml/envelope-uniqueness.js'
-import { validateEdxmlEnvelope } from '../edxml/envelope-schema.js'
+import { EnvelopeUniqueness } from '../edxml/envelope-uniqueness.js'
+import { envelopeKeepPolicy, validateEdxmlEnvelope } from '../edxml/envelope-schema.js'
 import { readSignedEnvelope } from '../edxml/signed-envelope-fields.js'
 import { validateSigner, type ValidatedSigner } from '../pki/path-validation.js'
 import type { SignerIdentity } from '../registry/agency-registry.js'
 import type { XmlDocument } from '../xmldsig/xml-tree.js'
 import { checkSignature } from '../xmldsig/check-signature.js'
-import { readSignatureProfile, type SignatureProfile } from '../xmldsig/signature-profile.js'
+import { DEFAULT_PARSE_LIMITS, XmlRefusal } from '../xmldsig/parse.js'
+import { HASH_OF, readSignatureProfile, type SignatureProfile } from '../xmldsig/signature-profile.js'
+import { canonicalBudget, excludeFirstSignature, predictReferenceDigest, referenceDigest, referenceDigestSetting, StreamedDigest, type ReferenceDigestSetting } from '../xmldsig/stream-c14n.js'
 import { shortAlgorithmName } from './algorithms.js'
 import { EDXML_SIGNATURE_PLACE, parseForVerification, xmldsigStep } from './xmldsig-steps.js'
 import { VerificationFailure, fail } from '../errors/verification-failure.js'
@@ -42,8 +44,10 @@ export interface VerifyDocumentOptions {
  * each step either passes or ends the pipeline with one stable reason code. Never throws for
  * bad input: anything unexpected inside a step is a bug and propagates as an exception.
  *
- * Every step is linear in the input: one strict parse (bounds enforced while parsing), checks
- * over the element list the parser made, one canonicalisation into the digest.
+ * Every step is linear in the input: one strict parse (bounds enforced while parsing) that
+ * also streams the canonical document into the digest, checks over the kept parts and the
+ * counts the parser made; a second streamed pass only when the signature's settings were not
+ * those guessed.
  */
 export async function verifyDocument (bytes: Buffer, policy: VerificationPolicy, options: VerifyDocumentOptions = {}): Promise<Verdict> {
   const digestSha256 = createHash('sha256').update(bytes).digest('hex')
@@ -51,16 +55,21 @@ export async function verifyDocument (bytes: Buffer, policy: VerificationPolicy,
   try {
     // 1. Size cap before anything else; strict XML 1.0 + Namespaces, UTF-8, no DTD, no PI, bounded.
     if (bytes.length > policy.maxBytes) fail('PAYLOAD_TOO_LARGE', `the document has ${bytes.length} bytes; the cap is ${policy.maxBytes}`)
-    const doc = parseForVerification(bytes, policy)
+    // One pass: the tokens build only the kept parts (the envelope fields the grammar checks
+    // and the signature) and, at the same time, go through C14N into the Reference digest
+    // with the settings guessed from the bytes (step 6 checks the guess; docs/verification.md).
+    const uniqueness = new EnvelopeUniqueness()
+    const streamed = new StreamedDigest(predictReferenceDigest(bytes), excludeFirstSignature(), canonicalBudget(bytes.length))
+    const doc = parseForVerification(bytes, policy, { keep: { ...envelopeKeepPolicy(), observe: uniqueness.observe }, also: streamed.canonicalizer })
 
     // The schema is the boundary: nothing below looks at a document that is not edXML.
     const schema = validateEdxmlEnvelope(doc)
     if (!schema.ok) fail(schema.code, `${schema.path}: ${schema.message}`)
-    const unique = checkEnvelopeUniqueness(doc)
+    const unique = uniqueness.finding()
     if (!unique.ok) fail('ENVELOPE_AMBIGUOUS', unique.message)
 
     // The envelope as claimed: trusted only once step 6 has passed, reported in rejections.
-    // It is read from the very tree that step 6 canonicalises into the digest.
+    // It is read from the very tokens that step 6's digest canonicalised.
     const envelope: SignedEnvelope = readSignedEnvelope(doc, schema.kind)
     const claimedSender = envelope.from.organId
     facts.claimedSender = claimedSender
@@ -105,10 +114,19 @@ export async function verifyDocument (bytes: Buffer, policy: VerificationPolicy,
       fail('SENDER_MISMATCH', `the certificate of ${signer.leaf.subject} is not registered to agency ${claimedSender}`)
     }
 
-    // 6. Cryptographic check with the validated certificate.
-    verifyCryptography(doc, profile, signer.leafPem)
+    // 6. Cryptographic check with the validated certificate; the digest is the streamed one
+    // when the settings the signature names are those it was computed with.
+    const setting = referenceDigestSetting(profile.referenceCanonicalization, profile.referencePrefixes, HASH_OF[profile.digestMethod] as ReferenceDigestSetting['hash'])
+    verifyCryptography(doc, profile, signer.leafPem, () => {
+      try {
+        return referenceDigest(bytes, streamed, setting, { ...DEFAULT_PARSE_LIMITS, maxDepth: policy.maxDepth }).digest
+      } catch (err) {
+        if (err instanceof XmlRefusal) fail(err.code, err.message)
+        throw err
+      }
+    })
 
-    // 7. The envelope was read from this tree, now verified.
+    // 7. The envelope was read from the tokens that were digested, now verified.
     return {
       verdict: 'accepted',
       envelope,
@@ -130,8 +148,8 @@ export async function verifyDocument (bytes: Buffer, policy: VerificationPolicy,
   }
 }
 
-export function verifyCryptography (doc: XmlDocument, profile: SignatureProfile, signerPem: string): void {
-  xmldsigStep(() => { checkSignature(doc, profile, signerPem) })
+export function verifyCryptography (doc: XmlDocument, profile: SignatureProfile, signerPem: string, referenceDigest?: () => Buffer): void {
+  xmldsigStep(() => { checkSignature(doc, profile, signerPem, referenceDigest) })
 }
 
 /** The algorithms of a signature, by short name (signature log, CLI). */
