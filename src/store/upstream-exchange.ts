@@ -23,6 +23,15 @@ export async function findReceived (db: Queryable, upstreamId: string, upstreamD
   return rows[0]
 }
 
+/** The decided items among these listed ids, in one query (a round over a long list costs one). */
+export async function findReceivedMany (db: Queryable, upstreamId: string, upstreamDocIds: readonly string[]): Promise<Map<string, ReceivedRow>> {
+  if (upstreamDocIds.length === 0) return new Map()
+  const { rows } = await db.query<ReceivedRow>(
+    `SELECT upstream_id, upstream_doc_id, message_type, outcome, document_id, signature_log_id::text AS signature_log_id, reason_code, ack_status, acknowledged_at
+     FROM upstream_received WHERE upstream_id = $1 AND upstream_doc_id = ANY($2)`, [upstreamId, [...new Set(upstreamDocIds)]])
+  return new Map(rows.map((r) => [r.upstream_doc_id, r]))
+}
+
 export interface NewReceived {
   upstreamId: string
   upstreamDocId: string

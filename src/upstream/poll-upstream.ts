@@ -1,6 +1,6 @@
 import type { Database } from '../db/database.js'
 import type { AcceptOutcome } from '../accept/accept-submission.js'
-import { clearFetchFailure, fetchFailures, findReceived, markAcknowledged, recordFetchFailure, recordReceived, type ReceivedRow } from '../store/upstream-exchange.js'
+import { clearFetchFailure, fetchFailures, findReceivedMany, markAcknowledged, recordFetchFailure, recordReceived, type ReceivedRow } from '../store/upstream-exchange.js'
 import type { ReceivedItem, VdxpUpstreamClient } from './vdxp-client.js'
 import { UpstreamCallError } from './upstream-errors.js'
 
@@ -66,18 +66,25 @@ export async function pollUpstream (deps: PollDependencies): Promise<PollReport>
     const listed = await deps.client.receivedList(messageType)
     const items = [...new Map(listed.map((item) => [item.docId, item])).values()]
     report.listed += items.length
-    const failures = await fetchFailures(deps.db, upstreamId, items.map((i) => i.docId))
+    const ids = items.map((i) => i.docId)
+    const decidedBefore = await findReceivedMany(deps.db, upstreamId, ids)
+    const failures = await fetchFailures(deps.db, upstreamId, ids)
     const attempts = (docId: string): number => failures.get(docId)?.attempts ?? 0
     // Stable: the upstream's order among items with as many failures.
     const ordered = failures.size === 0 ? items : [...items].sort((a, b) => attempts(a.docId) - attempts(b.docId))
+    const max = deps.maxPerRound ?? DEFAULT_MAX_PER_ROUND
     let fetchedThisType = 0
+    let reacknowledged = 0
     for (const item of ordered) {
       let decided = false
       try {
-        const seen = await findReceived(deps.db, upstreamId, item.docId)
+        const seen = decidedBefore.get(item.docId)
+        // Acknowledged already and still listed: the upstream lost our answer, or lists old ids on
+        // purpose; answered again, but no more of them per round than new items are fetched.
+        if (seen?.acknowledged_at != null && reacknowledged++ >= max) continue
         const failure = failures.get(item.docId)
         if (seen == null && failure != null && failure.nextAttemptAt.getTime() > now()) { report.deferred++; continue }
-        if (seen == null && fetchedThisType >= (deps.maxPerRound ?? DEFAULT_MAX_PER_ROUND)) continue
+        if (seen == null && fetchedThisType >= max) continue
         if (seen == null) fetchedThisType++
         const row = seen ?? await fetchAndAccept(deps, item, messageType, report)
         decided = true

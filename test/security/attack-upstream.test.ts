@@ -169,6 +169,19 @@ t.test('a huge list costs one fetch budget per round and bounded time', async (t
   t.comment(`a round over a list of ${n} unknown items took ${ms} ms`)
   t.ok(ms < 20_000, `bounded (${ms} ms)`)
   t.equal(await scalar(hub, 'SELECT count(*) AS n FROM documents'), 0)
+
+  // The axis keeps listing 30 ids we decided and acknowledged long ago: answered again (it may
+  // have lost our answer), but no more per round than the fetch budget.
+  const old = Array.from({ length: 30 }, (_, i) => `old${i}`)
+  for (const id of old) {
+    await hub.db.query('INSERT INTO upstream_received (upstream_id, upstream_doc_id, message_type, outcome, reason_code, ack_status, acknowledged_at) VALUES ($1, $2, \'edoc\', \'rejected\', \'DIGEST_MISMATCH\', \'fail\', now())', ['axis', id])
+  }
+  axis.dropAcknowledged = false
+  axis.lists.edoc = old.map((docId) => ({ docId }))
+  axis.calls.length = 0
+  const reacks = await poll({ maxPerRound: 10 })
+  t.match(reacks, { listed: 30, fetched: 0, acknowledged: 10 }, JSON.stringify(reacks))
+  t.equal(axis.calls.filter((c) => c.startsWith('updateStatus')).length, 10, 'ten updateStatus calls, not thirty')
 })
 
 t.test('an axis that refuses our HMAC (a rotated secret, a clock it does not accept) fails the round, stores nothing', async (t) => {
