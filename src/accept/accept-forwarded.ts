@@ -7,7 +7,7 @@ import { issueReceipt } from '../evidence/receipts.js'
 import type { HubIdentity } from '../evidence/hub-identity.js'
 import type { DeliveryQueue } from '../queue/delivery-queue.js'
 import { markEnqueued } from '../store/delivery-outbox.js'
-import { findAgencies } from '../store/agencies.js'
+import { findAgencies, localCaseVariants } from '../store/agencies.js'
 import { findAnsweredDocument, findDuplicate, insertReceipt, type NewDelivery } from '../store/documents.js'
 import { deliveryRouteTo, deliveryTo, documentHops, findArrival, insertArrival, insertForwardedDelivery, setDocumentHops, storedFacts } from '../store/peer-forwarding.js'
 import { problemStatus, type ProblemCode } from '../errors/problem.js'
@@ -15,7 +15,9 @@ import type { Verdict } from '../domain/verdict.js'
 import type { Hop } from '../routing/hops.js'
 import type { PeerHub } from '../routing/peer-hubs.js'
 import type { RouteTableSource } from '../routing/stored-routes.js'
+import type { DirectoryProvider } from '../routing/directory/directory-provider.js'
 import { localDelivery, remoteDelivery, returnDelivery } from './accept-submission.js'
+import { bindForwardedSender } from './forwarded-sender.js'
 
 export interface ForwardedDependencies {
   db: Database
@@ -27,6 +29,11 @@ export interface ForwardedDependencies {
   hubId: string
   /** Peers, upstreams and rules (src/routing): where a recipient that is not an agency of this hub leads (a transit hop). */
   routes?: RouteTableSource | undefined
+  /**
+   * Peers' signed directories in force: the sender binding of a document whose sender the
+   * registry does not know (`verify` then returns its signer unbound, see forwarded-sender.ts).
+   */
+  directory?: Pick<DirectoryProvider, 'signerBinding'> | undefined
   onEnqueueError?: (err: unknown, deliveryIds: string[]) => void
 }
 
@@ -80,6 +87,13 @@ export async function acceptForwarded (deps: ForwardedDependencies, submission: 
     return { outcome: 'rejected', code, status: problemStatus(code), detail, signatureLogId: logged.id }
   }
   if (verdict.verdict === 'rejected') return await reject(verdict.code, verdict.detail)
+  // Sender binding (security.md step 5) for a sender the registry does not know: the registry,
+  // when it knows the sender, has bound it in `verify` already (an explicit override).
+  if (verdict.unboundSigner != null) {
+    const binding = bindForwardedSender(deps.directory, verdict.agency, verdict.unboundSigner, submission.hops)
+    if (!binding.bound) return await reject(binding.code, binding.detail)
+    flags.push(binding.flag)
+  }
   base.flags = [...new Set([...(base.flags ?? []), ...flags])]
 
   const recipient = submission.recipient
@@ -168,6 +182,9 @@ async function routeHere (deps: ForwardedDependencies, recipient: string, backTo
   if (backTo != null) return returnDelivery(recipient, backTo)
   const local = (await findAgencies(deps.db, [recipient])).get(recipient)
   if (local != null) return localDelivery(recipient, local.delivery_mode)
+  // A case variant of an agency of this hub is refused, not routed on (codes match exactly).
+  const variant = (await localCaseVariants(deps.db, [recipient])).get(recipient)
+  if (variant != null) return { problem: 'RECIPIENT_CASE_MISMATCH', detail: `${recipient} differs from this hub's agency ${variant} only in letter case: agency codes match exactly` }
   const table = await deps.routes?.table()
   const resolved = table?.resolveRemote(recipient)
   if (resolved?.target.kind === 'peer') {

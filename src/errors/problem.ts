@@ -13,6 +13,9 @@ export const GATEWAY_CODES = {
   DOCUMENT_UNKNOWN: { status: 404, title: 'Answered document unknown' },
   RECIPIENT_UNKNOWN: { status: 422, title: 'No known recipient' },
   RECIPIENT_UNROUTABLE: { status: 422, title: 'No route leads to any recipient' },
+  // Agency codes match exactly (route-pattern.ts); one differing from an agency of this hub only in
+  // letter case is a misaddressing, refused instead of leaving on a default or prefix route.
+  RECIPIENT_CASE_MISMATCH: { status: 422, title: 'The recipient code differs from an agency of this hub only in letter case' },
   // Peer forwarding (issue 13). 4xx on purpose: the forwarding hub fails the hop at once instead
   // of retrying a loop for its whole retry window.
   HOP_LOOP: { status: 409, title: 'The document already went through this hub (routing loop)' },
