@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import type { Database } from '../db/database.js'
 import { entryFromVerdict, type SignatureLogEntryInput } from '../evidence/signature-log.js'
 import { callAppend, sequencerFor } from '../evidence/signature-log-sequencer.js'
@@ -65,6 +65,17 @@ export async function acceptForwarded (deps: ForwardedDependencies, submission: 
   const { db } = deps
   const { peer } = submission
   const earlier = await findArrival(db, peer.hubId, submission.idempotencyKey)
+  if (earlier != null) {
+    // The key answers the very hop it was first used for, and nothing else: the same key with
+    // other bytes or for another recipient would otherwise get the first hop's receipt, which the
+    // forwarding hub would keep as proof of a hop that never happened. Checked by digest, before
+    // any signature work (a protocol error of the peer, like a bad header: no log entry).
+    const digest = createHash('sha256').update(submission.bytes).digest('hex')
+    const first = await storedFacts(db, earlier.documentId)
+    if (first?.digestSha256 !== digest || earlier.recipientCode !== submission.recipient) {
+      return { outcome: 'rejected', code: 'CONFLICT', status: problemStatus('CONFLICT'), detail: `Idempotency-Key ${submission.idempotencyKey} of peer hub ${peer.hubId} was used for ${earlier.recipientCode === submission.recipient ? 'other bytes' : `recipient ${earlier.recipientCode}`}: a retried hop sends the same bytes for the same recipient` }
+    }
+  }
   if (earlier != null) return { outcome: 'duplicate', documentId: earlier.documentId, deliveryId: earlier.deliveryId, receipt: earlier.receiptXml }
 
   const verdict = await deps.verify(submission.bytes)
