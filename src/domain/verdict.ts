@@ -81,6 +81,20 @@ export interface Accepted {
   flags: VerificationFlag[]
   /** SHA-256 of the exact bytes received, hex. */
   digestSha256: string
+  /**
+   * Set only when verified with `forwarded` (a document a peer hub forwarded) whose sender is
+   * neither an agency of this hub nor in the registry's `peerAgencies`: the certificate path and
+   * the signature are checked, the sender binding is NOT. The caller must bind this signer to
+   * `agency` itself (accept-forwarded.ts: the origin hub's signed directory) or refuse.
+   */
+  unboundSigner?: UnboundSigner
+}
+
+/** The signer's identity as sender binding reads it: plain data, so it crosses the worker thread boundary. */
+export interface UnboundSigner {
+  fingerprintSha256: string
+  /** Attribute OID -> values, from the certificate subject. */
+  subject: Record<string, string[]>
 }
 
 export interface Rejected {

@@ -169,3 +169,43 @@ function describe (element: XmlElement): string {
 function quote (value: string): string {
   return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)
 }
+
+/**
+ * Kept text per node: over 3x MAX_CHECKED_TEXT (a UTF-8 byte can be a third of a UTF-16 unit),
+ * so a text kept only in part is still longer than MAX_CHECKED_TEXT and refused as such.
+ */
+export const MAX_KEPT_TEXT = 65_536
+
+/**
+ * What verification keeps of a document (parse.ts `KeepPolicy`): the content of the elements
+ * the grammar checks (rules with children, variants or text), nothing of the others
+ * (`count-only` entries, unknown elements, payloads): the validator never looks into them and
+ * readSignedEnvelope reads only text leaves of the grammar. Memory then grows with the
+ * envelope header, not with the document.
+ */
+export function envelopeKeepPolicy (grammar: Grammar = GRAMMAR): { keepContent: (element: XmlElement) => boolean, maxKeptText: number } {
+  const rules = new WeakMap<XmlElement, Rule>()
+  const keepContent = (element: XmlElement): boolean => {
+    const parent = element.parent
+    let rule: Rule | undefined
+    if (parent == null) {
+      if (keyOf(element) === grammar.root.key) rule = grammar.root.rule
+    } else {
+      const parentRule = rules.get(parent)
+      const tables = parentRule?.type === 'children' ? [parentRule.children] : parentRule?.type === 'variants' ? parentRule.variants.map((v) => v.children) : []
+      // Before its children are all seen, the variant of a MessageHeader is not known: an
+      // element is kept when any variant checks it.
+      for (const table of tables) {
+        const entry = table.byKey.get(keyOf(element))
+        if (entry != null && entry.rule.type !== 'count-only') {
+          rule = entry.rule
+          break
+        }
+      }
+    }
+    if (rule == null || rule.type === 'count-only') return false
+    rules.set(element, rule)
+    return true
+  }
+  return { keepContent, maxKeptText: MAX_KEPT_TEXT }
+}
