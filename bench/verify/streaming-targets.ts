@@ -2,7 +2,7 @@
  * The streaming verifier's targets (issue 15), measured side by side in one run and written to the
  * "Streaming verifier targets" section of docs/benchmarks.md (also run at the end of `npm run bench`):
  *
- *   node --import tsx bench/verify/streaming-targets.ts [--quick]
+ *   node --import tsx bench/verify/streaming-targets.ts [--quick | --no-write]
  *
  * - 20 MB document, full policy, in-process `verifyDocument` against `xmlsec1 --verify` (whole
  *   process) on the same file; peak memory of one verification in a fresh process over its baseline;
@@ -15,7 +15,7 @@
  * does not, so the targets are judged on CPU time and the load average is printed beside them.
  */
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { signEdxml } from '../../src/signing/sign-document.js'
@@ -28,6 +28,7 @@ import { makeDocuments } from './make-documents.js'
 import { measurePeakMemory } from './memory.js'
 
 const quick = process.argv.includes('--quick')
+const write = !quick && !process.argv.includes('--no-write')
 const DOC_PATH = new URL('../../docs/benchmarks.md', import.meta.url).pathname
 const log = (m: string): void => { process.stderr.write(`[bench/streaming] ${m}\n`) }
 
@@ -155,7 +156,7 @@ async function main (): Promise<void> {
     ...rows.map((r) => `| ${r.join(' | ')} |`)
   ].join('\n')
   process.stdout.write(`${section}\n`)
-  if (!quick) writeMarkedSection(DOC_PATH, '<!-- bench/streaming:start -->', '<!-- bench/streaming:end -->', section)
+  if (write) writeMarkedSection(DOC_PATH, '<!-- bench/streaming:start -->', '<!-- bench/streaming:end -->', section)
 }
 
 await main()
