@@ -96,11 +96,13 @@ export async function importCrl (db: Database, store: TrustStore, actor: AuditAc
     throw err
   }
   if (crl.nextUpdate != null && crl.nextUpdate <= now) throw new HubProblem('BAD_REQUEST', `the CRL of ${crl.issuer} went stale at ${crl.nextUpdate.toISOString()}`)
-  const result = await storeCrl(db, { url: `admin:${actor.name}`, crl, signer, sha256: createHash('sha256').update(crl.der).digest('hex') })
+  const summary = { issuer: crl.issuer, crlNumber: crl.crlNumber, thisUpdate: crl.thisUpdate.toISOString(), nextUpdate: crl.nextUpdate?.toISOString() ?? null }
+  // The audit row is written in the storing transaction: no imported CRL without its record.
+  const result = await storeCrl(db, { url: `admin:${actor.name}`, crl, signer, sha256: createHash('sha256').update(crl.der).digest('hex') }, async (tx) => {
+    await recordAudit(tx, actor, { action: 'trust.crl_import', target: `crl:${crl.issuer}`, after: summary })
+  })
   if (result.outcome === 'older') {
     throw new HubProblem('CONFLICT', `the hub holds a newer CRL of ${crl.issuer} (number ${String(result.held.crlNumber)}, ${result.held.thisUpdate.toISOString()})`)
   }
-  const summary = { issuer: crl.issuer, crlNumber: crl.crlNumber, thisUpdate: crl.thisUpdate.toISOString(), nextUpdate: crl.nextUpdate?.toISOString() ?? null }
-  if (result.outcome === 'stored') await recordAudit(db, actor, { action: 'trust.crl_import', target: `crl:${crl.issuer}`, after: summary })
   return { outcome: result.outcome, ...summary }
 }

@@ -42,4 +42,10 @@ dl.facts dt { font-weight: 600; } dl.facts dd { margin: 0; }
 .login button { margin-top: 1rem; width: 100%; }
 .mono { font-family: ui-monospace, monospace; font-size: .85rem; word-break: break-all; }
 .lang { margin-left: auto; }
+form.inline { display: inline; margin-left: .5rem; }
+form.stacked { display: flex; flex-direction: column; gap: .4rem; background: #fff; padding: .7rem; border: 1px solid var(--line); }
+form.stacked textarea { width: 100%; font: .85rem ui-monospace, monospace; }
+form.stacked button { align-self: flex-start; }
+.muted { color: var(--muted); }
+code.secret { display: inline-block; padding: .2rem .4rem; background: #fff; border: 1px solid var(--line); user-select: all; }
 `

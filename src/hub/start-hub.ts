@@ -112,6 +112,8 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
     secureCookies: config.sessions.secureCookies,
     // Peer forwarding (docs/delivery.md): the /peer scope admits the configured peers only.
     hubId: config.hubId,
+    hopLimit: config.hopLimit,
+    peerDirectories,
     peers: storedPeerHubs(db)
   }, {
     logger: { level: config.logLevel, redact: logRedaction },

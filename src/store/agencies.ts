@@ -47,6 +47,22 @@ export async function agencyExists (db: Queryable, code: string): Promise<boolea
  * Whether a registry agency has this code up to letter case: a look-alike such as 000.00.00.h41
  * beside 000.00.00.H41 must not be registered through VDXP (outsider review, finding V2).
  */
+/**
+ * For each code that is not an agency of this hub but equals one ignoring letter case: that
+ * agency's code (000.00.00.h41 -> 000.00.00.H41). Codes match exactly everywhere else, so such a
+ * code must be refused, not routed on (docs/deployment.md, "Agency codes and letter case").
+ */
+export async function localCaseVariants (db: Queryable, codes: readonly string[]): Promise<Map<string, string>> {
+  if (codes.length === 0) return new Map()
+  const { rows } = await db.query<{ code: string }>('SELECT code FROM agencies WHERE lower(code) = ANY($1)', [codes.map((c) => c.toLowerCase())])
+  const out = new Map<string, string>()
+  for (const code of codes) {
+    const local = rows.find((r) => r.code.toLowerCase() === code.toLowerCase())
+    if (local != null && local.code !== code) out.set(code, local.code)
+  }
+  return out
+}
+
 export async function agencyExistsIgnoringCase (db: Queryable, code: string): Promise<boolean> {
   const { rows } = await db.query('SELECT 1 FROM agencies WHERE lower(code) = lower($1)', [code])
   return rows.length > 0

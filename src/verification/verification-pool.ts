@@ -54,6 +54,8 @@ export interface VerifyOptions {
   expectedSender?: string
   /** VDXP submissions: see VerifyDocumentOptions.unsignedAllowed. */
   unsignedAllowed?: boolean
+  /** Forwarded by a peer hub: see VerifyDocumentOptions.forwarded (the signer comes back unbound). */
+  forwarded?: boolean
   /**
    * Hand the Buffer's memory over to the worker instead of copying it. Only honoured when the
    * Buffer owns its whole ArrayBuffer (not a slice of Node's small-buffer pool); the caller's
@@ -219,7 +221,7 @@ export async function createVerificationPool (options: VerificationPoolOptions):
     const generation = current
     inFlight++
     generation.inFlight++
-    const task = generation.piscina.run({ kind: 'verify', bytes: data, ...(verifyOptions.expectedSender != null ? { expectedSender: verifyOptions.expectedSender } : {}), ...(verifyOptions.unsignedAllowed === true ? { unsignedAllowed: true } : {}) }, { transferList: shared ? [] : [data.buffer as ArrayBuffer] })
+    const task = generation.piscina.run({ kind: 'verify', bytes: data, ...(verifyOptions.expectedSender != null ? { expectedSender: verifyOptions.expectedSender } : {}), ...(verifyOptions.unsignedAllowed === true ? { unsignedAllowed: true } : {}), ...(verifyOptions.forwarded === true ? { forwarded: true } : {}) }, { transferList: shared ? [] : [data.buffer as ArrayBuffer] })
     inFlightTasks.add(task)
     try {
       const reply = await task

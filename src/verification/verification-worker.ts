@@ -36,7 +36,7 @@ export interface WorkerConfig {
 
 export type WorkerTask =
   /** `bytes` arrives transferred, not copied: its ArrayBuffer now belongs to this thread. */
-  | { kind: 'verify', bytes: Uint8Array, expectedSender?: string, unsignedAllowed?: boolean }
+  | { kind: 'verify', bytes: Uint8Array, expectedSender?: string, unsignedAllowed?: boolean, forwarded?: boolean }
   /** Answers once this thread's trust store and registry are loaded (or failed to load). */
   | { kind: 'probe' }
 
@@ -95,7 +95,8 @@ export default async function handleTask (task: WorkerTask): Promise<WorkerReply
         const bytes = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength)
         const verdict = await verifyDocument(bytes, loaded.policy, {
           ...(task.expectedSender != null ? { expectedSender: task.expectedSender } : {}),
-          ...(task.unsignedAllowed === true ? { unsignedAllowed: true } : {})
+          ...(task.unsignedAllowed === true ? { unsignedAllowed: true } : {}),
+          ...(task.forwarded === true ? { forwarded: true } : {})
         })
         return { kind: 'verdict', verdict, elapsedMs: performance.now() - started }
       }
