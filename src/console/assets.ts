@@ -43,6 +43,8 @@ dl.facts dt { font-weight: 600; } dl.facts dd { margin: 0; }
 .mono { font-family: ui-monospace, monospace; font-size: .85rem; word-break: break-all; }
 .lang { margin-left: auto; }
 form.inline { display: inline; margin-left: .5rem; }
+form.filters label.check { justify-content: end; }
+form.filters textarea { font: .8rem ui-monospace, monospace; min-width: 22rem; }
 form.stacked { display: flex; flex-direction: column; gap: .4rem; background: #fff; padding: .7rem; border: 1px solid var(--line); }
 form.stacked textarea { width: 100%; font: .85rem ui-monospace, monospace; }
 form.stacked button { align-self: flex-start; }
