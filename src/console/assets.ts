@@ -10,7 +10,8 @@ body { margin: 0; font: 15px/1.45 system-ui, "Segoe UI", Roboto, "Noto Sans", sa
 a { color: var(--brand); }
 header.top { display: flex; align-items: center; gap: 1.5rem; padding: .6rem 1.2rem; background: var(--brand); color: #fff; }
 header.top a { color: #fff; text-decoration: none; }
-header.top nav { display: flex; gap: 1rem; flex: 1; }
+header.top nav { display: flex; flex-wrap: wrap; gap: .2rem 1rem; flex: 1; }
+header.top nav a, header.top .who, header.top .lang { white-space: nowrap; }
 header.top nav a[aria-current="page"] { text-decoration: underline; font-weight: 600; }
 header.top .who { font-size: .9rem; }
 header.top form { display: inline; }

@@ -98,6 +98,32 @@ t.test('an admin creates a clerk, disables it; both in the audit trail; the cler
   t.match(await page.locator('tbody tr').first().textContent(), /\d{2}\/\d{2}\/\d{4} \d{2}:\d{2}/, 'dates as dd/MM/yyyy HH:mm')
 })
 
+t.test('an admin resets a password and creates a personal token (shown once, it works), then revokes it', async (t) => {
+  const target = await testUser(hub.db, 'kiem.tra.2', 'auditor')
+  const page = await signedIn('admin.x', admin.password)
+  await page.goto(`/console/admin/users/${target.user.id}?lang=en`)
+  await page.getByLabel('New password').fill('short')
+  await page.getByRole('button', { name: 'Reset the password' }).click()
+  t.match(await page.getByRole('alert').textContent(), /^Not done: /, 'a weak password is refused with the policy\'s reason')
+  const password = 'a new long enough password 2026'
+  await page.getByLabel('New password').fill(password)
+  await page.getByRole('button', { name: 'Reset the password' }).click()
+  await page.waitForURL(/done=reset/)
+  t.match(await page.getByRole('status').textContent(), /New password set/)
+  t.match((await signedIn('kiem.tra.2', password)).url(), /\/console\/sent$/, 'the new password signs in (not sent back to the form)')
+
+  await page.locator('form[action$="/tokens"]').getByLabel('Label').fill('báo cáo hằng tuần')
+  await page.getByRole('button', { name: 'Create token' }).click()
+  const token = (await page.locator('code.secret').textContent()) ?? ''
+  t.match(token, /^lu_[0-9a-f]{12}_/, 'the token is shown once')
+  t.notMatch(page.url(), /lu_/, 'never in the address bar')
+  const me = await fetch(`${base}/api/session`, { headers: { authorization: `Bearer ${token}` } })
+  t.equal(me.status, 200, 'the token authenticates as the user')
+  await page.locator('tr', { hasText: 'báo cáo hằng tuần' }).getByRole('button', { name: 'Revoke' }).click()
+  await page.waitForURL(/done=revoked/)
+  t.equal((await fetch(`${base}/api/session`, { headers: { authorization: `Bearer ${token}` } })).status, 401, 'revoked: refused')
+})
+
 t.test('an admin issues an agency API key (shown once, it works), then revokes it', async (t) => {
   const page = await signedIn('admin.x', admin.password)
   await page.getByRole('link', { name: 'Cơ quan' }).click()

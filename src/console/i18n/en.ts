@@ -233,6 +233,8 @@ export const en: Record<keyof typeof vi, string> = {
   'integrity.expected': 'Expected',
   'integrity.found': 'Found',
   'integrity.notRun': 'Not run yet.',
+  'integrity.matches': 'Matches',
+  'integrity.differs': 'Differs',
   'agencies.new': 'Add an agency',
   'agencies.create': 'Add',
   'agencies.created': 'Agency added.',

@@ -231,6 +231,8 @@ export const vi = {
   'integrity.expected': 'Mong đợi',
   'integrity.found': 'Tìm thấy',
   'integrity.notRun': 'Chưa chạy kiểm tra.',
+  'integrity.matches': 'Khớp',
+  'integrity.differs': 'Không khớp',
   'agencies.new': 'Thêm cơ quan',
   'agencies.create': 'Thêm',
   'agencies.created': 'Đã thêm cơ quan.',

@@ -21,6 +21,11 @@ const EXPIRY_WARNING_MS = 30 * 24 * 3600 * 1000
 /** A CRL paste: PEM CRLs of national CAs run to a few MiB at most. */
 const CRL_FORM_LIMIT = 8 * 1024 * 1024
 
+/** A file's name without the server's directories (the full path is the cell's title). */
+function basename (source: string): string {
+  return source.split('/').pop() ?? source
+}
+
 function expiry (page: PageContext, notAfter: string, now: Date): SafeHtml {
   const left = new Date(notAfter).getTime() - now.getTime()
   const [tone, key]: [Tone, 'trust.expired' | 'trust.expiring' | 'trust.valid'] = left <= 0 ? ['bad', 'trust.expired'] : left < EXPIRY_WARNING_MS ? ['wait', 'trust.expiring'] : ['ok', 'trust.valid']
@@ -34,7 +39,7 @@ function caTable (page: PageContext, cas: CaView[], now: Date): SafeHtml {
 <thead><tr><th scope="col">${t('trust.col.subject')}</th><th scope="col">${t('trust.col.fingerprint')}</th><th scope="col">${t('trust.col.notAfter')}</th>
 <th scope="col">${t('trust.col.state')}</th><th scope="col">${t('trust.col.source')}</th></tr></thead>
 <tbody>${cas.map((c) => html`<tr>
-  <td>${c.subject}</td><td class="mono">${c.fingerprintSha256}</td><td>${formatDate(c.notAfter)}</td><td>${expiry(page, c.notAfter, now)}</td><td class="mono">${c.source}</td>
+  <td>${c.subject}</td><td class="mono">${c.fingerprintSha256}</td><td>${formatDate(c.notAfter)}</td><td>${expiry(page, c.notAfter, now)}</td><td class="mono" title="${c.source}">${basename(c.source)}</td>
 </tr>`)}</tbody></table>`
 }
 
@@ -73,7 +78,7 @@ ${view.crls.length === 0
 <tbody>${view.crls.map((c) => html`<tr data-issuer="${c.issuer}">
   <td>${c.issuer}</td><td>${c.crlNumber ?? ''}</td><td>${formatDate(c.thisUpdate)}</td><td>${formatDate(c.nextUpdate)}</td>
   <td>${c.fresh ? html`<span class="state tone-ok">${t('trust.fresh')}</span>` : html`<span class="state tone-bad">${t('trust.stale')}</span>`}</td>
-  <td class="mono">${c.file}</td>
+  <td class="mono" title="${c.file}">${basename(c.file)}</td>
 </tr>`)}</tbody></table>`}
 <h2>${t('trust.addCa')}</h2>
 <form class="stacked" method="post" action="/console/admin/trust/cas">
