@@ -88,21 +88,6 @@ async function main (): Promise<void> {
     const largeBytes = readFileSync(large.path)
     for (const b of [smallBytes, largeBytes]) if (await verdictOf(b, policy) !== 'accepted') throw new Error('a benchmark document is not accepted')
 
-    log('20 MB: verifyDocument and xmlsec1')
-    await verifyDocument(largeBytes, policy)
-    const ours = await timeIt(async () => await verifyDocument(largeBytes, policy), quick ? 1 : 5)
-    const theirs = xmlsec(large.path, quick ? 1 : 5)
-    rows.push(['20 MB document, full policy, in-process vs `xmlsec1 --verify` whole process', '<= 1.0x time',
-      `ours ${f1(ours.cpuMs)} ms CPU (${f1(ours.wallMs)} wall); xmlsec1 ${f1(theirs.cpuMs)} ms CPU (${f1(theirs.wallMs)} wall): **${(ours.cpuMs / theirs.cpuMs).toFixed(2)}x** CPU, ${(ours.wallMs / theirs.wallMs).toFixed(2)}x wall`,
-      ours.cpuMs <= theirs.cpuMs ? 'met (CPU)' : '**not met**'])
-
-    log('20 MB: peak memory (fresh processes)')
-    const memory = Array.from({ length: quick ? 1 : 2 }, () => measurePeakMemory('full', large.path, small.path))
-    const delta = Math.max(...memory.map((m) => m.peakRss - m.baselineRss))
-    rows.push(['20 MB: peak memory over baseline (fresh process, input bytes included)', '<= 2x the document',
-      `${mb(delta)} = **${(delta / large.bytes).toFixed(2)}x** (baseline ${mb(memory[0]?.baselineRss ?? 0)}); xmlsec1 peak RSS ${mb(theirs.peakRss)}`,
-      delta <= 2 * large.bytes ? 'met' : '**not met**'])
-
     log('10 KB: throughput')
     for (let i = 0; i < 200; i++) await verifyDocument(smallBytes, policy)
     let ops = 0
@@ -119,6 +104,21 @@ async function main (): Promise<void> {
     rows.push(['10 KB document, full policy, one thread', '>= 1,500 verifications/s per core',
       `**${Math.round(ops / cpuS).toLocaleString('en')}/s per CPU second** (${Math.round(ops / wallS).toLocaleString('en')}/s wall; ${ops} verifications, ${(cpuS * 1000 / ops).toFixed(3)} ms CPU each)`,
       ops / cpuS >= 1500 ? 'met (CPU)' : '**not met**'])
+
+    log('20 MB: verifyDocument and xmlsec1')
+    await verifyDocument(largeBytes, policy)
+    const ours = await timeIt(async () => await verifyDocument(largeBytes, policy), quick ? 1 : 5)
+    const theirs = xmlsec(large.path, quick ? 1 : 5)
+    rows.push(['20 MB document, full policy, in-process vs `xmlsec1 --verify` whole process', '<= 1.0x time',
+      `ours ${f1(ours.cpuMs)} ms CPU (${f1(ours.wallMs)} wall); xmlsec1 ${f1(theirs.cpuMs)} ms CPU (${f1(theirs.wallMs)} wall): **${(ours.cpuMs / theirs.cpuMs).toFixed(2)}x** CPU, ${(ours.wallMs / theirs.wallMs).toFixed(2)}x wall`,
+      ours.cpuMs <= theirs.cpuMs ? 'met (CPU)' : '**not met**'])
+
+    log('20 MB: peak memory (fresh processes)')
+    const memory = Array.from({ length: quick ? 1 : 2 }, () => measurePeakMemory('full', large.path, small.path))
+    const delta = Math.max(...memory.map((m) => m.peakRss - m.baselineRss))
+    rows.push(['20 MB: peak memory over baseline (fresh process, input bytes included)', '<= 2x the document',
+      `${mb(delta)} = **${(delta / large.bytes).toFixed(2)}x** (baseline ${mb(memory[0]?.baselineRss ?? 0)}); xmlsec1 peak RSS ${mb(theirs.peakRss)}`,
+      delta <= 2 * large.bytes ? 'met' : '**not met**'])
 
     const template = readFileSync(join(FIXTURES, 'templates', 'document-one-recipient.edxml'), 'utf8')
     const genuine = signEdxml(template, { privateKeyPem: G22.keyPem, certificatePem: G22.certificatePem + G22.chainPem })
