@@ -1,21 +1,31 @@
 /**
- * `npm run bench:audit [-- --entries N]`: builds an untouched signature log of N entries
- * (default 1,000,000) in a fresh PostgreSQL schema, then times what `lienthong audit verify` runs
- * (verifySignatureLogChain), the integrity endpoint's check (checkSignatureLogIntegrity, after a
- * signed checkpoint), the reference row-object path on a slice as the same-run baseline, and a
- * full CSV export into a counting sink with its peak memory. Prints a Markdown section for
- * docs/benchmarks.md with the machine and load average. Needs PostgreSQL (TEST_DATABASE_URL).
+ * `npm run bench:audit [-- --entries N --baseline M --pglite P]`: builds an untouched signature
+ * log of N entries (default 1,000,000) in a fresh PostgreSQL schema, then times what `lienthong
+ * audit verify` runs (verifySignatureLogChain), the first checkpoint (the same walk, then a
+ * signature), the integrity endpoint's check (checkSignatureLogIntegrity) and a full CSV export
+ * into a counting sink with its peak memory. Baselines measured in the same run: the row-object
+ * path (driver rows, generic canonical form: the path before the binary COPY) on M entries, and
+ * the floor of any verifier, the same binary COPY streamed into one SHA-256 of all its bytes.
+ * Then the same log (P entries, default N) in the embedded PGlite, timed the same way. Prints a
+ * Markdown section for docs/benchmarks.md with the machine, load average and CPU time of this
+ * process. Needs PostgreSQL (TEST_DATABASE_URL).
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import pg from 'pg'
-import { from as copyFrom } from 'pg-copy-streams'
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PGlite } from '@electric-sql/pglite'
+import { openPglite } from '../../src/db/pglite-database.js'
+import { COPY_SELECT } from '../../src/evidence/signature-log-copy.js'
 import { migrate } from '../../src/db/migrate.js'
 import { openPostgres } from '../../src/db/postgres-database.js'
 import {
-  CANONICAL_COLUMNS, GENESIS_HASH, SIGNATURE_LOG_COLUMNS, canonicalSignatureLogRow, signatureLogEntryHash, verifySignatureLogChain, type SignatureLogRow
+  CANONICAL_COLUMNS, DEFAULT_BATCH_SIZE, GENESIS_HASH, SIGNATURE_LOG_COLUMNS, canonicalSignatureLogRow, signatureLogEntryHash, verifySignatureLogChain, type SignatureLogRow
 } from '../../src/evidence/signature-log-chain.js'
 import { issueCheckpoint } from '../../src/evidence/signature-log-checkpoints.js'
 import { checkSignatureLogIntegrity } from '../../src/evidence/signature-log-integrity.js'
@@ -29,6 +39,7 @@ const arg = (name: string, fallback: number): number => {
 }
 const ENTRIES = arg('entries', 1_000_000)
 const BASELINE = Math.min(ENTRIES, arg('baseline', 100_000))
+const PGLITE_ENTRIES = arg('pglite', ENTRIES)
 const schema = `bench_audit_${randomBytes(4).toString('hex')}`
 
 const copyText = (v: unknown): string => v == null ? '\\N' : String(v).replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r')
@@ -70,49 +81,105 @@ function entry (i: number, id: number): Record<string, unknown> {
   }
 }
 
+const COLUMNS = [...CANONICAL_COLUMNS, 'prev_hash', 'entry_hash']
+
+/** The log of `count` entries as COPY text, about 1 MB per chunk. */
+async function * lines (count: number): AsyncGenerator<string> {
+  let prev = GENESIS_HASH
+  let chunk = ''
+  for (let i = 0; i < count; i++) {
+    const row = entry(i, i + 1)
+    const hash = signatureLogEntryHash(prev, canonicalSignatureLogRow(row as SignatureLogRow))
+    chunk += COLUMNS.map((c) => {
+      const v = c === 'prev_hash' ? prev : c === 'entry_hash' ? hash : row[c]
+      if (c === 'flags') return `{${(v as string[]).join(',')}}`
+      return copyText(v != null && typeof v === 'object' ? JSON.stringify(v) : v)
+    }).join('\t') + '\n'
+    prev = hash
+    if (chunk.length > 1 << 20) { yield chunk; chunk = '' }
+  }
+  if (chunk !== '') yield chunk
+}
+
 async function seed (): Promise<number> {
   const client = new pg.Client({ connectionString: URL })
   await client.connect()
   await client.query(`SET search_path TO ${schema}`)
   const started = performance.now()
-  let prev = GENESIS_HASH
-  const columns = [...CANONICAL_COLUMNS, 'prev_hash', 'entry_hash']
-  const copy = client.query(copyFrom(`COPY signature_log (${columns.join(', ')}) FROM STDIN`))
-  async function * lines (): AsyncGenerator<string> {
-    let chunk = ''
-    for (let i = 0; i < ENTRIES; i++) {
-      const row = entry(i, i + 1)
-      const hash = signatureLogEntryHash(prev, canonicalSignatureLogRow(row as SignatureLogRow))
-      chunk += columns.map((c) => {
-        const v = c === 'prev_hash' ? prev : c === 'entry_hash' ? hash : row[c]
-        if (c === 'flags') return `{${(v as string[]).join(',')}}`
-        return copyText(v != null && typeof v === 'object' ? JSON.stringify(v) : v)
-      }).join('\t') + '\n'
-      prev = hash
-      if (chunk.length > 1 << 20) { yield chunk; chunk = '' }
-    }
-    if (chunk !== '') yield chunk
-  }
-  await pipeline(lines(), copy)
+  const copy = client.query(copyFrom(`COPY signature_log (${COLUMNS.join(', ')}) FROM STDIN`))
+  await pipeline(lines(ENTRIES), copy)
   await client.query(`SELECT setval(pg_get_serial_sequence('signature_log', 'id'), ${ENTRIES})`)
   await client.query('ANALYZE signature_log')
   await client.end()
   return performance.now() - started
 }
 
-async function time<T> (fn: () => Promise<T>): Promise<{ ms: number, value: T }> {
-  const started = performance.now()
-  const value = await fn()
-  return { ms: performance.now() - started, value }
+/** The floor: the walk's binary COPY read whole into one SHA-256 (no decoding, no per-entry hash). */
+async function copyAndHashOnly (): Promise<number> {
+  const client = new pg.Client({ connectionString: URL })
+  await client.connect()
+  await client.query(`SET search_path TO ${schema}`)
+  const hash = createHash('sha256')
+  let bytes = 0
+  for await (const chunk of client.query(copyTo(`COPY (SELECT ${COPY_SELECT} FROM signature_log ORDER BY id) TO STDOUT (FORMAT binary)`))) {
+    hash.update(chunk as Buffer)
+    bytes += (chunk as Buffer).length
+  }
+  hash.digest()
+  await client.end()
+  return bytes
 }
 
+/** The same log in an embedded PGlite (a temporary directory), seeded by COPY from /dev/blob. */
+async function seedPglite (dir: string): Promise<number> {
+  const setup = await openPglite(dir)
+  await migrate(setup)
+  await setup.close()
+  const raw = await PGlite.create(dir)
+  const started = performance.now()
+  let parts: string[] = []
+  let size = 0
+  const flush = async (): Promise<void> => {
+    if (parts.length === 0) return
+    await raw.query(`COPY signature_log (${COLUMNS.join(', ')}) FROM '/dev/blob'`, [], { blob: new Blob(parts) })
+    parts = []
+    size = 0
+  }
+  for await (const chunk of lines(PGLITE_ENTRIES)) {
+    parts.push(chunk)
+    size += chunk.length
+    if (size > 64 << 20) await flush()
+  }
+  await flush()
+  await raw.query(`SELECT setval(pg_get_serial_sequence('signature_log', 'id'), ${PGLITE_ENTRIES})`)
+  await raw.query('ANALYZE signature_log')
+  await raw.close()
+  return performance.now() - started
+}
+
+async function time<T> (fn: () => Promise<T>): Promise<{ ms: number, cpuMs: number, value: T }> {
+  const cpu = process.cpuUsage()
+  const started = performance.now()
+  const value = await fn()
+  const used = process.cpuUsage(cpu)
+  return { ms: performance.now() - started, cpuMs: (used.user + used.system) / 1000, value }
+}
+
+type Row = [what: string, entries: number, run: { ms: number, cpuMs: number }, note: string]
+const perEntry = (ms: number, n: number): string => `${((ms * 1000) / n).toFixed(1)} µs`
+const line = ([what, n, run, note]: Row): string =>
+  `| ${what} | ${n.toLocaleString('en')} | ${(run.ms / 1000).toFixed(2)} s | ${perEntry(run.ms, n)} | ${perEntry(run.cpuMs, n)} | ${note} |`
+
 const db = await openPostgres({ connectionString: URL, schema })
+const pgliteDir = await mkdtemp(join(tmpdir(), 'bench-audit-pglite-'))
 try {
   await migrate(db)
   const load = loadavg().map((l) => l.toFixed(2)).join(' ')
   const seedMs = await seed()
   process.stderr.write(`seeded ${ENTRIES} entries in ${(seedMs / 1000).toFixed(1)} s\n`)
-  // Baseline, same run: the row-object path (Dates, parsed jsonb, generic canonical form) on a slice.
+  const rows: Row[] = []
+  // Baselines, same run: the row-object path (Dates, parsed jsonb, generic canonical form) on a
+  // slice, and the bytes of the walk's COPY hashed as one stream (what no verifier can beat).
   const baseline = await time(async () => {
     let prev = GENESIS_HASH
     let after = 0
@@ -126,18 +193,20 @@ try {
       if (rows.length === 0) break
     }
   })
-  const results: Array<[string, number, string]> = []
-  for (const batchSize of [1000, 5000]) {
+  rows.push(['baseline: row objects + generic canonical form (the path before the binary COPY)', BASELINE, baseline, 'same run'])
+  const floor = await time(copyAndHashOnly)
+  rows.push(['baseline: the same binary COPY hashed as one stream (no decoding, no per-entry hash)', ENTRIES, floor, `${(floor.value / 1e6).toFixed(0)} MB`])
+  for (const batchSize of [DEFAULT_BATCH_SIZE, 5000]) {
     const run = await time(async () => await verifySignatureLogChain(db, { batchSize }))
     if (!run.value.ok || run.value.entries !== ENTRIES) throw new Error('verify: not intact')
-    results.push([`audit verify (verifySignatureLogChain, --batch-size ${batchSize})`, run.ms, `${ENTRIES} entries intact`])
+    rows.push([`**audit verify** (verifySignatureLogChain, --batch-size ${batchSize})`, ENTRIES, run, `${ENTRIES} entries intact`])
   }
   const hub = await exampleHubIdentity()
   const checkpoint = await time(async () => await issueCheckpoint(db, hub))
-  results.push(['first checkpoint (verifies the whole log, then signs)', checkpoint.ms, ''])
+  rows.push(['first checkpoint (walks the whole log, then signs)', ENTRIES, checkpoint, ''])
   const integrity = await time(async () => await checkSignatureLogIntegrity(db, [hub.fingerprintSha256]))
   if (!integrity.value.ok) throw new Error('integrity: not ok')
-  results.push(['integrity endpoint check (checkSignatureLogIntegrity)', integrity.ms, `consistent with checkpoint #${String(integrity.value.checkpoint?.id)}`])
+  rows.push(['**integrity endpoint check** (checkSignatureLogIntegrity)', ENTRIES, integrity, `consistent with checkpoint #${String(integrity.value.checkpoint?.id)}`])
   let bytes = 0
   let peakRss = process.memoryUsage().rss
   const rssBefore = peakRss
@@ -150,22 +219,43 @@ try {
       }
     }))
   })
-  results.push(['CSV export of every entry into a counting sink', exported.ms, `${(bytes / 1e6).toFixed(0)} MB; RSS ${(rssBefore / 1e6).toFixed(0)} -> peak ${(peakRss / 1e6).toFixed(0)} MB`])
+  rows.push(['CSV export of every entry into a counting sink', ENTRIES, exported, `${(bytes / 1e6).toFixed(0)} MB; RSS ${(rssBefore / 1e6).toFixed(0)} -> peak ${(peakRss / 1e6).toFixed(0)} MB`])
+  // A break in the middle of the chain: found at its entry, after verifying every one before it.
+  const middle = Math.max(1, Math.floor(ENTRIES / 2))
+  await db.query('ALTER TABLE signature_log DISABLE TRIGGER USER')
+  await db.query("UPDATE signature_log SET detail = 'rewritten' WHERE id = $1", [middle])
+  const tampered = await time(async () => await verifySignatureLogChain(db))
+  if (tampered.value.ok || tampered.value.firstBrokenId !== middle || tampered.value.entries !== middle - 1 || tampered.value.reason !== 'hash-mismatch') {
+    throw new Error(`tampered log: expected a hash-mismatch at #${middle}, got ${JSON.stringify(tampered.value)}`)
+  }
+  rows.push([`audit verify of the log with entry #${middle} rewritten`, middle, tampered, `BROKEN at #${middle} (hash-mismatch), ${middle - 1} intact before it`])
+  await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+  const pgliteSeedMs = PGLITE_ENTRIES > 0 ? await seedPglite(pgliteDir) : 0
+  if (PGLITE_ENTRIES > 0) {
+    process.stderr.write(`seeded ${PGLITE_ENTRIES} entries into PGlite in ${(pgliteSeedMs / 1000).toFixed(1)} s\n`)
+    const embedded = await openPglite(pgliteDir)
+    try {
+      const run = await time(async () => await verifySignatureLogChain(embedded))
+      if (!run.value.ok || run.value.entries !== PGLITE_ENTRIES) throw new Error('PGlite verify: not intact')
+      rows.push(['**audit verify on PGlite** (embedded, same process)', PGLITE_ENTRIES, run, `peak RSS ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB after`])
+    } finally {
+      await embedded.close()
+    }
+  }
   const loadAfter = loadavg().map((l) => l.toFixed(2)).join(' ')
-  const perEntry = (ms: number, n: number): string => `${((ms * 1000) / n).toFixed(1)} µs/entry`
   const out = [
-    `### Signature log verification (${new Date().toISOString().slice(0, 10)})`,
+    `### Signature log verification (${new Date().toISOString().slice(0, 10)}, ${ENTRIES.toLocaleString('en')} entries)`,
     '',
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, PostgreSQL at ${URL.replace(/\/\/[^@]*@/, '//')}. Load average before ${load}, after ${loadAfter} (machine shared with other jobs).`,
-    `Command: \`npm run bench:audit -- --entries ${ENTRIES}\`; log seeded by COPY in ${(seedMs / 1000).toFixed(1)} s.`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, PostgreSQL at ${URL.replace(/\/\/[^@]*@/, '//')} (same host). Load average before ${load}, after ${loadAfter} (machine shared with other jobs).`,
+    `Command: \`npm run bench:audit -- --entries ${ENTRIES}\`; log seeded by COPY in ${(seedMs / 1000).toFixed(1)} s. "CPU" is this process's user+system time (the database server's is not in it).`,
     '',
-    '| what | entries | time | per entry | note |',
-    '|---|---|---|---|---|',
-    `| baseline: row objects + generic canonical form (the path before this change) | ${BASELINE} | ${(baseline.ms / 1000).toFixed(2)} s | ${perEntry(baseline.ms, BASELINE)} | same run |`,
-    ...results.map(([what, ms, note]) => `| ${what} | ${ENTRIES} | ${(ms / 1000).toFixed(2)} s | ${perEntry(ms, ENTRIES)} | ${note} |`)
+    '| what | entries | wall time | per entry | CPU per entry | note |',
+    '|---|---|---|---|---|---|',
+    ...rows.map(line)
   ]
   process.stdout.write(out.join('\n') + '\n')
 } finally {
   await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {})
   await db.close()
+  await rm(pgliteDir, { recursive: true, force: true })
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import type { Database } from '../db/database.js'
 import { entryFromVerdict, type SignatureLogEntryInput } from '../evidence/signature-log.js'
 import { callAppend, sequencerFor } from '../evidence/signature-log-sequencer.js'
@@ -7,7 +7,6 @@ import { issueReceipt } from '../evidence/receipts.js'
 import type { HubIdentity } from '../evidence/hub-identity.js'
 import type { DeliveryQueue } from '../queue/delivery-queue.js'
 import { markEnqueued } from '../store/delivery-outbox.js'
-import { hasDeliveryTo } from '../store/deliveries.js'
 import { findAgencies, localCaseVariants } from '../store/agencies.js'
 import { findAnsweredDocument, findDuplicate, insertReceipt, type NewDelivery } from '../store/documents.js'
 import { deliveryRouteTo, deliveryTo, documentHops, findArrival, insertArrival, insertForwardedDelivery, setDocumentHops, storedFacts } from '../store/peer-forwarding.js'
@@ -16,9 +15,8 @@ import type { Verdict } from '../domain/verdict.js'
 import type { Hop } from '../routing/hops.js'
 import type { PeerHub } from '../routing/peer-hubs.js'
 import type { RouteTableSource } from '../routing/stored-routes.js'
-import type { DirectoryProvider } from '../routing/directory/directory-provider.js'
 import { localDelivery, remoteDelivery, returnDelivery } from './accept-submission.js'
-import { bindForwardedSender } from './forwarded-sender.js'
+import { bindForwardedSender, type ForwardingDirectory } from './forwarded-sender.js'
 
 export interface ForwardedDependencies {
   db: Database
@@ -34,7 +32,7 @@ export interface ForwardedDependencies {
    * Peers' signed directories in force: the sender binding of a document whose sender the
    * registry does not know (`verify` then returns its signer unbound, see forwarded-sender.ts).
    */
-  directory?: Pick<DirectoryProvider, 'signerBinding'> | undefined
+  directory?: ForwardingDirectory | undefined
   onEnqueueError?: (err: unknown, deliveryIds: string[]) => void
 }
 
@@ -67,6 +65,17 @@ export async function acceptForwarded (deps: ForwardedDependencies, submission: 
   const { db } = deps
   const { peer } = submission
   const earlier = await findArrival(db, peer.hubId, submission.idempotencyKey)
+  if (earlier != null) {
+    // The key answers the very hop it was first used for, and nothing else: the same key with
+    // other bytes or for another recipient would otherwise get the first hop's receipt, which the
+    // forwarding hub would keep as proof of a hop that never happened. Checked by digest, before
+    // any signature work (a protocol error of the peer, like a bad header: no log entry).
+    const digest = createHash('sha256').update(submission.bytes).digest('hex')
+    const first = await storedFacts(db, earlier.documentId)
+    if (first?.digestSha256 !== digest || earlier.recipientCode !== submission.recipient) {
+      return { outcome: 'rejected', code: 'CONFLICT', status: problemStatus('CONFLICT'), detail: `Idempotency-Key ${submission.idempotencyKey} of peer hub ${peer.hubId} was used for ${earlier.recipientCode === submission.recipient ? 'other bytes' : `recipient ${earlier.recipientCode}`}: a retried hop sends the same bytes for the same recipient` }
+    }
+  }
   if (earlier != null) return { outcome: 'duplicate', documentId: earlier.documentId, deliveryId: earlier.deliveryId, receipt: earlier.receiptXml }
 
   const verdict = await deps.verify(submission.bytes)
@@ -80,7 +89,7 @@ export async function acceptForwarded (deps: ForwardedDependencies, submission: 
   // Sender binding (security.md step 5) for a sender the registry does not know: the registry,
   // when it knows the sender, has bound it in `verify` already (an explicit override).
   if (verdict.unboundSigner != null) {
-    const binding = bindForwardedSender(deps.directory, verdict.agency, verdict.unboundSigner, submission.hops)
+    const binding = await bindForwardedSender(deps.directory, verdict.agency, verdict.unboundSigner, submission.hops)
     if (!binding.bound) return await reject(binding.code, binding.detail)
     flags.push(binding.flag)
   }

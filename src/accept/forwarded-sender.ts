@@ -18,19 +18,32 @@ export type ForwardedSenderBinding =
   | { bound: true, hubId: string, version: number, flag: string }
   | { bound: false, code: Extract<ReasonCode, 'SENDER_MISMATCH' | 'AGENCY_UNKNOWN'>, detail: string }
 
-export function bindForwardedSender (
-  directory: Pick<DirectoryProvider, 'signerBinding'> | undefined,
+/**
+ * The directories in force; `reload` (the gateway's provider) re-reads them from PostgreSQL. In
+ * `serve` the refresh runs in a worker and the gateway's snapshot follows it every 30 s: an agency
+ * missing or stale in the snapshot is looked up once more in what the database holds now, so a
+ * directory accepted a moment ago does not fail a peer's hop (a 4xx fails it for good).
+ */
+export type ForwardingDirectory = Pick<DirectoryProvider, 'signerBinding'> & { reload?: () => Promise<void> }
+
+export async function bindForwardedSender (
+  directory: ForwardingDirectory | undefined,
   agency: string,
   signer: UnboundSigner,
   hops: readonly Hop[],
   now = new Date()
-): ForwardedSenderBinding {
+): Promise<ForwardedSenderBinding> {
   const origin = hops[0]?.hub
   const fallback = `(the registry has no agency or peerAgencies entry for ${agency})`
   if (directory == null || origin == null) {
     return { bound: false, code: 'AGENCY_UNKNOWN', detail: `the sending agency ${agency} is not in the agency registry, and this hub holds no peer directories ${fallback}` }
   }
-  const found = directory.signerBinding(agency, { fingerprintSha256: signer.fingerprintSha256, subject: new Map(Object.entries(signer.subject)) }, { now, servedBy: origin })
+  const identity = { fingerprintSha256: signer.fingerprintSha256, subject: new Map(Object.entries(signer.subject)) }
+  let found = directory.signerBinding(agency, identity, { now, servedBy: origin })
+  if (!found.bound && (found.code === 'DIRECTORY_AGENCY_UNKNOWN' || found.code === 'DIRECTORY_EXPIRED' || found.code === 'DIRECTORY_SIGNER_NOT_BOUND') && directory.reload != null) {
+    await directory.reload()
+    found = directory.signerBinding(agency, identity, { now, servedBy: origin })
+  }
   if (found.bound) return { bound: true, hubId: found.hubId, version: found.version, flag: `sender-bound-by-directory:${found.hubId}@${found.version}` }
   // A certificate the origin's directory does not bind, or an agency another hub serves: the
   // signer is not the sender's. Unlisted, stale or contested: nobody here vouches for the agency.

@@ -5,7 +5,7 @@ import { Command, Option } from 'commander'
 import type { Database } from '../db/database.js'
 import { safeUrl } from '../hub/open-database.js'
 import { loadHubIdentity } from '../evidence/hub-identity.js'
-import { verifySignatureLogChain, type ChainReport } from '../evidence/signature-log-chain.js'
+import { DEFAULT_BATCH_SIZE, verifySignatureLogChain, type ChainReport } from '../evidence/signature-log-chain.js'
 import {
   compareWithCheckpoint, issueCheckpoint, readCheckpoint, verifyCheckpoint, type CheckpointComparison, type CheckpointStatement
 } from '../evidence/signature-log-checkpoints.js'
@@ -39,7 +39,7 @@ export function auditCommand (): Command {
   const audit = new Command('audit').description('check the evidence the hub keeps')
   databaseOptions(audit.command('verify'))
     .description('recompute the signature log hash chain, report the first broken entry, and check it against the newest signed checkpoint and the given checkpoint files (truncation of the tail)')
-    .option('--batch-size <n>', 'rows read per query', '1000')
+    .option('--batch-size <n>', 'rows read per binary COPY (PostgreSQL streams each; the embedded database holds one in memory, ~1 KB per row)', String(DEFAULT_BATCH_SIZE))
     .addOption(new Option('--checkpoint <file>', 'a checkpoint file exported earlier (lienthong audit export-checkpoint); the log must still hold its head; repeatable').argParser(collect).default([]))
     .addOption(new Option('--hub-cert <file>', 'hub signing certificate whose checkpoints are trusted (PEM, first certificate); repeatable').argParser(collect).default([], 'LIENTHONG_HUB_CERT or the demo hub certificate'))
     .addOption(new Option('--hub-fingerprint <hex>', 'SHA-256 of a trusted hub signing certificate; repeatable').argParser(collect).default([]))

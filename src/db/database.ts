@@ -9,6 +9,13 @@ export interface Queryable {
    * `lienthong_upload` (column `b`) without assembling it as one parameter (bytea-copy.ts).
    */
   uploadBytea?: (bytes: Buffer) => Promise<void>
+  /**
+   * `COPY (select) TO … (FORMAT binary)`: the output as chunks of PostgreSQL's binary COPY
+   * format. PostgreSQL streams it (memory bounded by the stream); PGlite returns it whole, so the
+   * caller bounds it (LIMIT). COPY takes no parameters: `select` must be built only from constant
+   * SQL and validated integers. Read every chunk: a COPY left half-read breaks the connection.
+   */
+  copyBinaryOut?: (select: string) => AsyncIterable<Buffer>
 }
 
 export interface Database extends Queryable {

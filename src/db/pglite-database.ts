@@ -26,6 +26,12 @@ export async function openPglite (dataDir: string | undefined): Promise<Database
     query: async (sql, params) => {
       const result = await q.query(sql, params as unknown[] | undefined)
       return { rows: result.rows as never[] }
+    },
+    // PGlite writes a server-side COPY to its virtual /dev/blob: the whole output at once.
+    copyBinaryOut: async function * (select) {
+      const { blob } = await q.query(`COPY (${select}) TO '/dev/blob' (FORMAT binary)`)
+      if (blob == null) throw new Error('PGlite returned no COPY output')
+      yield Buffer.from(await blob.arrayBuffer())
     }
   })
   return {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import pg from 'pg'
 import type { Database, Queryable } from './database.js'
 import { uploadBytea } from './bytea-copy.js'
+import { binaryCopyOut, pooledBinaryCopyOut } from './binary-copy-out.js'
 import { isUnavailableError } from './unavailable.js'
 import { rateLimitedErrorLog } from '../logging/rate-limited-error-log.js'
 
@@ -60,6 +61,7 @@ export async function openPostgres (options: PostgresOptions): Promise<Database>
   return {
     kind: 'postgres',
     query,
+    copyBinaryOut: (select) => pooledBinaryCopyOut(pool, select),
     async transaction (fn) {
       const client = await pool.connect()
       // pg-pool removes its own 'error' listener while a client is checked out: without this one a
@@ -74,7 +76,8 @@ export async function openPostgres (options: PostgresOptions): Promise<Database>
         await client.query('BEGIN')
         const tx: Queryable = {
           query: async (sql, params) => ({ rows: (await client.query(statement(sql, params))).rows }),
-          uploadBytea: async (bytes) => { await uploadBytea(client, bytes) }
+          uploadBytea: async (bytes) => { await uploadBytea(client, bytes) },
+          copyBinaryOut: (select) => binaryCopyOut(client, select)
         }
         const result = await fn(tx)
         await client.query('COMMIT')

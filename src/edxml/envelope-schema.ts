@@ -177,35 +177,64 @@ function quote (value: string): string {
 export const MAX_KEPT_TEXT = 65_536
 
 /**
- * What verification keeps of a document (parse.ts `KeepPolicy`): the content of the elements
- * the grammar checks (rules with children, variants or text), nothing of the others
- * (`count-only` entries, unknown elements, payloads): the validator never looks into them and
- * readSignedEnvelope reads only text leaves of the grammar. Memory then grows with the
- * envelope header, not with the document.
+ * What verification keeps of a document (parse.ts `KeepPolicy`): the elements the grammar names
+ * under an element it checks (so their parent's counts and variants are exact), with their
+ * content when the grammar checks it (rules with children, variants or text); of a text leaf's
+ * element children only the first (the one the validator reports); nothing else (`count-only`
+ * content, unknown elements, payloads): the validator never looks into them and
+ * readSignedEnvelope reads only text leaves of the grammar. Memory then grows with the envelope
+ * header, not with the document.
  */
-export function envelopeKeepPolicy (grammar: Grammar = GRAMMAR): { keepContent: (element: XmlElement) => boolean, maxKeptText: number } {
+export function envelopeKeepPolicy (grammar: Grammar = GRAMMAR): { keep: (element: XmlElement) => 'content' | 'element' | 'none', maxKeptText: number } {
   const rules = new WeakMap<XmlElement, Rule>()
-  const keepContent = (element: XmlElement): boolean => {
+  const textLeafChild = new WeakSet<XmlElement>()
+  const named = grammarLocalNames(grammar)
+  const keep = (element: XmlElement): 'content' | 'element' | 'none' => {
     const parent = element.parent
-    let rule: Rule | undefined
     if (parent == null) {
-      if (keyOf(element) === grammar.root.key) rule = grammar.root.rule
-    } else {
-      const parentRule = rules.get(parent)
-      const tables = parentRule?.type === 'children' ? [parentRule.children] : parentRule?.type === 'variants' ? parentRule.variants.map((v) => v.children) : []
-      // Before its children are all seen, the variant of a MessageHeader is not known: an
-      // element is kept when any variant checks it.
-      for (const table of tables) {
-        const entry = table.byKey.get(keyOf(element))
-        if (entry != null && entry.rule.type !== 'count-only') {
-          rule = entry.rule
-          break
-        }
+      if (keyOf(element) !== grammar.root.key) return 'none'
+      rules.set(element, grammar.root.rule)
+      return 'content'
+    }
+    const parentRule = rules.get(parent)
+    if (parentRule?.type === 'text') {
+      if (textLeafChild.has(parent)) return 'none'
+      textLeafChild.add(parent)
+      return 'element'
+    }
+    if (!named.has(element.local)) return 'none'
+    const tables = parentRule?.type === 'children' ? [parentRule.children] : parentRule?.type === 'variants' ? parentRule.variants.map((v) => v.children) : []
+    // Before its children are all seen, the variant of a MessageHeader is not known: an
+    // element is kept as the variant that checks most of it says.
+    let found: Entry | undefined
+    const key = keyOf(element)
+    for (const table of tables) {
+      const entry = table.byKey.get(key)
+      if (entry != null && (found == null || entry.rule.type !== 'count-only')) found = entry
+    }
+    if (found == null) return 'none'
+    if (found.rule.type === 'count-only') return 'element'
+    rules.set(element, found.rule)
+    return 'content'
+  }
+  return { keep, maxKeptText: MAX_KEPT_TEXT }
+}
+
+/** Every local name the grammar mentions: most unknown elements are dismissed by one lookup. */
+function grammarLocalNames (grammar: Grammar): Set<string> {
+  const names = new Set<string>()
+  const seen = new Set<Rule>()
+  const walk = (rule: Rule): void => {
+    if (seen.has(rule)) return
+    seen.add(rule)
+    const tables = rule.type === 'children' ? [rule.children] : rule.type === 'variants' ? rule.variants.map((v) => v.children) : []
+    for (const table of tables) {
+      for (const entry of table.entries) {
+        names.add(entry.key.slice(entry.key.indexOf('|') + 1))
+        walk(entry.rule)
       }
     }
-    if (rule == null || rule.type === 'count-only') return false
-    rules.set(element, rule)
-    return true
   }
-  return { keepContent, maxKeptText: MAX_KEPT_TEXT }
+  walk(grammar.root.rule)
+  return names
 }

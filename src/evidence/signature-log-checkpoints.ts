@@ -3,9 +3,7 @@ import { startPeriodicTask } from '../background/periodic-task.js'
 import type { Database, Queryable } from '../db/database.js'
 import { readPemBlocks } from '../pki/pem.js'
 import type { HubIdentity } from './hub-identity.js'
-import {
-  GENESIS_HASH, SIGNATURE_LOG_COLUMNS, canonicalJson, canonicalSignatureLogRow, signatureLogEntryHash, type ChainReport, type SignatureLogRow
-} from './signature-log-chain.js'
+import { GENESIS_HASH, canonicalJson, walkSignatureLog, type ChainReport } from './signature-log-chain.js'
 
 /**
  * Signed checkpoints of the signature log head (docs/signature-log.md, "Checkpoints").
@@ -163,7 +161,7 @@ export async function issueCheckpoint (db: Database, hub: HubIdentity, options: 
       if (at == null) throw new CheckpointRefused(`entry #${from.headId}, the head of checkpoint #${previous?.id ?? '?'} (${from.issuedAt}), is no longer in the log: entries were removed`)
       if (at.entry_hash !== from.headHash) throw new CheckpointRefused(`entry #${from.headId} no longer has the hash checkpoint #${previous?.id ?? '?'} signed`)
     }
-    const walked = await walkFrom(tx, from?.headId ?? 0, from?.headHash ?? GENESIS_HASH, options.batchSize ?? 1000)
+    const walked = await walkFrom(tx, from?.headId ?? 0, from?.headHash ?? GENESIS_HASH, options.batchSize)
     if (options.onlyIfChanged === true && from != null && walked.entries === 0) return { issued: false, reason: 'the head did not change' }
     const statement: CheckpointStatement = {
       format: CHECKPOINT_FORMAT,
@@ -182,25 +180,11 @@ export async function issueCheckpoint (db: Database, hub: HubIdentity, options: 
   })
 }
 
-/** Verifies the entries after (afterId, afterHash); throws CheckpointRefused at the first break. */
-async function walkFrom (db: Queryable, afterId: number, afterHash: string, batchSize: number): Promise<{ entries: number, headId: number | null, headHash: string }> {
-  let entries = 0
-  let headId: number | null = null
-  let headHash = afterHash
-  let cursor = afterId
-  for (;;) {
-    const { rows } = await db.query<SignatureLogRow>(`SELECT ${SIGNATURE_LOG_COLUMNS} FROM signature_log WHERE id > $1 ORDER BY id LIMIT $2`, [cursor, batchSize])
-    for (const row of rows) {
-      const id = Number(row.id)
-      if (row.prev_hash !== headHash) throw new CheckpointRefused(`the signature log is broken at entry #${id} (link-broken): run lienthong audit verify`)
-      if (signatureLogEntryHash(row.prev_hash, canonicalSignatureLogRow(row)) !== row.entry_hash) throw new CheckpointRefused(`the signature log is broken at entry #${id} (hash-mismatch): run lienthong audit verify`)
-      entries++
-      headId = id
-      headHash = row.entry_hash
-      cursor = id
-    }
-    if (rows.length < batchSize) return { entries, headId, headHash }
-  }
+/** Verifies the entries after (afterId, afterHash) (walkSignatureLog); throws CheckpointRefused at the first break. */
+async function walkFrom (db: Queryable, afterId: number, afterHash: string, batchSize: number | undefined): Promise<{ entries: number, headId: number | null, headHash: string }> {
+  const walk = await walkSignatureLog(db, { afterId, anchor: afterHash, ...(batchSize != null ? { batchSize } : {}) })
+  if (walk.broken != null) throw new CheckpointRefused(`the signature log is broken at entry #${walk.broken.id} (${walk.broken.reason}): run lienthong audit verify`)
+  return { entries: walk.entries, headId: walk.lastId, headHash: walk.headHash }
 }
 
 export type CheckpointComparison =

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/database.js'
-import { CANONICAL_TEXT_SELECT, GENESIS_HASH, canonicalFromText, signatureLogEntryHash, type SignatureLogRow } from './signature-log-chain.js'
+import { GENESIS_HASH, walkSignatureLog, type BrokenLink } from './signature-log-chain.js'
 import { compareWithCheckpoint, readCheckpoint, verifyCheckpoint } from './signature-log-checkpoints.js'
 
 /**
@@ -14,14 +14,7 @@ export interface RangeOptions {
   batchSize?: number
 }
 
-export interface BrokenLink {
-  id: number
-  reason: 'hash-mismatch' | 'link-broken'
-  /** hash-mismatch: the recomputed entry_hash; link-broken: the previous entry's entry_hash. */
-  expected: string
-  /** hash-mismatch: the stored entry_hash; link-broken: the stored prev_hash. */
-  found: string
-}
+export type { BrokenLink }
 
 export interface RangeReport {
   ok: boolean
@@ -38,48 +31,20 @@ export interface RangeReport {
   broken: BrokenLink | null
 }
 
-/**
- * Walks the range in id order, `batchSize` rows per query, recomputing every link and hash; stops
- * at the first break (later entries prove nothing about earlier ones once the chain is broken).
- */
+/** The range walked (walkSignatureLog, the same walk as `lienthong audit verify`) from the entry before it. */
 export async function verifySignatureLogRange (db: Queryable, options: RangeOptions = {}): Promise<RangeReport> {
-  const batchSize = options.batchSize ?? 5000
   const fromId = options.fromId ?? 1
-  const toId = options.toId ?? Number.MAX_SAFE_INTEGER
+  if (!Number.isSafeInteger(fromId)) throw new RangeError(`fromId must be an integer, got ${fromId}`)
   const { rows: [before] } = await db.query<{ entry_hash: string }>(
     'SELECT entry_hash FROM signature_log WHERE id < $1 ORDER BY id DESC LIMIT 1', [fromId])
   const anchor = before?.entry_hash ?? GENESIS_HASH
-  let expected = anchor
-  let checked = 0
-  let firstId: number | null = null
-  let lastId: number | null = null
-  const read = async (afterId: number): Promise<SignatureLogRow[]> => (await db.query<SignatureLogRow>(
-    `SELECT ${CANONICAL_TEXT_SELECT} FROM signature_log WHERE id > $1 AND id <= $2 ORDER BY signature_log.id LIMIT $3`, [afterId, toId, batchSize])).rows
-  let pending = read(fromId - 1)
-  for (;;) {
-    const rows = await pending
-    // The next batch is read while this one is hashed; left unread (and its error ignored) on a break.
-    const last = rows[rows.length - 1]
-    if (rows.length === batchSize && last != null) {
-      pending = read(Number(last.id))
-      pending.catch(() => {})
-    }
-    for (const row of rows) {
-      const id = Number(row.id)
-      firstId ??= id
-      if (row.prev_hash !== expected) {
-        return { ok: false, checked, firstId, lastId, anchor, broken: { id, reason: 'link-broken', expected, found: row.prev_hash } }
-      }
-      const recomputed = signatureLogEntryHash(row.prev_hash, canonicalFromText(row))
-      if (recomputed !== row.entry_hash) {
-        return { ok: false, checked, firstId, lastId, anchor, broken: { id, reason: 'hash-mismatch', expected: recomputed, found: row.entry_hash } }
-      }
-      checked++
-      lastId = id
-      expected = row.entry_hash
-    }
-    if (rows.length < batchSize) return { ok: true, checked, firstId, lastId, anchor, broken: null }
-  }
+  const walk = await walkSignatureLog(db, {
+    afterId: fromId - 1,
+    anchor,
+    ...(options.toId != null ? { toId: options.toId } : {}),
+    ...(options.batchSize != null ? { batchSize: options.batchSize } : {})
+  })
+  return { ok: walk.broken == null, checked: walk.entries, firstId: walk.firstId, lastId: walk.lastId, anchor, broken: walk.broken }
 }
 
 export interface CheckpointCheck {

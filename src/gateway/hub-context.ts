@@ -73,7 +73,7 @@ export interface HubContext {
    * binding of a forwarded document whose sender the registry does not know. Without them such a
    * document is refused (AGENCY_UNKNOWN).
    */
-  peerDirectories?: Pick<DirectoryProvider, 'signerBinding'>
+  peerDirectories?: Pick<DirectoryProvider, 'signerBinding'> & { reload?: () => Promise<void> }
 }
 
 export interface GatewayTimeouts {

@@ -68,7 +68,24 @@ export function digestReferencedContent (doc: XmlDocument, profile: SignaturePro
   return hash.digest()
 }
 
+/**
+ * Keys of recent signers, by PEM: parsing the PEM is most of a small document's RSA cost, and a
+ * hub sees the same few hundred agency certificates again and again. A KeyObject is immutable,
+ * so sharing it is safe; the map is emptied when full, which bounds it.
+ */
+const KEYS = new Map<string, KeyObject>()
+const MAX_KEYS = 1024
+
 function rsaKey (pem: string): KeyObject {
+  const cached = KEYS.get(pem)
+  if (cached !== undefined) return cached
+  const key = parseRsaKey(pem)
+  if (KEYS.size >= MAX_KEYS) KEYS.clear()
+  KEYS.set(pem, key)
+  return key
+}
+
+function parseRsaKey (pem: string): KeyObject {
   let key: KeyObject
   try {
     key = createPublicKey(pem)

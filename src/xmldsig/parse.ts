@@ -19,8 +19,12 @@ export interface ParseOptions extends Partial<ParseLimits> {
  * `XmlDocument.facts`.
  */
 export interface KeepPolicy {
-  /** Whether the content (child elements, text, comments) of `element`, itself kept, is kept. */
-  keepContent: (element: XmlElement) => boolean
+  /**
+   * For an element whose parent's content is kept: 'content' puts it in the tree with its
+   * content (child elements, text, comments), 'element' puts it in the tree without content
+   * (its parent's checks count it), 'none' leaves it out. The root is always in the tree.
+   */
+  keep: (element: XmlElement) => 'content' | 'element' | 'none'
   /** Sees every element at its start tag, kept or not (whole-document checks without a tree). */
   observe?: (element: XmlElement) => void
   /**
@@ -146,7 +150,8 @@ class TreeBuilder implements XmlTokenHandler {
     this.count(element)
     if (this.inSignature > 0) this.inSignature++
     else if (element === this.facts.firstSignature) this.inSignature = 1
-    const attached = open == null || open.keeps
+    const decision = this.keep == null || this.inSignature > 0 ? 'content' : open == null || open.keeps ? this.keep.keep(element) : 'none'
+    const attached = open == null || decision !== 'none'
     if (parent == null) {
       this.top.push(element)
       this.root = element
@@ -155,8 +160,7 @@ class TreeBuilder implements XmlTokenHandler {
     }
     if (attached) this.elements.push(element)
     this.keep?.observe?.(element)
-    const keeps = this.keep == null || this.inSignature > 0 || (attached && this.keep.keepContent(element))
-    this.stack.push({ element, keeps })
+    this.stack.push({ element, keeps: decision === 'content' })
   }
 
   endElement (end: number): void {

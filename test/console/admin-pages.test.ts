@@ -5,6 +5,7 @@ import type { Browser, Page } from 'playwright-core'
 import { testUser } from '../helpers/accounts.js'
 import { PKI } from '../helpers/example-pki.js'
 import { testHub } from '../helpers/hub.js'
+import { TrustStore } from '../../src/pki/trust-store.js'
 import { findUserByUsername } from '../../src/store/users.js'
 import { launchBrowser } from './browser.js'
 import { seedDocument, seedRefusal } from './seed.js'
@@ -17,8 +18,11 @@ import { seedDocument, seedRefusal } from './seed.js'
 t.setTimeout(120_000)
 
 const G22 = '000.00.00.G22'
+const store = await TrustStore.load(join(PKI, 'trust'))
 
-const hub = await testHub(t)
+// Each browser profile's /favicon.ico is an unknown route without a credential (401): a failed
+// authentication from 127.0.0.1; the budget must not run out in the middle of the file.
+const hub = await testHub(t, { trustStore: () => store, authFailuresPerMinute: 10_000 })
 const base = await hub.app.listen({ port: 0, host: '127.0.0.1' })
 const admin = await testUser(hub.db, 'admin.x', 'admin')
 const auditor = await testUser(hub.db, 'auditor.x', 'auditor')
@@ -88,7 +92,8 @@ t.test('an admin creates a clerk, disables it; both in the audit trail; the cler
 
   await page.getByRole('link', { name: 'Nhật ký quản trị' }).click()
   const actions = await page.locator('tbody tr td.mono:nth-child(3)').allTextContents()
-  t.same(actions.slice(0, 2), ['user.disable', 'user.create'], 'newest first: the disable, then the creation')
+  t.equal(actions[0], 'user.disable', 'newest first: the disable')
+  t.ok(actions.indexOf('user.create') > 0, 'then, further down, the creation')
   t.match(await page.locator('tbody tr').first().textContent(), /admin\.x[\s\S]*user:van\.thu\.moi[\s\S]*"disabled":false[\s\S]*"disabled":true/, 'who, what, before and after')
   t.match(await page.locator('tbody tr').first().textContent(), /\d{2}\/\d{2}\/\d{4} \d{2}:\d{2}/, 'dates as dd/MM/yyyy HH:mm')
 })
@@ -177,15 +182,15 @@ t.test('/docs lists the routes and "try it out" calls the hub with an API key', 
   // Authorize with an agency API key, then GET /v1/inbox from the page.
   await page.getByRole('button', { name: /Authorize/ }).first().click()
   await page.locator('.modal-ux input[type=text]').fill(hub.keys[G22] as string)
-  await page.locator('.modal-ux').getByRole('button', { name: 'Authorize', exact: true }).click()
-  await page.locator('.modal-ux').getByRole('button', { name: 'Close' }).click()
+  await page.locator('.modal-ux .auth-btn-wrapper button.authorize').click()
+  await page.locator('.modal-ux .auth-btn-wrapper button.btn-done').click()
   const op = page.locator('.opblock-get', { has: page.locator('.opblock-summary-path[data-path="/v1/inbox"]') })
   await op.locator('.opblock-summary').click()
   await op.getByRole('button', { name: 'Try it out' }).click()
   const call = page.waitForResponse((r) => r.url().startsWith(`${base}/v1/inbox`))
   await op.getByRole('button', { name: 'Execute' }).click()
   t.equal((await call).status(), 200, 'the browser called GET /v1/inbox with the key')
-  t.equal((await op.locator('.live-responses-table .response-col_status').first().textContent())?.trim(), '200', 'the page shows the answer')
+  t.equal((await op.locator('.live-responses-table tbody .response-col_status').first().textContent())?.trim(), '200', 'the page shows the answer')
 })
 
 t.test('no page broke its Content-Security-Policy', async (t) => {

@@ -149,16 +149,21 @@ t.test('a malicious peer hub on /peer', async (t) => {
       ['a status from H29, no recipient of D, relayed by hub-2', await statusOf(OTHER_REMOTE), hub2, 'hub-2', 's-3', 403, 'FORBIDDEN'],
       ['G22\'s status from hub-2, the path D took', fromRemote, hub2, 'hub-2', 's-4', 202, null],
       ['the same status replayed by hub-2 under a new key', fromRemote, hub2, 'hub-2', 's-5', 200, null],
+      ['hub-2 reusing that key for other bytes (it would get the first receipt)', await statusOf(OTHER_REMOTE), hub2, 'hub-2', 's-4', 409, 'CONFLICT'],
       ['the same status replayed by hub-4', fromRemote, hub4, 'hub-4', 's-6', 403, 'PEER_NOT_ON_PATH']
     ]
     for (const [name, body, client, hubId, idem, status, code] of cases) {
       const answer = await post(body, { 'idempotency-key': idem, 'lienthong-recipient': LOCAL_SENDER, 'lienthong-hops': hops(hubId) }, client)
       t.equal(answer.status, status, `${name}: ${JSON.stringify(answer.json).slice(0, 300)}`)
-      if (code != null) {
+      if (code === 'CONFLICT') t.equal(answer.json.code, code, name)
+      else if (code != null) {
         t.equal(answer.json.code, code, name)
         t.equal((await logEntry(answer.json.signatureLogEntry))?.reason_code, code, `${name}: in the signature log`)
       }
     }
+    const otherRecipient = await post(fromRemote, { 'idempotency-key': 's-4', 'lienthong-recipient': LOCAL, 'lienthong-hops': hops('hub-2') }, hub2)
+    t.equal(otherRecipient.status, 409, `hub-2 reusing that key for another recipient: ${JSON.stringify(otherRecipient.json).slice(0, 300)}`)
+    t.equal(otherRecipient.json.code, 'CONFLICT')
     t.equal(await statuses(), 1, 'one status stored, however often it was replayed')
     t.equal(await count('SELECT count(*) AS n FROM status_events'), 1, 'one status event on D')
     t.equal(await count('SELECT count(*) AS n FROM deliveries x JOIN documents d ON d.id = x.document_id WHERE d.kind = \'status\''), 1, 'one delivery of it to H41')

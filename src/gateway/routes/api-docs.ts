@@ -2,13 +2,21 @@ import type { FastifyInstance } from 'fastify'
 import swaggerUi from '@fastify/swagger-ui'
 
 /**
+ * The one <style> element Swagger UI's bundle (6.1.3's swagger-ui 5) renders itself, allowed by
+ * its hash only (a CSP hash allows exactly that text, unlike 'unsafe-inline'). Another version
+ * that renders another style shows up as a CSP violation in test/console/admin-pages.test.ts.
+ */
+const SWAGGER_UI_STYLE = "'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='"
+
+/**
  * /docs's own Content-Security-Policy. Swagger UI's page loads its bundle, preset and initializer
  * as files from /docs/static (no inline script: script-src 'self' holds as on the console). Its
- * React components set some styles through the DOM, which 'self' allows; the one difference from
- * the console's policy is `connect-src 'self'`, spelled out because "try it out" calls the hub's
- * own API from the page (and nothing else: no validator, no CDN, no telemetry).
+ * React components set some styles through the DOM, which 'self' allows. The differences from
+ * the console's policy: the hash of Swagger UI's own style element, and `connect-src 'self'`,
+ * spelled out because "try it out" calls the hub's own API from the page (and nothing else: no
+ * validator, no CDN, no telemetry).
  */
-export const DOCS_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+export const DOCS_CSP = `default-src 'self'; script-src 'self'; style-src 'self' ${SWAGGER_UI_STYLE}; img-src 'self' data:; connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`
 
 /**
  * GET /docs: an interactive reference of the API (@fastify/swagger-ui over the OpenAPI document
