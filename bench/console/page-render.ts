@@ -19,9 +19,11 @@ try {
            jsonb_build_object('code', jsonb_build_object('number', i::text, 'notation', 'UBND-VP'), 'subject', 'Văn bản thử nghiệm số ' || i),
            '{}', '{}', now() - make_interval(secs => i)
     FROM generate_series(1, $1::int) AS i`, [DOCUMENTS, CLERK_AGENCY, ...OTHERS])
-  await db.query(`INSERT INTO deliveries (id, document_id, recipient_code, mode, state, enqueued, attempts)
+  // A delivery is created when its document is accepted (the same statement), so created_at is
+  // the document's accepted_at, as the received list's index (recipient, created_at) sees it live.
+  await db.query(`INSERT INTO deliveries (id, document_id, recipient_code, mode, state, enqueued, attempts, created_at, updated_at)
     SELECT md5('delivery' || i)::uuid, md5('doc' || i)::uuid, (ARRAY[$2, $3, $4, $5])[1 + (i + 1) % 4], 'push',
-           (ARRAY['delivered', 'failed', 'queued', 'acknowledged'])[1 + i % 4], true, 1
+           (ARRAY['delivered', 'failed', 'queued', 'acknowledged'])[1 + i % 4], true, 1, now() - make_interval(secs => i), now() - make_interval(secs => i)
     FROM generate_series(1, $1::int) AS i`, [DOCUMENTS, CLERK_AGENCY, ...OTHERS])
   await db.query('ANALYZE documents'); await db.query('ANALYZE deliveries')
   process.stdout.write(`generated ${DOCUMENTS} documents and deliveries in ${((Date.now() - started) / 1000).toFixed(1)} s\n`)
@@ -48,6 +50,10 @@ try {
     ['clerk: sent, first page', 'clerk', '/console/sent'],
     ['clerk: received, first page', 'clerk', '/console/received'],
     ['clerk: sent, filtered by number', 'clerk', '/console/sent?number=99996'],
+    ['clerk: sent, filtered by subject (one match)', 'clerk', `/console/sent?subject=${encodeURIComponent('số 999996')}`],
+    ['clerk: sent, filtered by subject (every row matches)', 'clerk', `/console/sent?subject=${encodeURIComponent('thử nghiệm')}`],
+    ['clerk: received, filtered by state (none match)', 'clerk', '/console/received?state=failed'],
+    ['clerk: received, filtered by number/notation', 'clerk', '/console/received?number=99997%2FUBND'],
     ['auditor: all sent, first page', 'auditor', '/console/sent']
   ]
   process.stdout.write(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; ${RUNS} runs each; navigation start to load event, ms\n`)

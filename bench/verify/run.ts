@@ -8,10 +8,14 @@
  * (progress goes to stderr) and rewrites the "Verification (bench/verify)" section of
  * docs/benchmarks.md.
  *
+ * Then runs streaming-targets.ts (the streaming verifier's targets, its own section).
+ *
  * Options: --quick  short budgets for a smoke run; does not touch docs/benchmarks.md
  *          --no-write  run fully but do not touch docs/benchmarks.md
  */
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { examplePolicy, ROOT } from '../../test/helpers/example-pki.js'
@@ -114,6 +118,9 @@ async function main (): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
+  // The streaming verifier's targets (issue 15), in their own process and section.
+  const targets = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./streaming-targets.ts', import.meta.url)), ...(quick ? ['--quick'] : []), ...(write ? [] : ['--no-write'])], { stdio: 'inherit' })
+  if (targets.status !== 0) throw new Error(`streaming-targets.ts exited with ${targets.status ?? targets.signal}`)
 }
 
 await main()

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import type { Database } from '../db/database.js'
 import { entryFromVerdict, type SignatureLogEntryInput } from '../evidence/signature-log.js'
 import { callAppend, sequencerFor } from '../evidence/signature-log-sequencer.js'
@@ -7,16 +7,16 @@ import { issueReceipt } from '../evidence/receipts.js'
 import type { HubIdentity } from '../evidence/hub-identity.js'
 import type { DeliveryQueue } from '../queue/delivery-queue.js'
 import { markEnqueued } from '../store/delivery-outbox.js'
-import { hasDeliveryTo } from '../store/deliveries.js'
-import { findAgencies } from '../store/agencies.js'
+import { findAgencies, localCaseVariants } from '../store/agencies.js'
 import { findAnsweredDocument, findDuplicate, insertReceipt, type NewDelivery } from '../store/documents.js'
-import { deliveryTo, documentHops, findArrival, insertArrival, insertForwardedDelivery, setDocumentHops, storedFacts } from '../store/peer-forwarding.js'
+import { deliveryRouteTo, deliveryTo, documentHops, findArrival, insertArrival, insertForwardedDelivery, setDocumentHops, storedFacts } from '../store/peer-forwarding.js'
 import { problemStatus, type ProblemCode } from '../errors/problem.js'
 import type { Verdict } from '../domain/verdict.js'
 import type { Hop } from '../routing/hops.js'
 import type { PeerHub } from '../routing/peer-hubs.js'
 import type { RouteTableSource } from '../routing/stored-routes.js'
 import { localDelivery, remoteDelivery, returnDelivery } from './accept-submission.js'
+import { bindForwardedSender, type ForwardingDirectory } from './forwarded-sender.js'
 
 export interface ForwardedDependencies {
   db: Database
@@ -28,6 +28,11 @@ export interface ForwardedDependencies {
   hubId: string
   /** Peers, upstreams and rules (src/routing): where a recipient that is not an agency of this hub leads (a transit hop). */
   routes?: RouteTableSource | undefined
+  /**
+   * Peers' signed directories in force: the sender binding of a document whose sender the
+   * registry does not know (`verify` then returns its signer unbound, see forwarded-sender.ts).
+   */
+  directory?: ForwardingDirectory | undefined
   onEnqueueError?: (err: unknown, deliveryIds: string[]) => void
 }
 
@@ -60,6 +65,17 @@ export async function acceptForwarded (deps: ForwardedDependencies, submission: 
   const { db } = deps
   const { peer } = submission
   const earlier = await findArrival(db, peer.hubId, submission.idempotencyKey)
+  if (earlier != null) {
+    // The key answers the very hop it was first used for, and nothing else: the same key with
+    // other bytes or for another recipient would otherwise get the first hop's receipt, which the
+    // forwarding hub would keep as proof of a hop that never happened. Checked by digest, before
+    // any signature work (a protocol error of the peer, like a bad header: no log entry).
+    const digest = createHash('sha256').update(submission.bytes).digest('hex')
+    const first = await storedFacts(db, earlier.documentId)
+    if (first?.digestSha256 !== digest || earlier.recipientCode !== submission.recipient) {
+      return { outcome: 'rejected', code: 'CONFLICT', status: problemStatus('CONFLICT'), detail: `Idempotency-Key ${submission.idempotencyKey} of peer hub ${peer.hubId} was used for ${earlier.recipientCode === submission.recipient ? 'other bytes' : `recipient ${earlier.recipientCode}`}: a retried hop sends the same bytes for the same recipient` }
+    }
+  }
   if (earlier != null) return { outcome: 'duplicate', documentId: earlier.documentId, deliveryId: earlier.deliveryId, receipt: earlier.receiptXml }
 
   const verdict = await deps.verify(submission.bytes)
@@ -70,10 +86,23 @@ export async function acceptForwarded (deps: ForwardedDependencies, submission: 
     return { outcome: 'rejected', code, status: problemStatus(code), detail, signatureLogId: logged.id }
   }
   if (verdict.verdict === 'rejected') return await reject(verdict.code, verdict.detail)
+  // Sender binding (security.md step 5) for a sender the registry does not know: the registry,
+  // when it knows the sender, has bound it in `verify` already (an explicit override).
+  if (verdict.unboundSigner != null) {
+    const binding = await bindForwardedSender(deps.directory, verdict.agency, verdict.unboundSigner, submission.hops)
+    if (!binding.bound) return await reject(binding.code, binding.detail)
+    flags.push(binding.flag)
+  }
   base.flags = [...new Set([...(base.flags ?? []), ...flags])]
 
   const recipient = submission.recipient
   const envelope = verdict.envelope
+  // An agency of this hub sends only through its own authenticated submission here: its signed
+  // bytes arriving from a peer are a replay (a captured document re-injected, a loop whose hop
+  // list was rewritten), whatever the hop list says. Refused before anything is stored.
+  if ((await findAgencies(db, [verdict.agency])).has(verdict.agency)) {
+    return await reject('PEER_NOT_ON_PATH', `${verdict.agency} is an agency of this hub (${deps.hubId}): what it signs enters here through its own submission, never forwarded by peer hub ${peer.hubId}`)
+  }
   // The recipient the peer names must be one the signed envelope names: a peer cannot redirect a
   // document to an agency its sender did not address.
   let answers: string | undefined
@@ -83,7 +112,15 @@ export async function acceptForwarded (deps: ForwardedDependencies, submission: 
     if (answered?.organId !== recipient || answered.documentId == null) return await reject('RECIPIENT_UNKNOWN', `the status message answers ${answered?.organId ?? 'no agency'}, not ${recipient}`)
     const original = await findAnsweredDocument(db, answered.organId, answered.documentId)
     if (original == null) return await reject('DOCUMENT_UNKNOWN', `no document ${answered.documentId} from ${answered.organId} is known to this hub`)
-    if (!(await hasDeliveryTo(db, original.id, verdict.agency))) return await reject('FORBIDDEN', `${verdict.agency} is not a recipient of document ${answered.documentId}`)
+    const route = await deliveryRouteTo(db, original.id, verdict.agency)
+    if (route == null) return await reject('FORBIDDEN', `${verdict.agency} is not a recipient of document ${answered.documentId}`)
+    // A status travels back along the path its document went: only the peer this hub forwarded
+    // the document to (for that recipient) may bring the recipient's status. Another peer holding
+    // a copy of the status (it saw it elsewhere) has no business here, and a status of a recipient
+    // reached locally or upstream never comes from a peer.
+    if (route.kind !== 'peer' || route.target !== peer.hubId) {
+      return await reject('PEER_NOT_ON_PATH', `document ${answered.documentId} went to ${verdict.agency} ${route.kind === 'peer' ? `through peer hub ${route.target ?? '?'}` : `by route ${route.kind}`}, not through ${peer.hubId}: its status must come back that way`)
+    }
     answers = original.id
     // A status goes back along the path its document came: to the hub that forwarded it here.
     backTo = (await documentHops(db, original.id))?.fromHub ?? null
@@ -144,6 +181,9 @@ async function routeHere (deps: ForwardedDependencies, recipient: string, backTo
   if (backTo != null) return returnDelivery(recipient, backTo)
   const local = (await findAgencies(deps.db, [recipient])).get(recipient)
   if (local != null) return localDelivery(recipient, local.delivery_mode)
+  // A case variant of an agency of this hub is refused, not routed on (codes match exactly).
+  const variant = (await localCaseVariants(deps.db, [recipient])).get(recipient)
+  if (variant != null) return { problem: 'RECIPIENT_CASE_MISMATCH', detail: `${recipient} differs from this hub's agency ${variant} only in letter case: agency codes match exactly` }
   const table = await deps.routes?.table()
   const resolved = table?.resolveRemote(recipient)
   if (resolved?.target.kind === 'peer') {

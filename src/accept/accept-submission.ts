@@ -8,7 +8,7 @@ import type { DeliveryQueue } from '../queue/delivery-queue.js'
 import { clearEnqueued } from '../store/delivery-outbox.js'
 import { storeAcceptedDocument } from './store-accepted-document.js'
 import { hasDeliveryTo } from '../store/deliveries.js'
-import { findAgencies } from '../store/agencies.js'
+import { findAgencies, localCaseVariants } from '../store/agencies.js'
 import type { AuthenticatedAgency } from '../store/credentials.js'
 import { findAnsweredDocument, findDuplicate, type NewDelivery } from '../store/documents.js'
 import { problemStatus, type ProblemCode } from '../errors/problem.js'
@@ -54,8 +54,11 @@ export interface RecipientOutcome {
   mode?: 'push' | 'pull'
   /** Where the recipient's route leads (local agency, peer hub, upstream axis), and by which rule. */
   route?: { kind: 'local' | 'peer' | 'upstream', target?: string, source: string, rule: string }
-  /** RECIPIENT_UNKNOWN: not an agency of this hub, which has no routes; RECIPIENT_UNROUTABLE: no route leads to it. */
-  error?: 'RECIPIENT_UNKNOWN' | 'RECIPIENT_UNROUTABLE'
+  /**
+   * RECIPIENT_UNKNOWN: not an agency of this hub, which has no routes; RECIPIENT_UNROUTABLE: no
+   * route leads to it; RECIPIENT_CASE_MISMATCH: an agency of this hub's code in other letter case.
+   */
+  error?: 'RECIPIENT_UNKNOWN' | 'RECIPIENT_UNROUTABLE' | 'RECIPIENT_CASE_MISMATCH'
 }
 
 export type AcceptOutcome =
@@ -220,10 +223,17 @@ async function planDeliveries (db: Database, verdict: Accepted, table: RouteTabl
   }
   const codes = [...new Set(envelope.to.map((t) => t.organId).filter((c) => c !== ''))]
   const known = await findAgencies(db, codes)
+  // Before any route: 000.00.00.h41 on a hub serving 000.00.00.H41 would otherwise leave on a
+  // default or prefix route (codes match exactly) instead of being refused as the typo it is.
+  const variants = await localCaseVariants(db, codes.filter((c) => !known.has(c)))
   const deliveries: NewDelivery[] = []
   const recipients: RecipientOutcome[] = []
   const unroutable = routing != null ? 'RECIPIENT_UNROUTABLE' : 'RECIPIENT_UNKNOWN'
   for (const code of codes) {
+    if (variants.has(code)) {
+      recipients.push({ code, error: 'RECIPIENT_CASE_MISMATCH' })
+      continue
+    }
     const agency = known.get(code)
     const delivery = agency != null ? localDelivery(code, agency.delivery_mode) : remoteDelivery(code, routing?.resolveRemote(code))
     if (delivery == null) {
@@ -232,6 +242,9 @@ async function planDeliveries (db: Database, verdict: Accepted, table: RouteTabl
     }
     deliveries.push(delivery)
     recipients.push(outcomeOf(delivery))
+  }
+  if (deliveries.length === 0 && variants.size === codes.length) {
+    return { problem: 'RECIPIENT_CASE_MISMATCH', detail: `${[...variants].map(([code, local]) => `${code} differs from this hub's agency ${local} only in letter case`).join('; ')}: agency codes match exactly`, recipients }
   }
   if (deliveries.length === 0) {
     const detail = routing != null

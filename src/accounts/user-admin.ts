@@ -4,7 +4,7 @@ import { HubProblem } from '../errors/problem.js'
 import { recordAudit, type AuditActor } from '../store/admin-audit.js'
 import { agencyExists } from '../store/agencies.js'
 import { deleteSessionsOfUser } from '../store/user-sessions.js'
-import { createUserToken, findUserToken, revokeUserToken, type UserToken } from '../store/user-tokens.js'
+import { createUserToken, findUserToken, revokeUserToken, revokeUserTokensOfUser, type UserToken } from '../store/user-tokens.js'
 import { countActiveAdmins, findUserById, findUserByUsername, insertUser, updateUser, type User } from '../store/users.js'
 import { DEFAULT_SCRYPT, hashPassword, type ScryptParams } from './password-hash.js'
 import { passwordProblem } from './password-policy.js'
@@ -91,7 +91,11 @@ export async function changeUser (db: Database, actor: AuditActor, id: string, c
   })
 }
 
-/** Sets a new password (an admin's reset) and ends the user's sessions. */
+/**
+ * Sets a new password (an admin's reset) and, in the same transaction, ends the user's sessions
+ * and revokes their personal tokens: a reset answers a suspected compromise, and a token made
+ * with the old password would otherwise outlive it.
+ */
 export async function resetPassword (db: Database, actor: AuditActor, id: string, password: string, params: ScryptParams = DEFAULT_SCRYPT): Promise<User> {
   const user = await findUserById(db, id)
   if (user == null) throw new HubProblem('NOT_FOUND', `no user ${id}`)
@@ -102,7 +106,8 @@ export async function resetPassword (db: Database, actor: AuditActor, id: string
     const after = await updateUser(tx, id, { passwordHash: hash })
     if (after == null) throw new HubProblem('NOT_FOUND', `no user ${id}`)
     const ended = await deleteSessionsOfUser(tx, id)
-    await recordAudit(tx, actor, { action: 'user.reset_password', target: `user:${user.username}`, detail: `${ended} session(s) ended` })
+    const revoked = await revokeUserTokensOfUser(tx, id)
+    await recordAudit(tx, actor, { action: 'user.reset_password', target: `user:${user.username}`, detail: `${ended} session(s) ended, ${revoked} token(s) revoked` })
     return after
   })
 }

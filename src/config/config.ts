@@ -20,6 +20,8 @@ export interface HubConfig {
   registryFile: E['LIENTHONG_REGISTRY']
   /** This hub's id in the backbone (hop lists, its signed directory, peers' registries). */
   hubId: E['LIENTHONG_HUB_ID']
+  /** Hops a forwarded document may have made before this hub refuses it (HOP_LIMIT). */
+  hopLimit: E['LIENTHONG_HOP_LIMIT']
   hubKeyFile: E['LIENTHONG_HUB_KEY']
   hubCertFile: E['LIENTHONG_HUB_CERT']
   hubChainFile: E['LIENTHONG_HUB_CHAIN']
@@ -150,6 +152,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): HubConfig {
     trustDir: v.LIENTHONG_TRUST_DIR,
     registryFile: v.LIENTHONG_REGISTRY,
     hubId: v.LIENTHONG_HUB_ID,
+    hopLimit: v.LIENTHONG_HOP_LIMIT,
     hubKeyFile: v.LIENTHONG_HUB_KEY,
     hubCertFile: v.LIENTHONG_HUB_CERT,
     hubChainFile: v.LIENTHONG_HUB_CHAIN,

@@ -30,6 +30,7 @@ export const ENV_SCHEMA = Type.Object({
   LIENTHONG_DEMO: flag('1: a demo installation, which may run on the public demo key material of certs-example/.'),
 
   LIENTHONG_HUB_ID: text('hub', 'This hub\'s id in the backbone: what peer hubs register it as, written in hop lists and its signed directory.', { pattern: '^[a-z0-9][a-z0-9.-]{0,62}$', hint: 'lower-case letters, digits, dots and dashes, at most 63' }),
+  LIENTHONG_HOP_LIMIT: integer(8, 1, 64, 'A document forwarded by a peer hub that already went through this many hubs is refused (HOP_LIMIT).'),
   LIENTHONG_HUB_KEY: path('certs-example/hub/signing-key.pem', 'The hub\'s signing key (receipts).', { defaultInPackage: true }),
   LIENTHONG_HUB_CERT: path('certs-example/hub/signing-cert.pem', 'The hub\'s signing certificate.', { defaultInPackage: true }),
   LIENTHONG_HUB_CHAIN: path('certs-example/trust/issuing-ca.pem', 'Chain of the hub\'s signing certificate; empty: none.', { defaultInPackage: true, emptyIsNone: true }),

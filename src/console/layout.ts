@@ -13,7 +13,7 @@ export interface PageContext {
   url: string
 }
 
-export type Section = 'sent' | 'received' | 'signature-log' | 'none'
+export type Section = 'sent' | 'received' | 'signature-log' | 'integrity' | 'agencies' | 'trust' | 'users' | 'audit' | 'none'
 
 /** The link that switches language: same page, other language (the choice is kept in a cookie). */
 export function switchLangHref (url: string, to: Lang): string {
@@ -37,6 +37,7 @@ export function layout (page: PageContext, title: string, section: Section, body
   const other: Lang = page.lang === 'vi' ? 'en' : 'vi'
   const clerkish = principal != null
   const auditorish = principal != null && principal.role !== 'clerk'
+  const admin = principal?.role === 'admin'
   const header = principal == null
     ? html`<header class="top"><strong>${t('app.title')}</strong><a class="lang" lang="${other}" href="${switchLangHref(page.url, other)}">${t('lang.switch')}</a></header>`
     : html`<header class="top">
@@ -45,6 +46,11 @@ export function layout (page: PageContext, title: string, section: Section, body
     ${clerkish ? navLink('/console/sent', t('nav.sent'), section === 'sent') : ''}
     ${clerkish ? navLink('/console/received', t('nav.received'), section === 'received') : ''}
     ${auditorish ? navLink('/console/signature-log', t('nav.signatureLog'), section === 'signature-log') : ''}
+    ${auditorish ? navLink('/console/integrity', t('nav.integrity'), section === 'integrity') : ''}
+    ${admin ? navLink('/console/admin/agencies', t('nav.agencies'), section === 'agencies') : ''}
+    ${admin ? navLink('/console/admin/trust', t('nav.trust'), section === 'trust') : ''}
+    ${admin ? navLink('/console/admin/users', t('nav.users'), section === 'users') : ''}
+    ${admin ? navLink('/console/admin/audit', t('nav.audit'), section === 'audit') : ''}
     <a href="/docs">${t('nav.docs')}</a>
   </nav>
   <span class="who">${principal.username} · ${t(`user.role.${principal.role}`)}${principal.agencyCode != null ? ` · ${principal.agencyCode}` : ''}</span>

@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises'
 import { PGlite } from '@electric-sql/pglite'
+import { pg_trgm as pgTrgm } from '@electric-sql/pglite/contrib/pg_trgm'
 import type { Database, Queryable } from './database.js'
 import { lockEmbeddedDatabase } from './embedded-db-lock.js'
 
@@ -14,7 +15,9 @@ export async function openPglite (dataDir: string | undefined): Promise<Database
   let db: PGlite
   try {
     if (dataDir != null) await mkdir(dataDir, { recursive: true })
-    db = dataDir != null ? await PGlite.create(dataDir) : await PGlite.create()
+    // pg_trgm: the trigram indexes of the tracking lists' substring filters (migration 024).
+    const options = { extensions: { pg_trgm: pgTrgm } }
+    db = dataDir != null ? await PGlite.create(dataDir, options) : await PGlite.create(options)
   } catch (err) {
     await lock?.release()
     throw err

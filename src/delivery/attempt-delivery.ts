@@ -210,7 +210,9 @@ function routeForward (deps: DeliveryDependencies, target: RemoteTarget, outcome
   const to = describeTarget(target)
   return {
     attempts: ({ row }) => row.attempts,
-    windowStart: ({ row }) => row.created_at,
+    // A held delivery (no sender for its route kind until now) counts its window from its last
+    // hold, i.e. from when it could first be sent, not from its creation (migration 022).
+    windowStart: ({ row }) => retryWindowStart(row),
     delivered: async ({ row, token }, sent) => await settle(deps, row, 'delivered', async (tx) => {
       const seconds = await markDelivered(tx, row.id, token, record(sent))
       if (seconds == null) return undefined
@@ -258,4 +260,9 @@ async function settle (
     await recordEvent(tx, row.id, 'outcome-dropped', deps.actor, `attempt ${row.attempts} lost its claim (another worker took the delivery over); its outcome ${mine} (${why.slice(0, 200)}) was not recorded`)
     return { state: 'superseded', changed: false, outcome: mine }
   })
+}
+
+/** The start of a delivery's retry window: its creation (or resend), or its last hold if later. */
+export function retryWindowStart (row: Pick<DeliveryRow, 'created_at' | 'held_at'>): Date {
+  return row.held_at != null && row.held_at > row.created_at ? row.held_at : row.created_at
 }

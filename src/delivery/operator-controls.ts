@@ -1,4 +1,4 @@
-import type { Database } from '../db/database.js'
+import type { Database, Queryable } from '../db/database.js'
 import type { DeliveryQueue } from '../queue/delivery-queue.js'
 import { markEnqueued } from '../store/delivery-outbox.js'
 import { loadDelivery, markCancelled, recordEvent, resetForResend } from '../store/deliveries.js'
@@ -10,11 +10,17 @@ const cancelJobError = rateLimitedErrorLog('cancel: removing the queued job fail
 export type ControlResult = { ok: true, state: string } | { ok: false, reason: 'not-found' | 'conflict', detail: string }
 
 /**
+ * Runs inside the control's transaction once the change is made (the admin-audit row of a
+ * person's resend): the change and its record commit together or not at all.
+ */
+export type InTransaction = (tx: Queryable, state: string) => Promise<void>
+
+/**
  * Clerk/operator controls, both recorded in the delivery trail with who did it.
  * Resend: a failed (or cancelled) push delivery starts over with a fresh retry window; a failed
  * pull delivery becomes available again. Cancel: a push delivery not yet delivered stops.
  */
-export async function resendDelivery (db: Database, queue: DeliveryQueue | undefined, deliveryId: string, actor: string, onlyForSender?: string): Promise<ControlResult> {
+export async function resendDelivery (db: Database, queue: DeliveryQueue | undefined, deliveryId: string, actor: string, onlyForSender?: string, alsoInTransaction?: InTransaction): Promise<ControlResult> {
   const result = await db.transaction(async (tx): Promise<ControlResult> => {
     const row = await loadDelivery(tx, deliveryId, true)
     if (row == null || (onlyForSender != null && row.sender_code !== onlyForSender)) return { ok: false, reason: 'not-found', detail: `no delivery ${deliveryId}` }
@@ -23,6 +29,7 @@ export async function resendDelivery (db: Database, queue: DeliveryQueue | undef
     // A fresh retry window; a push row is the outbox reconciler's until its job is known to exist.
     const state = await resetForResend(tx, deliveryId, row.mode)
     await recordEvent(tx, deliveryId, 'resent', actor)
+    await alsoInTransaction?.(tx, state)
     return { ok: true, state }
   })
   if (result.ok && result.state === 'queued' && queue != null) {

@@ -64,6 +64,8 @@ export async function checkHopReceipt (verifyReceipt: PeerForwarding['verifyRece
  * server certificate pinned, the hop list with this hub appended, Idempotency-Key = delivery id,
  * the recipient of this hop. 2xx: forwarded, with the peer's acceptance receipt verified and kept
  * as this hop's receipt (hop_receipts, in the transaction that marks the delivery delivered).
+ * A 2xx whose receipt does not verify or is not about this hop is NOT delivered: retried (code
+ * RECEIPT_INVALID, RECEIPT_NOT_FOR_THIS_DELIVERY or the verifier's, first in the reason).
  * 5xx, timeouts, a refused connection: retried like a push, so a peer that is down delays the
  * document and loses nothing. Other 4xx (a loop, a refused document): failed at once. A peer no
  * longer configured: retried (an operator may be re-adding it), the reason in the trail.
@@ -101,12 +103,19 @@ async function outcomeOf (forwarding: PeerForwarding, peer: PeerHub, delivery: R
   if (sent.outcome.kind === 'permanent') return { kind: 'permanent', reason: sent.outcome.reason, ...evidence }
   // Verified before the transaction: CPU work, no locks held.
   const check = await checkHopReceipt(forwarding.verifyReceipt, peer, delivery, sent.response?.body)
+  if (!check.ok) {
+    // A 2xx without a receipt that proves THIS hop (signed by the peer's pinned key, about these
+    // bytes, for this recipient) proves nothing: a malicious or broken peer could otherwise make
+    // us mark undelivered documents delivered. Retried with the same Idempotency-Key (a peer that
+    // did accept answers its first receipt again; one whose signing certificate was rotated
+    // succeeds once the operator updates the pin); the retry window bounds it, then the delivery
+    // fails and the sender gets its notice. The code leads the reason, the answer is evidence.
+    return { kind: 'retry', reason: `${check.code}: HTTP ${sent.status ?? ''} from peer hub ${peer.hubId}, but its receipt does not prove this hop: ${check.detail.slice(0, 300)}`, ...evidence }
+  }
   return {
     kind: 'delivered',
     ...evidence,
-    detail: check.ok
-      ? `accepted by ${peer.hubId} as ${check.peerDocumentId ?? '?'}, its signed acceptance receipt verified`
-      : `HTTP ${sent.status ?? ''} from ${peer.hubId}, its receipt NOT verified (${check.code}: ${check.detail.slice(0, 300)})`,
+    detail: `accepted by ${peer.hubId} as ${check.peerDocumentId ?? '?'}, its signed acceptance receipt verified`,
     record: async (tx) => {
       await insertHopReceipt(tx, {
         id: randomUUID(),
@@ -114,9 +123,9 @@ async function outcomeOf (forwarding: PeerForwarding, peer: PeerHub, delivery: R
         peerHubId: peer.hubId,
         peerDocumentId: check.peerDocumentId,
         xml: check.xml,
-        verified: check.ok,
-        reasonCode: check.ok ? null : check.code,
-        detail: check.ok ? null : check.detail
+        verified: true,
+        reasonCode: null,
+        detail: null
       })
     }
   }

@@ -38,6 +38,9 @@ export interface AgencyRef {
   organName?: string
 }
 
+/** StaffInfo of a status message (domain.md): each part only when the message carries it. */
+export interface StaffInfo { department?: string, staff?: string, email?: string, mobile?: string }
+
 /**
  * The routing-relevant fields, read only from the signed content (see extract-envelope.ts).
  * `kind` tells a document from a status message.
@@ -58,6 +61,8 @@ export interface SignedEnvelope {
   statusCode?: string
   /** Status messages: the recipient's Description of the status. */
   description?: string
+  /** Status messages: StaffInfo, who at the recipient acted (shown on the sender's timeline). */
+  staff?: StaffInfo
   attachments: AttachmentManifestEntry[]
 }
 
@@ -76,6 +81,20 @@ export interface Accepted {
   flags: VerificationFlag[]
   /** SHA-256 of the exact bytes received, hex. */
   digestSha256: string
+  /**
+   * Set only when verified with `forwarded` (a document a peer hub forwarded) whose sender is
+   * neither an agency of this hub nor in the registry's `peerAgencies`: the certificate path and
+   * the signature are checked, the sender binding is NOT. The caller must bind this signer to
+   * `agency` itself (accept-forwarded.ts: the origin hub's signed directory) or refuse.
+   */
+  unboundSigner?: UnboundSigner
+}
+
+/** The signer's identity as sender binding reads it: plain data, so it crosses the worker thread boundary. */
+export interface UnboundSigner {
+  fingerprintSha256: string
+  /** Attribute OID -> values, from the certificate subject. */
+  subject: Record<string, string[]>
 }
 
 export interface Rejected {

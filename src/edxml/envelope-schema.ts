@@ -169,3 +169,77 @@ function describe (element: XmlElement): string {
 function quote (value: string): string {
   return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)
 }
+
+/**
+ * Kept text per node: over 3x MAX_CHECKED_TEXT (a UTF-8 byte can be a third of a UTF-16 unit),
+ * so a text kept only in part is still longer than MAX_CHECKED_TEXT and refused as such.
+ */
+export const MAX_KEPT_TEXT = 65_536
+
+/**
+ * What verification keeps of a document (parse.ts `KeepPolicy`): the elements the grammar names
+ * under an element it checks (so their parent's counts and variants are exact), with their
+ * content when the grammar checks it (rules with children, variants or text); of a text leaf's
+ * element children only the first (the one the validator reports); nothing else (`count-only`
+ * content, unknown elements, payloads): the validator never looks into them and
+ * readSignedEnvelope reads only text leaves of the grammar. Memory then grows with the envelope
+ * header, not with the document.
+ */
+export function envelopeKeepPolicy (grammar: Grammar = GRAMMAR): { keep: (element: XmlElement) => 'content' | 'element' | 'none', maxKeptText: number } {
+  const rules = new WeakMap<XmlElement, Rule>()
+  const textLeafChild = new WeakSet<XmlElement>()
+  const named = grammarLocalNames(grammar)
+  const keep = (element: XmlElement): 'content' | 'element' | 'none' => {
+    const parent = element.parent
+    if (parent == null) {
+      if (keyOf(element) !== grammar.root.key) return 'none'
+      rules.set(element, grammar.root.rule)
+      return 'content'
+    }
+    const parentRule = rules.get(parent)
+    if (parentRule?.type === 'text') {
+      if (textLeafChild.has(parent)) return 'none'
+      textLeafChild.add(parent)
+      return 'element'
+    }
+    if (!named.has(element.local)) return 'none'
+    const tables = parentRule?.type === 'children' ? [parentRule.children] : parentRule?.type === 'variants' ? parentRule.variants.map((v) => v.children) : []
+    // Before its children are all seen, the variant of a MessageHeader is not known: an
+    // element is kept as the variant that checks most of it says.
+    let found: Entry | undefined
+    const key = keyOf(element)
+    for (const table of tables) {
+      const entry = table.byKey.get(key)
+      if (entry != null && (found == null || entry.rule.type !== 'count-only')) found = entry
+    }
+    if (found == null) return 'none'
+    if (found.rule.type === 'count-only') return 'element'
+    rules.set(element, found.rule)
+    return 'content'
+  }
+  return { keep, maxKeptText: MAX_KEPT_TEXT }
+}
+
+const LOCAL_NAMES = new WeakMap<Grammar, Set<string>>()
+
+/** Every local name the grammar mentions: most unknown elements are dismissed by one lookup. */
+function grammarLocalNames (grammar: Grammar): Set<string> {
+  const known = LOCAL_NAMES.get(grammar)
+  if (known != null) return known
+  const names = new Set<string>()
+  LOCAL_NAMES.set(grammar, names)
+  const seen = new Set<Rule>()
+  const walk = (rule: Rule): void => {
+    if (seen.has(rule)) return
+    seen.add(rule)
+    const tables = rule.type === 'children' ? [rule.children] : rule.type === 'variants' ? rule.variants.map((v) => v.children) : []
+    for (const table of tables) {
+      for (const entry of table.entries) {
+        names.add(entry.key.slice(entry.key.indexOf('|') + 1))
+        walk(entry.rule)
+      }
+    }
+  }
+  walk(grammar.root.rule)
+  return names
+}

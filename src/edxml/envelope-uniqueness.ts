@@ -1,4 +1,4 @@
-import type { XmlDocument } from '../xmldsig/xml-tree.js'
+import type { XmlDocument, XmlElement } from '../xmldsig/xml-tree.js'
 import { EDXML_NS } from './namespaces.js'
 
 /**
@@ -18,15 +18,32 @@ export type UniquenessFinding = { ok: true } | { ok: false, message: string }
 
 /** Linear: one look at every element the parser made. */
 export function checkEnvelopeUniqueness (doc: XmlDocument): UniquenessFinding {
-  const seen = new Map<string, number>()
-  for (const e of doc.elements) {
-    if (!ENVELOPE_SINGLETONS.has(e.local)) continue
+  const check = new EnvelopeUniqueness()
+  for (const e of doc.elements) check.observe(e)
+  return check.finding()
+}
+
+/**
+ * The same check fed one element at a time while the document is parsed (parse.ts
+ * `KeepPolicy.observe`), so it covers every element without the tree keeping them. The first
+ * problem in document order is the finding.
+ */
+export class EnvelopeUniqueness {
+  private readonly seen = new Set<string>()
+  private first: UniquenessFinding = { ok: true }
+
+  readonly observe = (e: XmlElement): void => {
+    if (!this.first.ok || !ENVELOPE_SINGLETONS.has(e.local)) return
     if (e.uri !== EDXML_NS) {
-      return { ok: false, message: `<${e.qname}> in namespace ${e.uri === '' ? '(none)' : e.uri} imitates the edXML envelope element ${e.local}` }
+      this.first = { ok: false, message: `<${e.qname}> in namespace ${e.uri === '' ? '(none)' : e.uri} imitates the edXML envelope element ${e.local}` }
+    } else if (this.seen.has(e.local)) {
+      this.first = { ok: false, message: `the document holds more than one ${e.local}; envelope elements occur exactly once` }
+    } else {
+      this.seen.add(e.local)
     }
-    const n = (seen.get(e.local) ?? 0) + 1
-    if (n > 1) return { ok: false, message: `the document holds more than one ${e.local}; envelope elements occur exactly once` }
-    seen.set(e.local, n)
   }
-  return { ok: true }
+
+  finding (): UniquenessFinding {
+    return this.first
+  }
 }

@@ -1,4 +1,4 @@
-import type { AgencyRef, AttachmentManifestEntry, SignedEnvelope } from '../domain/verdict.js'
+import type { AgencyRef, AttachmentManifestEntry, SignedEnvelope, StaffInfo } from '../domain/verdict.js'
 import { EDXML_NS } from './namespaces.js'
 import { trimXmlWhitespace } from './xml-whitespace.js'
 import type { XmlDocument, XmlElement } from '../xmldsig/xml-tree.js'
@@ -43,8 +43,16 @@ export function readSignedEnvelope (doc: XmlDocument, kind: 'document' | 'status
     businessDocType: business != null ? text(business, 'BussinessDocType') : undefined,
     businessDocumentId: business != null ? text(business, 'DocumentId') : undefined,
     statusCode: text(message, 'StatusCode'),
-    description: kind === 'status' ? text(message, 'Description') : undefined
+    description: kind === 'status' ? text(message, 'Description') : undefined,
+    staff: kind === 'status' ? staffInfo(child(message, 'StaffInfo')) : undefined
   }) as SignedEnvelope
+}
+
+/** StaffInfo's parts that carry text; undefined when it has none (or is absent). */
+function staffInfo (element: XmlElement | undefined): StaffInfo | undefined {
+  if (element == null) return undefined
+  const staff = compact({ department: text(element, 'Department'), staff: text(element, 'Staff'), email: text(element, 'Email'), mobile: text(element, 'Mobile') })
+  return Object.keys(staff).length > 0 ? staff : undefined
 }
 
 export function signedText (element: XmlElement): string {

@@ -13,11 +13,15 @@ export const GATEWAY_CODES = {
   DOCUMENT_UNKNOWN: { status: 404, title: 'Answered document unknown' },
   RECIPIENT_UNKNOWN: { status: 422, title: 'No known recipient' },
   RECIPIENT_UNROUTABLE: { status: 422, title: 'No route leads to any recipient' },
+  // Agency codes match exactly (route-pattern.ts); one differing from an agency of this hub only in
+  // letter case is a misaddressing, refused instead of leaving on a default or prefix route.
+  RECIPIENT_CASE_MISMATCH: { status: 422, title: 'The recipient code differs from an agency of this hub only in letter case' },
   // Peer forwarding (issue 13). 4xx on purpose: the forwarding hub fails the hop at once instead
   // of retrying a loop for its whole retry window.
   HOP_LOOP: { status: 409, title: 'The document already went through this hub (routing loop)' },
   HOP_LIMIT: { status: 409, title: 'The document went through too many hubs' },
   HOPS_INVALID: { status: 400, title: 'The Lienthong-Hops header is not a hop list' },
+  PEER_NOT_ON_PATH: { status: 403, title: 'This peer hub may not bring this document or status here' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   BAD_REQUEST: { status: 400, title: 'Bad request' },
   REQUEST_TIMEOUT: { status: 408, title: 'The request was not received in time' },

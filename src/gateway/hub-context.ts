@@ -8,11 +8,12 @@ import type { RouteTableSource } from '../routing/stored-routes.js'
 import type { TrustStore } from '../pki/trust-store.js'
 import type { PublishedDirectory } from '../routing/directory/publish-directory.js'
 import type { PeerHubs } from '../routing/peer-hubs.js'
+import type { DirectoryProvider } from '../routing/directory/directory-provider.js'
 
 /** What the gateway's routes need, built by the start/serve commands (or by tests). */
 export interface HubContext {
   db: Database
-  verify: (bytes: Buffer, options?: { expectedSender?: string, unsignedAllowed?: boolean }) => Promise<Verdict>
+  verify: (bytes: Buffer, options?: { expectedSender?: string, unsignedAllowed?: boolean, forwarded?: boolean }) => Promise<Verdict>
   queue: DeliveryQueue | undefined
   hub: HubIdentity
   /** Signs acceptance receipts off the event loop (receipt-signing-pool.ts); default: on the main thread. */
@@ -53,6 +54,12 @@ export interface HubContext {
   secureCookies?: boolean
   /** The trust store documents are verified with (directory + stored CRLs), for the admin API's trust view. */
   trustStore?: () => TrustStore
+  /**
+   * The registry or the trust store changed in the database (admin API): reloads this process's
+   * view (verification threads included) now; other processes see it at their next poll. Without
+   * it (tests) nothing is reloaded.
+   */
+  registryChanged?: () => Promise<void>
   /** This hub's signed directory (docs/directory.md); without it GET /.well-known/lienthong/directory is not served. */
   directory?: { current: () => Promise<PublishedDirectory> }
   /** This hub's id in the backbone (LIENTHONG_HUB_ID): hop lists, loop detection. */
@@ -61,6 +68,12 @@ export interface HubContext {
   peers?: PeerHubs
   /** Hops a forwarded document may have made before this hub refuses it (default DEFAULT_HOP_LIMIT). */
   hopLimit?: number
+  /**
+   * Peers' signed directories in force (src/routing/directory/directory-provider.ts): the sender
+   * binding of a forwarded document whose sender the registry does not know. Without them such a
+   * document is refused (AGENCY_UNKNOWN).
+   */
+  peerDirectories?: Pick<DirectoryProvider, 'signerBinding'> & { reload?: () => Promise<void> }
 }
 
 export interface GatewayTimeouts {

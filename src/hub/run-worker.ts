@@ -8,7 +8,7 @@ import { logRedaction } from './log-redaction.js'
 import { startConfiguredWorker } from './start-worker.js'
 import { startConfiguredCrlRefresh } from './start-crl-refresh.js'
 import { startConfiguredDirectoryRefresh } from './start-directory.js'
-import { openRevocationSync } from './revocation-sync.js'
+import { openRevocationSync, REGISTRY_POLL_MS } from './revocation-sync.js'
 import { warnExpiringCertificates } from './readiness-checks.js'
 import { DeliveryQueue } from '../queue/delivery-queue.js'
 import { startReconciler } from '../queue/reconciler.js'
@@ -43,7 +43,7 @@ export async function runWorker (): Promise<void> {
   if (metricsServer != null) process.stdout.write(`lienthong worker: metrics on ${metricsServer.url}\n`)
   const crlRefresh = startConfiguredCrlRefresh(config, db, logger)
   // Peers' signed directories, verified against the trust store with the CRLs the refresh stored.
-  const revocation = await openRevocationSync({ db, trustDir: config.trustDir, pollMs: Math.min(60_000, config.crl.refreshMs), logger })
+  const revocation = await openRevocationSync({ db, trustDir: config.trustDir, pollMs: Math.min(REGISTRY_POLL_MS, config.crl.refreshMs), logger })
   revocation.attach({ reload: async () => {} })
   const directoryRefresh = await startConfiguredDirectoryRefresh(config, db, revocation.trustStore, logger)
   await warnExpiringCertificates(config, hub, logger)

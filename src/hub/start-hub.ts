@@ -13,7 +13,7 @@ import { enqueuePending, startReconciler } from '../queue/reconciler.js'
 import { AgencyRegistry } from '../registry/agency-registry.js'
 import { HubMetrics } from '../metrics/hub-metrics.js'
 import { configuredReadinessChecks } from './readiness-checks.js'
-import { openRevocationSync } from './revocation-sync.js'
+import { openRevocationSync, REGISTRY_POLL_MS } from './revocation-sync.js'
 import { startConfiguredCrlRefresh } from './start-crl-refresh.js'
 import { configuredDirectoryPublisher, directoryReadinessCheck, startConfiguredDirectoryRefresh } from './start-directory.js'
 import { syncAgencies } from '../store/agencies.js'
@@ -46,22 +46,26 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
   setProcessErrorLogger(logger)
   warnUnknownEnvKeys(logger)
   const db = await openHubDatabase(config.databaseUrl, config.dataDir)
-  let registry = await AgencyRegistry.load(config.registryFile)
-  await syncAgencies(db, registry)
+  // The file seeds the database (its agencies that no admin changed); the rows rule from then on
+  // (docs/agency-registry.md, "Registry in the database").
+  const fileRegistry = await AgencyRegistry.load(config.registryFile)
+  await syncAgencies(db, fileRegistry)
   // Peers, upstreams and routes of the registry file (the CLI's own rows stay): docs/deployment.md.
-  await db.transaction(async (tx) => await syncRoutes(tx, registry.routing))
+  await db.transaction(async (tx) => await syncRoutes(tx, fileRegistry.routing))
   // Codes listed in peers' signed directories (accepted by the directory refresh, possibly in a
   // worker), kept in memory: a recipient is resolved without waiting on the database or a peer.
   const peerDirectories = await openDirectoryProvider(db, 30_000, rateLimitedErrorLog('peer directories: reload failed (the last snapshot stays in use)', { logger }))
   const routes = new StoredRoutes(db, { directory: peerDirectories })
   const hub = await loadHubIdentity({ keyFile: config.hubKeyFile, certFile: config.hubCertFile, ...(config.hubChainFile != null ? { chainFile: config.hubChainFile } : {}) })
-  // What this hub publishes follows the registry, reloads included (reload() below).
-  const directory = configuredDirectoryPublisher(config, db, hub, () => registry.all())
-  // The stored (fetched) CRLs merged over the trust directory's, polled for changes (multi-node:
-  // the worker that fetches them may run elsewhere).
-  const revocation = await openRevocationSync({ db, trustDir: config.trustDir, pollMs: Math.min(60_000, config.crl.refreshMs), logger })
+  // The stored (fetched) CRLs merged over the trust directory's, with the trust CAs and agencies
+  // of the database, polled for changes (multi-node: an admin's change or the worker that fetches
+  // CRLs may be elsewhere): see revocation-sync.ts.
+  const revocation = await openRevocationSync({ db, trustDir: config.trustDir, registryFile: config.registryFile, pollMs: Math.min(REGISTRY_POLL_MS, config.crl.refreshMs), logger })
+  const registry = (): AgencyRegistry => revocation.registry() ?? fileRegistry
+  // What this hub publishes follows the registry, admin changes and reloads included.
+  const directory = configuredDirectoryPublisher(config, db, hub, () => registry().all())
   const pool = await createVerificationPool({
-    extraCrls: revocation.extraCrls(),
+    ...revocation.workerInputs(),
     trustDir: config.trustDir,
     registryFile: config.registryFile,
     maxBytes: config.maxBytes,
@@ -102,10 +106,14 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
     vdxpKey: await loadVdxpKey(config),
     routes,
     trustStore: revocation.trustStore,
+    // An admin's change is live in this process when the API answers.
+    registryChanged: async () => { await revocation.check() },
     sessions: { idleMs: config.sessions.idleMs, absoluteMs: config.sessions.absoluteMs },
     secureCookies: config.sessions.secureCookies,
     // Peer forwarding (docs/delivery.md): the /peer scope admits the configured peers only.
     hubId: config.hubId,
+    hopLimit: config.hopLimit,
+    peerDirectories,
     peers: storedPeerHubs(db)
   }, {
     logger: { level: config.logLevel, redact: logRedaction },
@@ -113,7 +121,7 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
   })
   const address = await app.listen({ host: config.host, port: config.port })
   // `start` is the single-node shape: the delivery worker runs in the same process.
-  const worker: DeliveryWorker | undefined = options.role === 'start' ? await startConfiguredWorker(config, db, hub, logger, metrics, revocation.trustStore) : undefined
+  const worker: DeliveryWorker | undefined = options.role === 'start' ? await startConfiguredWorker(config, db, hub, logger, metrics, { trustStore: revocation.trustStore, registry }) : undefined
   // ... and so does the CRL refresh; its gateway looks at the result at once instead of at the next poll.
   const crlRefresh = options.role === 'start'
     ? startConfiguredCrlRefresh(config, db, logger, () => { revocation.check().catch((err: unknown) => logger.warn({ err }, 'stored CRL check failed')) })
@@ -129,11 +137,11 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
     url: address,
     reload: async () => {
       const fresh = await AgencyRegistry.load(config.registryFile)
-      await revocation.reload()
       await syncAgencies(db, fresh)
       await db.transaction(async (tx) => await syncRoutes(tx, fresh.routing))
+      // After the seeding: the threads get the rows as the file left them.
+      await revocation.reload()
       await routes.refresh()
-      registry = fresh
     },
     close: async () => {
       if (closed) return

@@ -9,7 +9,7 @@ import { startRetention } from '../retention/remove-expired-content.js'
 import { startCheckpoints } from '../evidence/signature-log-checkpoints.js'
 import type { HubMetrics } from '../metrics/hub-metrics.js'
 import { rateLimitedErrorLog } from '../logging/rate-limited-error-log.js'
-import { openRevocationSync } from './revocation-sync.js'
+import { openRevocationSync, REGISTRY_POLL_MS } from './revocation-sync.js'
 import type { TrustStore } from '../pki/trust-store.js'
 import { AgencyRegistry } from '../registry/agency-registry.js'
 import { defaultPolicy, type VerificationPolicy } from '../verification/verification-policy.js'
@@ -24,22 +24,25 @@ import { storedPeerHubs } from '../routing/peer-hubs.js'
 
 /** The delivery worker with the hub's configuration (used by `start` and `worker`). */
 /** `metrics`: where attempts and latency are counted (`start` passes the gateway's own). */
-export async function startConfiguredWorker (config: HubConfig, db: Database, hub: HubIdentity, logger: Logger, metrics?: HubMetrics, sharedTrustStore?: () => TrustStore): Promise<DeliveryWorker & { upstreams: ConfiguredUpstreams | undefined }> {
+export async function startConfiguredWorker (config: HubConfig, db: Database, hub: HubIdentity, logger: Logger, metrics?: HubMetrics, shared?: { trustStore: () => TrustStore, registry: () => AgencyRegistry }): Promise<DeliveryWorker & { upstreams: ConfiguredUpstreams | undefined }> {
   const d = config.delivery
   // Recipients' own signed receipts are verified with the same trust store (directory + CRLs
-  // fetched into PostgreSQL) and registry as documents; receipts are small: a 1 MB cap. In
-  // `start` the gateway's view is shared; a worker process keeps its own, polled like a gateway's.
-  const revocation = sharedTrustStore == null
-    ? await openRevocationSync({ db, trustDir: config.trustDir, pollMs: Math.min(60_000, config.crl.refreshMs), logger })
+  // fetched into PostgreSQL, CAs added by admins) and registry (the database's agencies) as
+  // documents; receipts are small: a 1 MB cap. In `start` the gateway's view is shared; a worker
+  // process keeps its own, polled like a gateway's (REGISTRY_POLL_MS).
+  const revocation = shared == null
+    ? await openRevocationSync({ db, trustDir: config.trustDir, registryFile: config.registryFile, pollMs: Math.min(REGISTRY_POLL_MS, config.crl.refreshMs), logger })
     : undefined
   revocation?.attach({ reload: async () => {} })
-  const trustStore = sharedTrustStore ?? (revocation as NonNullable<typeof revocation>).trustStore
+  const trustStore = shared?.trustStore ?? (revocation as NonNullable<typeof revocation>).trustStore
+  const fileRegistry = await AgencyRegistry.load(config.registryFile)
+  const registry = shared?.registry ?? ((): AgencyRegistry => revocation?.registry() ?? fileRegistry)
   const basePolicy: VerificationPolicy = {
-    ...defaultPolicy(trustStore(), await AgencyRegistry.load(config.registryFile)),
+    ...defaultPolicy(trustStore(), registry()),
     maxBytes: 1024 * 1024,
     requireRevocation: config.requireRevocation
   }
-  const receiptPolicy = (): VerificationPolicy => ({ ...basePolicy, trustStore: trustStore() })
+  const receiptPolicy = (): VerificationPolicy => ({ ...basePolicy, trustStore: trustStore(), registry: registry() })
   const tls = {
     // Present the chain with the leaf, so a recipient that trusts only the root can verify it.
     cert: Buffer.concat([await readFile(d.clientCertFile), ...(config.hubChainFile != null ? [await readFile(config.hubChainFile)] : [])]),
@@ -63,7 +66,7 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
       db,
       hub,
       queue: upstreamQueue,
-      verify: async (bytes, options) => await verifyDocument(bytes, { ...basePolicy, trustStore: trustStore(), maxBytes: config.maxBytes }, options),
+      verify: async (bytes, options) => await verifyDocument(bytes, { ...basePolicy, trustStore: trustStore(), registry: registry(), maxBytes: config.maxBytes }, options),
       onEnqueueError: (err, ids) => logger.warn({ err, deliveries: ids.length }, 'upstream: enqueue failed; the reconciler will retry')
     }, { redisUrl: config.redisUrl, prefix: config.queuePrefix, pollMs: config.upstream.pollMs, timeoutMs: config.upstream.timeoutMs, maxBytes: config.maxBytes }, logger)
   const worker = startDeliveryWorker({

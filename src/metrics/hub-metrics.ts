@@ -129,7 +129,7 @@ export class HubMetrics {
   }
 
   /** `verify` with its duration observed (a verifier that throws, e.g. pool full, is not observed). */
-  timedVerify (verify: (bytes: Buffer, options?: { expectedSender?: string, unsignedAllowed?: boolean }) => Promise<Verdict>): (bytes: Buffer, options?: { expectedSender?: string, unsignedAllowed?: boolean }) => Promise<Verdict> {
+  timedVerify (verify: (bytes: Buffer, options?: { expectedSender?: string, unsignedAllowed?: boolean, forwarded?: boolean }) => Promise<Verdict>): (bytes: Buffer, options?: { expectedSender?: string, unsignedAllowed?: boolean, forwarded?: boolean }) => Promise<Verdict> {
     return async (bytes, options) => {
       const end = this.verification.startTimer()
       const verdict = await verify(bytes, options)

@@ -75,10 +75,8 @@ export class TrustStore {
       for (const block of blocks) {
         try {
           if (block.label === 'CERTIFICATE') {
-            const cert: LoadedCertificate = { pkijs: pkijs.Certificate.fromBER(block.der), node: new X509Certificate(block.der), file }
-            if (!cert.node.ca) throw new TrustStoreError(`${file}: ${distinguishedName(cert.pkijs.subject)} is not a CA certificate; only CAs belong in the trust store`)
-            const selfSigned = cert.node.checkIssued(cert.node) && cert.node.verify(cert.node.publicKey)
-            ;(selfSigned ? anchors : intermediates).push(cert)
+            const cert = decodeCaCertificate(block.der, file)
+            ;(isSelfSigned(cert) ? anchors : intermediates).push(cert)
           } else if (block.label === 'X509 CRL') {
             crls.push(decodeCrl(block.der, file))
           } else {
@@ -92,6 +90,26 @@ export class TrustStore {
     }
     if (anchors.length === 0) throw new TrustStoreError(`trust store ${dir} holds no trust anchor (self-signed CA certificate)`)
     return new TrustStore(dir, anchors, intermediates, crls, new Date())
+  }
+
+  /**
+   * This store with more CAs (the admin-added ones of the database, src/pki/stored-cas.ts): a new
+   * store with a new generation. Each is classified like a file's (self-signed: anchor); one
+   * already held (same fingerprint) is skipped. The CRL list stays: merge stored CRLs after this,
+   * so that CRLs of the added CAs verify.
+   */
+  withCertificates (extra: ReadonlyArray<{ der: Uint8Array, source: string }>): TrustStore {
+    if (extra.length === 0) return this
+    const held = new Set([...this.anchors, ...this.intermediates].map((c) => c.node.fingerprint256))
+    const anchors = [...this.anchors]
+    const intermediates = [...this.intermediates]
+    for (const { der, source } of extra) {
+      const cert = decodeCaCertificate(new Uint8Array(der), source)
+      if (held.has(cert.node.fingerprint256)) continue
+      held.add(cert.node.fingerprint256)
+      ;(isSelfSigned(cert) ? anchors : intermediates).push(cert)
+    }
+    return new TrustStore(this.dir, anchors, intermediates, this.crls, new Date())
   }
 
   reload (): Promise<TrustStore> {
@@ -118,6 +136,23 @@ export class TrustStore {
       fresh: crl.thisUpdate <= now && (crl.nextUpdate == null || crl.nextUpdate > now)
     }))
   }
+}
+
+/** One CA certificate (DER); throws TrustStoreError for anything that is not a CA. */
+export function decodeCaCertificate (der: Uint8Array<ArrayBuffer>, source: string): LoadedCertificate {
+  let cert: LoadedCertificate
+  try {
+    cert = { pkijs: pkijs.Certificate.fromBER(der), node: new X509Certificate(der), file: source }
+  } catch (err) {
+    throw new TrustStoreError(`${source}: cannot decode CERTIFICATE: ${(err as Error).message}`)
+  }
+  if (!cert.node.ca) throw new TrustStoreError(`${source}: ${distinguishedName(cert.pkijs.subject)} is not a CA certificate; only CAs belong in the trust store`)
+  return cert
+}
+
+/** A trust anchor: issued by itself, signed by its own key. */
+export function isSelfSigned (cert: LoadedCertificate): boolean {
+  return cert.node.checkIssued(cert.node) && cert.node.verify(cert.node.publicKey)
 }
 
 const CRL_NUMBER_OID = '2.5.29.20'

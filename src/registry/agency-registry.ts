@@ -24,6 +24,12 @@ export interface RegistryOptions {
   push?: PushSettings
   /** Where the loud warning for an endpoint let through by a development setting goes (default: stderr). */
   warn?: (message: string) => void
+  /**
+   * Refuse an agency nothing can sign for (no fingerprint, no subject rule): a typo guard for the
+   * file (default true). Rows of the database may legitimately have none (every certificate
+   * revoked; an agency that only receives): they load, and nothing binds to them.
+   */
+  requireSigner?: boolean
 }
 
 const warned = new Set<string>()
@@ -54,7 +60,7 @@ export class AgencyRegistry {
       for (const key of Object.keys(entry.subjectRule ?? {})) {
         if (subjectAttributeOid(key) == null) throw new RegistryError(`${at}/subjectRule/${key} unknown subject attribute "${key}" (agency ${entry.code})`)
       }
-      if (entry.certificates.length === 0 && entry.subjectRule == null) {
+      if (entry.certificates.length === 0 && entry.subjectRule == null && options.requireSigner !== false) {
         throw new RegistryError(`${at} agency ${entry.code} has neither certificates nor a subjectRule: nothing could ever sign for it`)
       }
       if (entry.delivery.mode === 'push') {
@@ -94,6 +100,19 @@ export class AgencyRegistry {
     if ('error' in routing) throw new RegistryError(`${source}: ${routing.error}`)
     registry.routing = routing
     return registry
+  }
+
+  /**
+   * This registry's peer agencies and routing with other local agencies: the rows of the database
+   * (src/registry/registry-db.ts), which rule over the file's /agencies once seeded. Checked like
+   * the file's (subject attribute names, push endpoint rules), except that an agency nothing can
+   * sign for is allowed. A peer agency that is now local is dropped (local ones are looked up first).
+   */
+  withLocalAgencies (entries: readonly AgencyEntry[], source = 'database', options: RegistryOptions = {}): AgencyRegistry {
+    const next = new AgencyRegistry(entries, source, { ...options, requireSigner: false })
+    for (const [code, entry] of this.elsewhere) if (!next.byCode.has(code)) next.elsewhere.set(code, entry)
+    next.routing = this.routing
+    return next
   }
 
   get (code: string): AgencyEntry | undefined {

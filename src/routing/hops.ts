@@ -48,19 +48,39 @@ export function formatHops (hops: readonly Hop[]): string {
 
 export type HopCheck =
   | { ok: true }
-  | { ok: false, code: 'HOP_LOOP' | 'HOP_LIMIT', detail: string }
+  | { ok: false, code: 'HOP_LOOP' | 'HOP_LIMIT' | 'HOPS_INVALID', detail: string }
+
+/**
+ * How far apart two hubs' clocks may be. A hop time is the forwarding hub's word (unsigned), so it
+ * proves nothing; what it must not do is lie in a way that misleads the trail: a time in the future,
+ * or a journey running backwards, beyond this skew.
+ */
+export const HOP_CLOCK_SKEW_MS = 5 * 60_000
 
 /**
  * Whether this hub may accept a document that travelled `hops`: never twice (its own id already in
- * the list is a loop: routes that point back, 1 -> 2 -> 1), and at most `limit` hops before it.
+ * the list is a loop: routes that point back, 1 -> 2 -> 1; any hub named twice is a loop elsewhere
+ * on the path, or a forged list), at most `limit` hops before it, and times that run forward and
+ * are not in the future (both with HOP_CLOCK_SKEW_MS of slack).
  * The forwarding hub (the last entry) is checked by the caller against the authenticated peer.
  */
-export function checkHops (hops: readonly Hop[], selfId: string, limit: number): HopCheck {
+export function checkHops (hops: readonly Hop[], selfId: string, limit: number, now: number = Date.now()): HopCheck {
   if (hops.some((h) => h.hub === selfId)) {
     return { ok: false, code: 'HOP_LOOP', detail: `the document already went through this hub (${selfId}): ${formatHops(hops)}` }
   }
+  const twice = hops.find((h, i) => hops.findIndex((o) => o.hub === h.hub) !== i)
+  if (twice != null) {
+    return { ok: false, code: 'HOP_LOOP', detail: `the hop list names ${twice.hub} twice: a loop before this hub, or a forged list (${formatHops(hops).slice(0, 500)})` }
+  }
   if (hops.length >= limit) {
     return { ok: false, code: 'HOP_LIMIT', detail: `the document went through ${hops.length} hubs already; this hub accepts at most ${limit} before it (${formatHops(hops)})` }
+  }
+  let previous = -Infinity
+  for (const hop of hops) {
+    const at = Date.parse(hop.at)
+    if (at > now + HOP_CLOCK_SKEW_MS) return { ok: false, code: 'HOPS_INVALID', detail: `hop ${hop.hub} is dated ${hop.at}, in the future of this hub's clock (${new Date(now).toISOString()})` }
+    if (at < previous - HOP_CLOCK_SKEW_MS) return { ok: false, code: 'HOPS_INVALID', detail: `hop ${hop.hub} is dated ${hop.at}, before the hop it follows: the list runs backwards` }
+    previous = Math.max(previous, at)
   }
   return { ok: true }
 }

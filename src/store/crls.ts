@@ -83,7 +83,11 @@ const CRL_WRITE_LOCK = 727005
  * happen in one transaction under an advisory lock, so two workers storing at once cannot let an
  * older CRL overwrite a newer one.
  */
-export async function storeCrl (db: Database, verified: VerifiedCrl): Promise<StoreResult> {
+/**
+ * `whenStored` runs inside the storing transaction when the CRL replaced the held one (an admin's
+ * import writes its audit row there, so the import and its record commit together).
+ */
+export async function storeCrl (db: Database, verified: VerifiedCrl, whenStored?: (tx: Queryable) => Promise<void>): Promise<StoreResult> {
   const { crl } = verified
   return await db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [CRL_WRITE_LOCK])
@@ -103,6 +107,7 @@ export async function storeCrl (db: Database, verified: VerifiedCrl): Promise<St
        RETURNING ${COLUMNS}`,
       [crl.issuer, verified.url, Buffer.from(crl.der), verified.sha256, crl.crlNumber, crl.thisUpdate, crl.nextUpdate ?? null]
     )
+    await whenStored?.(tx)
     return { outcome: 'stored', held: fromRow(written.rows[0] as CrlRow) }
   })
 }

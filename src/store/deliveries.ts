@@ -54,6 +54,8 @@ export interface DeliveryRow {
   route_target: string | null
   route_rule: string | null
   last_error: string | null
+  /** The last time the delivery was held for want of a sender for its route kind (migration 022). */
+  held_at: Date | null
 }
 
 /** The delivery; row-locked (FOR UPDATE) when `forUpdate`, inside a transaction. */
@@ -62,7 +64,7 @@ export async function loadDelivery (db: Queryable, id: string, forUpdate = false
     `SELECT x.id, x.document_id, x.recipient_code, x.mode, x.state, x.attempts, x.created_at, x.next_attempt_at,
             a.push_url, a.push_server_certificates, a.push_server_subject, d.sender_code, d.digest_sha256, d.edxml_document_id, d.kind,
             d.signature_log_id, (SELECT sl.entry_hash FROM signature_log sl WHERE sl.id = d.signature_log_id) AS signature_log_hash,
-            x.route_kind, x.route_target, x.route_rule, x.last_error
+            x.route_kind, x.route_target, x.route_rule, x.last_error, x.held_at
      FROM deliveries x JOIN documents d ON d.id = x.document_id
        -- LEFT: a recipient behind a peer or upstream is no agency of this hub (no push URL, no pin).
        LEFT JOIN agencies a ON a.code = x.recipient_code
@@ -144,7 +146,7 @@ export async function scheduleRetry (tx: Queryable, id: string, token: string, r
  */
 export async function holdUnsent (tx: Queryable, id: string, token: string, retryAt: Date, reason: string): Promise<boolean> {
   const { rows } = await tx.query(
-    `UPDATE deliveries SET state = 'waiting_retry', attempts = greatest(attempts - 1, 0), next_attempt_at = $3, last_error = $4, updated_at = now()
+    `UPDATE deliveries SET state = 'waiting_retry', attempts = greatest(attempts - 1, 0), next_attempt_at = $3, last_error = $4, held_at = now(), updated_at = now()
      WHERE id = $1 AND claim_token = $2 RETURNING id`, [id, token, retryAt, reason])
   return rows.length > 0
 }
@@ -202,6 +204,6 @@ export async function markCancelled (tx: Queryable, id: string): Promise<void> {
 export async function resetForResend (tx: Queryable, id: string, mode: 'push' | 'pull'): Promise<'queued' | 'available'> {
   const state = mode === 'pull' ? 'available' : 'queued'
   await tx.query(`UPDATE deliveries SET state = $2, enqueued = $3, attempts = 0, next_attempt_at = NULL, last_error = NULL,
-    created_at = now(), updated_at = now() WHERE id = $1`, [id, state, mode === 'pull'])
+    created_at = now(), held_at = NULL, updated_at = now() WHERE id = $1`, [id, state, mode === 'pull'])
   return state
 }

@@ -93,6 +93,14 @@ export async function deliveryTo (db: Queryable, documentId: string, recipientCo
   return rows[0]?.id
 }
 
+/** How a document's delivery to one recipient was routed (where a status from that recipient must come from). */
+export async function deliveryRouteTo (db: Queryable, documentId: string, recipientCode: string): Promise<{ kind: 'local' | 'peer' | 'upstream', target: string | null } | undefined> {
+  const { rows } = await db.query<{ route_kind: 'local' | 'peer' | 'upstream', route_target: string | null }>(
+    'SELECT route_kind, route_target FROM deliveries WHERE document_id = $1 AND recipient_code = $2 ORDER BY created_at LIMIT 1', [documentId, recipientCode])
+  const row = rows[0]
+  return row != null ? { kind: row.route_kind, target: row.route_target } : undefined
+}
+
 export interface HopReceiptInput {
   id: string
   deliveryId: string

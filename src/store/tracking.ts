@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database.js'
+import type { StaffInfo } from '../domain/verdict.js'
 import { cursorTimeSql, decodeCursor, encodeCursor, type KeysetPosition } from './keyset-cursor.js'
 
 /**
@@ -56,11 +57,25 @@ export interface TrackedDocument {
 
 const CURSOR: Record<Direction, string> = { sent: 'sent', received: 'recv' }
 
-/** One page, or 'bad-cursor' when `after` is not a cursor of this list issued by the hub. */
-export async function listTracked (db: Queryable, filter: TrackingFilter, options: { limit: number, after?: string }): Promise<{ documents: TrackedDocument[], next: string | null } | 'bad-cursor'> {
+export interface TrackedPage {
+  documents: TrackedDocument[]
+  /** Cursor of the next (older) page; null on the last one. */
+  next: string | null
+  /** Cursor of the previous (newer) page, for `before`; null on the first one. */
+  previous: string | null
+}
+
+/**
+ * One page, or 'bad-cursor' when the cursor is not one of this list issued by the hub. `after`:
+ * the page older than the cursor (the API's `next`); `before`: the page newer than it (the
+ * console's "previous" link), read in ascending order and turned round.
+ */
+export async function listTracked (db: Queryable, filter: TrackingFilter, options: { limit: number, after?: string, before?: string }): Promise<TrackedPage | 'bad-cursor'> {
+  const backwards = options.before != null && options.after == null
+  const cursor = options.after ?? options.before
   let position: KeysetPosition | undefined
-  if (options.after != null) {
-    position = decodeCursor(CURSOR[filter.direction], options.after)
+  if (cursor != null) {
+    position = decodeCursor(CURSOR[filter.direction], cursor)
     if (position == null || !/^[0-9a-f]{8}-/.test(position.id)) return 'bad-cursor'
   }
   const params: unknown[] = []
@@ -85,20 +100,26 @@ export async function listTracked (db: Queryable, filter: TrackingFilter, option
   }
   if (filter.statusCode != null) where.push(`EXISTS (SELECT 1 FROM status_events e WHERE e.document_id = d.id AND e.status_code = ${p(filter.statusCode)})`)
   if (filter.number != null) where.push(`d.envelope->'code'->>'number' = ${p(filter.number)}`)
-  // strpos, not LIKE: the text is searched for literally (no % or _ patterns).
-  if (filter.notation != null) where.push(`strpos(lower(d.envelope->'code'->>'notation'), lower(${p(filter.notation)})) > 0`)
-  if (filter.subject != null) where.push(`strpos(lower(d.envelope->>'subject'), lower(${p(filter.subject)})) > 0`)
-  if (position != null) where.push(`(${time}, d.id) < (${p(position.time, '::timestamptz')}, ${p(position.id, '::uuid')})`)
+  // ILIKE on the indexed expressions (trigram indexes, migration 024); the text is searched for
+  // literally: % _ and \ are escaped, so a clerk's "50%" is not a pattern.
+  if (filter.notation != null) where.push(`d.envelope->'code'->>'notation' ILIKE ${p(containsPattern(filter.notation))}`)
+  if (filter.subject != null) where.push(`d.envelope->>'subject' ILIKE ${p(containsPattern(filter.subject))}`)
+  if (position != null) where.push(`(${time}, d.id) ${backwards ? '>' : '<'} (${p(position.time, '::timestamptz')}, ${p(position.id, '::uuid')})`)
+  const order = backwards ? 'ASC' : 'DESC'
   const limit = p(options.limit + 1)
   const { rows } = await db.query<{ id: string, edxml_document_id: string | null, sender_code: string, number: string | null, notation: string | null, subject: string | null, accepted_at: Date, cursor_time: string }>(
     `SELECT d.id, d.edxml_document_id, d.sender_code, d.envelope->'code'->>'number' AS number, d.envelope->'code'->>'notation' AS notation,
             d.envelope->>'subject' AS subject, d.accepted_at, ${cursorTimeSql(time)} AS cursor_time
        FROM ${byDelivery ? 'deliveries r JOIN documents d ON d.id = r.document_id' : 'documents d'}
       WHERE ${where.join(' AND ')}
-      ORDER BY ${time} DESC, d.id DESC LIMIT ${limit}`, params)
+      ORDER BY ${time} ${order}, d.id ${order} LIMIT ${limit}`, params)
+  const more = rows.length > options.limit
   const page = rows.slice(0, options.limit)
+  if (backwards) page.reverse()
   const recipients = await recipientsOf(db, page.map((r) => r.id), byDelivery ? filter.agency : null)
-  const last = page[page.length - 1]
+  const cursorOf = (row: typeof page[number] | undefined): string | null => row == null ? null : encodeCursor(CURSOR[filter.direction], { time: row.cursor_time, id: row.id })
+  // Forward: an older page exists when more rows were found, a newer one whenever we came from a
+  // cursor. Backward: the mirror image.
   return {
     documents: page.map((r) => ({
       id: r.id,
@@ -110,7 +131,8 @@ export async function listTracked (db: Queryable, filter: TrackingFilter, option
       acceptedAt: iso(r.accepted_at),
       recipients: recipients.get(r.id) ?? []
     })),
-    next: rows.length > options.limit && last != null ? encodeCursor(CURSOR[filter.direction], { time: last.cursor_time, id: last.id }) : null
+    next: (backwards ? position != null : more) ? cursorOf(page[page.length - 1]) : null,
+    previous: (backwards ? more : position != null) ? cursorOf(page[0]) : null
   }
 }
 
@@ -162,6 +184,8 @@ export interface TimelineEvent {
   detail: string | null
   /** Status messages: the code 01-16. */
   statusCode?: string
+  /** Status messages: StaffInfo, who at the recipient acted (migration 024; absent when not sent). */
+  staff?: StaffInfo
   /** Receipts: the id to download it by. */
   receiptId?: string
   statusDocumentId?: string
@@ -217,7 +241,7 @@ export async function documentTimeline (db: Queryable, documentId: string, onlyR
     `SELECT id, delivery_id, verified, reason_code, signer_subject, received_at FROM recipient_receipts
       WHERE document_id = $1 AND ($2::text IS NULL OR recipient_code = $2) ORDER BY received_at, id`, only)
   const statuses = await db.query<Record<string, unknown>>(
-    `SELECT from_code, status_code, description, recorded_at, status_document_id FROM status_events
+    `SELECT from_code, status_code, description, recorded_at, status_document_id, staff FROM status_events
       WHERE document_id = $1 AND ($2::text IS NULL OR from_code = $2) ORDER BY recorded_at, id`, only)
   const acceptedAt = iso(d.accepted_at)
   const recipients = deliveries.rows.map((x): RecipientTimeline => {
@@ -231,7 +255,8 @@ export async function documentTimeline (db: Queryable, documentId: string, onlyR
       events.push({ at: iso(r.received_at), kind: 'recipient-receipt', actor: x.recipient_code as string, detail: r.verified === true ? `verified, signed by ${String(r.signer_subject)}` : `not verified: ${String(r.reason_code)}`, receiptId: r.id as string })
     }
     for (const s of statuses.rows.filter((s) => s.from_code === x.recipient_code)) {
-      events.push({ at: iso(s.recorded_at), kind: 'status', actor: s.from_code as string, detail: s.description as string | null, statusCode: s.status_code as string, statusDocumentId: s.status_document_id as string })
+      const staff = typeof s.staff === 'string' ? JSON.parse(s.staff) as StaffInfo : s.staff as StaffInfo | null
+      events.push({ at: iso(s.recorded_at), kind: 'status', actor: s.from_code as string, detail: s.description as string | null, statusCode: s.status_code as string, statusDocumentId: s.status_document_id as string, ...(staff != null ? { staff } : {}) })
     }
     // Stable: equal times keep the order above (trail order is the id order).
     events.sort((a, b) => a.at.localeCompare(b.at))
@@ -272,6 +297,11 @@ export async function deliveryParties (db: Queryable, deliveryId: string): Promi
     'SELECT x.document_id, d.sender_code, x.recipient_code FROM deliveries x JOIN documents d ON d.id = x.document_id WHERE x.id = $1', [deliveryId])
   const row = rows[0]
   return row == null ? undefined : { documentId: row.document_id, sender: row.sender_code, recipient: row.recipient_code }
+}
+
+/** `%text%` for ILIKE with the text's own % _ and \ matched literally (backslash is LIKE's default escape). */
+export function containsPattern (text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
 }
 
 function iso (value: unknown): string {

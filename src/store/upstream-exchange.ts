@@ -23,6 +23,15 @@ export async function findReceived (db: Queryable, upstreamId: string, upstreamD
   return rows[0]
 }
 
+/** The decided items among these listed ids, in one query (a round over a long list costs one). */
+export async function findReceivedMany (db: Queryable, upstreamId: string, upstreamDocIds: readonly string[]): Promise<Map<string, ReceivedRow>> {
+  if (upstreamDocIds.length === 0) return new Map()
+  const { rows } = await db.query<ReceivedRow>(
+    `SELECT upstream_id, upstream_doc_id, message_type, outcome, document_id, signature_log_id::text AS signature_log_id, reason_code, ack_status, acknowledged_at
+     FROM upstream_received WHERE upstream_id = $1 AND upstream_doc_id = ANY($2)`, [upstreamId, [...new Set(upstreamDocIds)]])
+  return new Map(rows.map((r) => [r.upstream_doc_id, r]))
+}
+
 export interface NewReceived {
   upstreamId: string
   upstreamDocId: string
@@ -99,4 +108,42 @@ export async function recordUpstreamState (db: Queryable, deliveryId: string, st
   await db.query(
     'UPDATE upstream_sent SET send_status = $2, receive_status = $3, receive_status_desc = $4, checked_at = now() WHERE delivery_id = $1',
     [deliveryId, state.sendStatus ?? null, state.receiveStatus ?? null, state.receiveStatusDesc ?? null])
+}
+
+/** A listed item that failed before it was decided (upstream_fetch_failures, migration 025). */
+export interface FetchFailure {
+  upstreamDocId: string
+  attempts: number
+  nextAttemptAt: Date
+}
+
+/** The failures recorded for these listed ids (one query per round and message type). */
+export async function fetchFailures (db: Queryable, upstreamId: string, upstreamDocIds: readonly string[]): Promise<Map<string, FetchFailure>> {
+  if (upstreamDocIds.length === 0) return new Map()
+  const { rows } = await db.query<{ upstream_doc_id: string, attempts: number, next_attempt_at: Date }>(
+    'SELECT upstream_doc_id, attempts, next_attempt_at FROM upstream_fetch_failures WHERE upstream_id = $1 AND upstream_doc_id = ANY($2)',
+    [upstreamId, [...new Set(upstreamDocIds)]])
+  return new Map(rows.map((r) => [r.upstream_doc_id, { upstreamDocId: r.upstream_doc_id, attempts: r.attempts, nextAttemptAt: new Date(r.next_attempt_at) }]))
+}
+
+/**
+ * One more failed attempt of a listed item. After the first the item is tried again next round
+ * (most failures are passing: a crash, a timeout); after the n-th (n >= 2) it waits
+ * baseMs * 2^(n-2), at most capMs. Answers the attempts so far.
+ */
+export async function recordFetchFailure (db: Queryable, upstreamId: string, upstreamDocId: string, error: string, backoff: { baseMs: number, capMs: number }): Promise<number> {
+  const { rows } = await db.query<{ attempts: number }>(
+    `INSERT INTO upstream_fetch_failures AS f (upstream_id, upstream_doc_id, attempts, last_error, next_attempt_at)
+     VALUES ($1, $2, 1, $3, now())
+     ON CONFLICT (upstream_id, upstream_doc_id) DO UPDATE SET
+       attempts = f.attempts + 1, last_error = $3, last_failed_at = now(),
+       next_attempt_at = now() + least($4::float8 * power(2, f.attempts - 1), $5::float8) * interval '1 millisecond'
+     RETURNING attempts`,
+    [upstreamId, upstreamDocId, error.slice(0, 2000), backoff.baseMs, backoff.capMs])
+  return rows[0]?.attempts ?? 1
+}
+
+/** The item was decided (upstream_received has it): its failures are history. */
+export async function clearFetchFailure (db: Queryable, upstreamId: string, upstreamDocId: string): Promise<void> {
+  await db.query('DELETE FROM upstream_fetch_failures WHERE upstream_id = $1 AND upstream_doc_id = $2', [upstreamId, upstreamDocId])
 }

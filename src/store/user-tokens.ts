@@ -103,3 +103,9 @@ export async function revokeUserToken (db: Queryable, id: string): Promise<UserT
   const { rows } = await db.query<TokenRow>('UPDATE user_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING *', [id])
   return rows[0] != null ? toToken(rows[0]) : undefined
 }
+
+/** Revokes every live token of a user (a password reset); how many were revoked. */
+export async function revokeUserTokensOfUser (db: Queryable, userId: string): Promise<number> {
+  const { rows } = await db.query('UPDATE user_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL RETURNING id', [userId])
+  return rows.length
+}

@@ -29,6 +29,8 @@ export const PROBLEM_CATALOGUE = {
   HOP_LOOP: { errorCode: '118', desc: 'Văn bản đã đi qua trục này (vòng lặp định tuyến)' },
   HOP_LIMIT: { errorCode: '119', desc: 'Văn bản đã đi qua quá nhiều trục' },
   HOPS_INVALID: { errorCode: '120', desc: 'Danh sách chặng (Lienthong-Hops) không hợp lệ' },
+  RECIPIENT_CASE_MISMATCH: { errorCode: '121', desc: 'Mã đơn vị nhận chỉ khác mã một đơn vị của trục ở chữ hoa, chữ thường' },
+  PEER_NOT_ON_PATH: { errorCode: '122', desc: 'Trục chuyển tiếp không nằm trên đường đi của văn bản này' },
   PAYLOAD_TOO_LARGE: { errorCode: '201', desc: 'Văn bản vượt quá dung lượng cho phép' },
   XML_MALFORMED: { errorCode: '202', desc: 'Văn bản không phải XML hợp lệ' },
   XML_DTD_FORBIDDEN: { errorCode: '203', desc: 'Văn bản chứa khai báo DOCTYPE hoặc ENTITY, không được chấp nhận' },

@@ -14,6 +14,7 @@ import { extname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Piscina } from 'piscina'
 import type { ExtraCrl } from '../pki/crl-verify.js'
+import type { AgencyEntry } from '../registry/registry-format.js'
 import { DEFAULT_PARSE_LIMITS } from '../xmldsig/parse.js'
 import type { Verdict } from '../domain/verdict.js'
 import type { WorkerConfig, WorkerErrorInfo, WorkerReply, WorkerTask } from './verification-worker.js'
@@ -40,6 +41,10 @@ export interface VerificationPoolOptions {
    * each worker verifies them against its trust store and keeps the newest CRL per issuer.
    */
   extraCrls?: readonly ExtraCrl[]
+  /** Trust CAs of the database, over the directory's (hub/revocation-sync.ts). */
+  extraCas?: ReadonlyArray<{ der: Uint8Array, source: string }>
+  /** The agencies of the database; they replace the registry file's /agencies in every thread. */
+  agencies?: readonly AgencyEntry[]
   /** A worker failed outside any task (piscina's 'error' event); default: process warning. */
   onWorkerError?: (err: Error) => void
 }
@@ -49,6 +54,8 @@ export interface VerifyOptions {
   expectedSender?: string
   /** VDXP submissions: see VerifyDocumentOptions.unsignedAllowed. */
   unsignedAllowed?: boolean
+  /** Forwarded by a peer hub: see VerifyDocumentOptions.forwarded (the signer comes back unbound). */
+  forwarded?: boolean
   /**
    * Hand the Buffer's memory over to the worker instead of copying it. Only honoured when the
    * Buffer owns its whole ArrayBuffer (not a slice of Node's small-buffer pool); the caller's
@@ -85,6 +92,10 @@ export interface VerificationPool {
 
 export interface ReloadOptions {
   extraCrls?: readonly ExtraCrl[]
+  /** Replaces the database's trust CAs (kept for later reloads); omitted, the last ones stay. */
+  extraCas?: ReadonlyArray<{ der: Uint8Array, source: string }>
+  /** Replaces the database's agencies (kept for later reloads); omitted, the last ones stay. */
+  agencies?: readonly AgencyEntry[]
 }
 
 /** The waiting line is full: answer 503 with `Retry-After: retryAfterSeconds`. */
@@ -140,7 +151,9 @@ export async function createVerificationPool (options: VerificationPoolOptions):
     maxBytes: options.maxBytes,
     maxDepth: options.maxDepth ?? DEFAULT_PARSE_LIMITS.maxDepth,
     requireRevocation: options.requireRevocation,
-    extraCrls: workerCrls(options.extraCrls)
+    extraCrls: workerCrls(options.extraCrls),
+    extraCas: workerCas(options.extraCas),
+    ...(options.agencies != null ? { agencies: structuredClone([...options.agencies]) } : {})
   }
   const onWorkerError = options.onWorkerError ?? ((err: Error) => process.emitWarning(err))
   const capacity = threads + maxQueue
@@ -208,7 +221,7 @@ export async function createVerificationPool (options: VerificationPoolOptions):
     const generation = current
     inFlight++
     generation.inFlight++
-    const task = generation.piscina.run({ kind: 'verify', bytes: data, ...(verifyOptions.expectedSender != null ? { expectedSender: verifyOptions.expectedSender } : {}), ...(verifyOptions.unsignedAllowed === true ? { unsignedAllowed: true } : {}) }, { transferList: shared ? [] : [data.buffer as ArrayBuffer] })
+    const task = generation.piscina.run({ kind: 'verify', bytes: data, ...(verifyOptions.expectedSender != null ? { expectedSender: verifyOptions.expectedSender } : {}), ...(verifyOptions.unsignedAllowed === true ? { unsignedAllowed: true } : {}), ...(verifyOptions.forwarded === true ? { forwarded: true } : {}) }, { transferList: shared ? [] : [data.buffer as ArrayBuffer] })
     inFlightTasks.add(task)
     try {
       const reply = await task
@@ -227,7 +240,12 @@ export async function createVerificationPool (options: VerificationPoolOptions):
 
   async function doReload (reloadOptions: ReloadOptions): Promise<void> {
     if (closed) throw new PoolClosedError()
-    const nextConfig = reloadOptions.extraCrls == null ? config : { ...config, extraCrls: workerCrls(reloadOptions.extraCrls) }
+    const nextConfig: WorkerConfig = {
+      ...config,
+      ...(reloadOptions.extraCrls != null ? { extraCrls: workerCrls(reloadOptions.extraCrls) } : {}),
+      ...(reloadOptions.extraCas != null ? { extraCas: workerCas(reloadOptions.extraCas) } : {}),
+      ...(reloadOptions.agencies != null ? { agencies: structuredClone([...reloadOptions.agencies]) } : {})
+    }
     const next = await startGeneration(nextConfig)
     if (closed) {
       await next.piscina.destroy()
@@ -235,7 +253,7 @@ export async function createVerificationPool (options: VerificationPoolOptions):
     }
     const old = current
     current = next
-    // Only a generation that loaded makes its CRL set the one later reloads start from.
+    // Only a generation that loaded makes its CRLs, CAs and agencies the ones later reloads start from.
     config = nextConfig
     retire(old)
   }
@@ -269,6 +287,10 @@ export async function createVerificationPool (options: VerificationPoolOptions):
 /** Plain copies for workerData (structured clone copies them once per thread anyway). */
 function workerCrls (crls: readonly ExtraCrl[] | undefined): ExtraCrl[] {
   return (crls ?? []).map((c) => ({ der: new Uint8Array(c.der), source: c.source }))
+}
+
+function workerCas (cas: ReadonlyArray<{ der: Uint8Array, source: string }> | undefined): Array<{ der: Uint8Array, source: string }> {
+  return (cas ?? []).map((c) => ({ der: new Uint8Array(c.der), source: c.source }))
 }
 
 /**

@@ -14,6 +14,7 @@ import { threadId, workerData } from 'node:worker_threads'
 import { mergeCrls, type ExtraCrl } from '../pki/crl-verify.js'
 import { TrustStore } from '../pki/trust-store.js'
 import { AgencyRegistry } from '../registry/agency-registry.js'
+import type { AgencyEntry } from '../registry/registry-format.js'
 import type { VerificationPolicy } from './verification-policy.js'
 import type { Verdict } from '../domain/verdict.js'
 import { verifyDocument } from './verify-document.js'
@@ -27,11 +28,15 @@ export interface WorkerConfig {
   requireRevocation: boolean
   /** CRLs from the database, merged over the directory's (newest per issuer, each verified). */
   extraCrls?: ExtraCrl[]
+  /** Trust anchors and intermediates an admin added (database), over the directory's. */
+  extraCas?: Array<{ der: Uint8Array, source: string }>
+  /** The agencies as the database holds them: they replace the file's /agencies (peer agencies stay the file's). */
+  agencies?: AgencyEntry[]
 }
 
 export type WorkerTask =
   /** `bytes` arrives transferred, not copied: its ArrayBuffer now belongs to this thread. */
-  | { kind: 'verify', bytes: Uint8Array, expectedSender?: string, unsignedAllowed?: boolean }
+  | { kind: 'verify', bytes: Uint8Array, expectedSender?: string, unsignedAllowed?: boolean, forwarded?: boolean }
   /** Answers once this thread's trust store and registry are loaded (or failed to load). */
   | { kind: 'probe' }
 
@@ -64,7 +69,9 @@ const loading: Promise<Loaded> = load(workerData as WorkerConfig)
 loading.catch(() => {})
 
 async function load (config: WorkerConfig): Promise<Loaded> {
-  const [dirStore, registry] = await Promise.all([TrustStore.load(config.trustDir), AgencyRegistry.load(config.registryFile)])
+  const [fileStore, fileRegistry] = await Promise.all([TrustStore.load(config.trustDir), AgencyRegistry.load(config.registryFile)])
+  const registry = config.agencies != null ? fileRegistry.withLocalAgencies(config.agencies) : fileRegistry
+  const dirStore = fileStore.withCertificates(config.extraCas ?? [])
   // A CRL that does not verify is left out here; the main thread logs it (hub/revocation-sync.ts).
   const trustStore = config.extraCrls == null || config.extraCrls.length === 0 ? dirStore : (await mergeCrls(dirStore, config.extraCrls)).store
   const policy: VerificationPolicy = {
@@ -88,7 +95,8 @@ export default async function handleTask (task: WorkerTask): Promise<WorkerReply
         const bytes = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength)
         const verdict = await verifyDocument(bytes, loaded.policy, {
           ...(task.expectedSender != null ? { expectedSender: task.expectedSender } : {}),
-          ...(task.unsignedAllowed === true ? { unsignedAllowed: true } : {})
+          ...(task.unsignedAllowed === true ? { unsignedAllowed: true } : {}),
+          ...(task.forwarded === true ? { forwarded: true } : {})
         })
         return { kind: 'verdict', verdict, elapsedMs: performance.now() - started }
       }

@@ -1,17 +1,19 @@
 import { createHash } from 'node:crypto'
-import { checkEnvelopeUniqueness } from '../edxml/envelope-uniqueness.js'
-import { validateEdxmlEnvelope } from '../edxml/envelope-schema.js'
+import { EnvelopeUniqueness } from '../edxml/envelope-uniqueness.js'
+import { envelopeKeepPolicy, validateEdxmlEnvelope } from '../edxml/envelope-schema.js'
 import { readSignedEnvelope } from '../edxml/signed-envelope-fields.js'
 import { validateSigner, type ValidatedSigner } from '../pki/path-validation.js'
 import type { SignerIdentity } from '../registry/agency-registry.js'
 import type { XmlDocument } from '../xmldsig/xml-tree.js'
 import { checkSignature } from '../xmldsig/check-signature.js'
-import { readSignatureProfile, type SignatureProfile } from '../xmldsig/signature-profile.js'
+import { DEFAULT_PARSE_LIMITS, XmlRefusal } from '../xmldsig/parse.js'
+import { HASH_OF, readSignatureProfile, type SignatureProfile } from '../xmldsig/signature-profile.js'
+import { canonicalBudget, excludeFirstSignature, predictReferenceDigest, referenceDigest, referenceDigestSetting, StreamedDigest, type ReferenceDigestSetting } from '../xmldsig/stream-c14n.js'
 import { shortAlgorithmName } from './algorithms.js'
 import { EDXML_SIGNATURE_PLACE, parseForVerification, xmldsigStep } from './xmldsig-steps.js'
 import { VerificationFailure, fail } from '../errors/verification-failure.js'
 import type { VerificationPolicy } from './verification-policy.js'
-import type { AlgorithmsUsed, Rejected, SignedEnvelope, Verdict } from '../domain/verdict.js'
+import type { AlgorithmsUsed, Rejected, SignedEnvelope, UnboundSigner, Verdict } from '../domain/verdict.js'
 
 export interface VerifyDocumentOptions {
   /**
@@ -26,6 +28,15 @@ export interface VerifyDocumentOptions {
    * `unsigned-envelope`. The sender is then bound by the VDXP system's HMAC alone.
    */
   unsignedAllowed?: boolean
+  /**
+   * A peer hub forwarded the document (POST /peer/v1/documents). A sender that is neither an
+   * agency of this hub nor pinned in `peerAgencies` is then not refused as AGENCY_UNKNOWN: the
+   * document is verified in full except the sender binding, and the accepted verdict carries the
+   * signer as `unboundSigner` for the caller to bind against the origin hub's signed directory
+   * (docs/directory.md, "Sender binding of forwarded documents"). The registry, when it knows
+   * the sender, still decides (an explicit entry overrides any directory).
+   */
+  forwarded?: boolean
 }
 
 /**
@@ -33,8 +44,10 @@ export interface VerifyDocumentOptions {
  * each step either passes or ends the pipeline with one stable reason code. Never throws for
  * bad input: anything unexpected inside a step is a bug and propagates as an exception.
  *
- * Every step is linear in the input: one strict parse (bounds enforced while parsing), checks
- * over the element list the parser made, one canonicalisation into the digest.
+ * Every step is linear in the input: one strict parse (bounds enforced while parsing) that
+ * also streams the canonical document into the digest, checks over the kept parts and the
+ * counts the parser made; a second streamed pass only when the signature's settings were not
+ * those guessed.
  */
 export async function verifyDocument (bytes: Buffer, policy: VerificationPolicy, options: VerifyDocumentOptions = {}): Promise<Verdict> {
   const digestSha256 = createHash('sha256').update(bytes).digest('hex')
@@ -42,16 +55,21 @@ export async function verifyDocument (bytes: Buffer, policy: VerificationPolicy,
   try {
     // 1. Size cap before anything else; strict XML 1.0 + Namespaces, UTF-8, no DTD, no PI, bounded.
     if (bytes.length > policy.maxBytes) fail('PAYLOAD_TOO_LARGE', `the document has ${bytes.length} bytes; the cap is ${policy.maxBytes}`)
-    const doc = parseForVerification(bytes, policy)
+    // One pass: the tokens build only the kept parts (the envelope fields the grammar checks
+    // and the signature) and, at the same time, go through C14N into the Reference digest
+    // with the settings guessed from the bytes (step 6 checks the guess; docs/verification.md).
+    const uniqueness = new EnvelopeUniqueness()
+    const streamed = new StreamedDigest(predictReferenceDigest(bytes), excludeFirstSignature(), canonicalBudget(bytes.length))
+    const doc = parseForVerification(bytes, policy, { keep: { ...envelopeKeepPolicy(), observe: uniqueness.observe }, also: streamed.canonicalizer })
 
     // The schema is the boundary: nothing below looks at a document that is not edXML.
     const schema = validateEdxmlEnvelope(doc)
     if (!schema.ok) fail(schema.code, `${schema.path}: ${schema.message}`)
-    const unique = checkEnvelopeUniqueness(doc)
+    const unique = uniqueness.finding()
     if (!unique.ok) fail('ENVELOPE_AMBIGUOUS', unique.message)
 
     // The envelope as claimed: trusted only once step 6 has passed, reported in rejections.
-    // It is read from the very tree that step 6 canonicalises into the digest.
+    // It is read from the very tokens that step 6's digest canonicalised.
     const envelope: SignedEnvelope = readSignedEnvelope(doc, schema.kind)
     const claimedSender = envelope.from.organId
     facts.claimedSender = claimedSender
@@ -86,25 +104,40 @@ export async function verifyDocument (bytes: Buffer, policy: VerificationPolicy,
     facts.revocation = signer.revocation
 
     // 5. Sender binding: the certificate must belong to the agency named in From/OrganId.
-    if (agency == null) fail('AGENCY_UNKNOWN', `the sending agency ${claimedSender || '(empty)'} is not in the agency registry`)
-    if (!policy.registry.binds(agency, identityOf(signer))) {
+    let unboundSigner: UnboundSigner | undefined
+    if (agency == null) {
+      if (options.forwarded !== true || claimedSender === '') fail('AGENCY_UNKNOWN', `the sending agency ${claimedSender || '(empty)'} is not in the agency registry`)
+      // Forwarded by a peer: bound by the caller against the origin hub's signed directory,
+      // after the cryptographic check below (a forged signature is refused as such here).
+      unboundSigner = { fingerprintSha256: signer.leaf.fingerprintSha256, subject: Object.fromEntries(signer.subject) }
+    } else if (!policy.registry.binds(agency, identityOf(signer))) {
       fail('SENDER_MISMATCH', `the certificate of ${signer.leaf.subject} is not registered to agency ${claimedSender}`)
     }
 
-    // 6. Cryptographic check with the validated certificate.
-    verifyCryptography(doc, profile, signer.leafPem)
+    // 6. Cryptographic check with the validated certificate; the digest is the streamed one
+    // when the settings the signature names are those it was computed with.
+    const setting = referenceDigestSetting(profile.referenceCanonicalization, profile.referencePrefixes, HASH_OF[profile.digestMethod] as ReferenceDigestSetting['hash'])
+    verifyCryptography(doc, profile, signer.leafPem, () => {
+      try {
+        return referenceDigest(bytes, streamed, setting, { ...DEFAULT_PARSE_LIMITS, maxDepth: policy.maxDepth }).digest
+      } catch (err) {
+        if (err instanceof XmlRefusal) fail(err.code, err.message)
+        throw err
+      }
+    })
 
-    // 7. The envelope was read from this tree, now verified.
+    // 7. The envelope was read from the tokens that were digested, now verified.
     return {
       verdict: 'accepted',
       envelope,
       signer: signer.leaf,
       chain: signer.chain,
-      agency: agency.code,
+      agency: agency?.code ?? claimedSender,
       algorithms: facts.algorithms,
       revocation: signer.revocation,
       flags: profile.weak ? ['weak'] : [],
-      digestSha256
+      digestSha256,
+      ...(unboundSigner != null ? { unboundSigner } : {})
     }
   } catch (err) {
     if (err instanceof VerificationFailure) {
@@ -115,8 +148,8 @@ export async function verifyDocument (bytes: Buffer, policy: VerificationPolicy,
   }
 }
 
-export function verifyCryptography (doc: XmlDocument, profile: SignatureProfile, signerPem: string): void {
-  xmldsigStep(() => { checkSignature(doc, profile, signerPem) })
+export function verifyCryptography (doc: XmlDocument, profile: SignatureProfile, signerPem: string, referenceDigest?: () => Buffer): void {
+  xmldsigStep(() => { checkSignature(doc, profile, signerPem, referenceDigest) })
 }
 
 /** The algorithms of a signature, by short name (signature log, CLI). */

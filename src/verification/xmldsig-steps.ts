@@ -1,5 +1,5 @@
 import { EDXML_NS } from '../edxml/namespaces.js'
-import { parseXml, XmlRefusal, type XmlRefusalCode } from '../xmldsig/parse.js'
+import { parseXml, XmlRefusal, type ParseOptions, type XmlRefusalCode } from '../xmldsig/parse.js'
 import type { SignaturePlacement } from '../xmldsig/signature-profile.js'
 import { XmlDsigFailure, type XmlDsigCode } from '../xmldsig/xmldsig-failure.js'
 import type { XmlDocument } from '../xmldsig/xml-tree.js'
@@ -18,10 +18,14 @@ export const EDXML_SIGNATURE_PLACE: SignaturePlacement = (signature, root) => {
     parent.parent.parent === root
 }
 
-/** The strict parse every verified input goes through; refusals become verification failures. */
-export function parseForVerification (bytes: Buffer, limits: { maxDepth: number }): XmlDocument {
+/**
+ * The strict parse every verified input goes through; refusals become verification failures.
+ * `stream` keeps only part of the tree and hands every token to a streamed digest too
+ * (verify-document.ts).
+ */
+export function parseForVerification (bytes: Buffer, limits: { maxDepth: number }, stream: Pick<ParseOptions, 'keep' | 'also'> = {}): XmlDocument {
   try {
-    return parseXml(bytes, { maxDepth: limits.maxDepth, processingInstructions: 'refuse' })
+    return parseXml(bytes, { maxDepth: limits.maxDepth, processingInstructions: 'refuse', ...stream })
   } catch (err) {
     if (err instanceof XmlRefusal) fail(err.code, err.message)
     throw err

@@ -84,7 +84,7 @@ export function canonicalizeTo (doc: XmlDocument, options: C14nOptions, sink: C1
 }
 
 /** Per-prefix stacks: the value in scope (or rendered) is the top; '' key is the default. */
-class ScopeStack {
+export class ScopeStack {
   private readonly stacks = new Map<string, string[]>()
 
   get (prefix: string): string | undefined {
@@ -259,11 +259,11 @@ function fixup (unit: number): number {
   return unit
 }
 
-function compareAttributes (a: XmlAttribute, b: XmlAttribute): number {
+export function compareAttributes (a: XmlAttribute, b: XmlAttribute): number {
   return compareCodePoints(a.uri, b.uri) || compareCodePoints(a.local, b.local)
 }
 
-function comparePrefixes (a: [string, string], b: [string, string]): number {
+export function comparePrefixes (a: [string, string], b: [string, string]): number {
   return compareCodePoints(a[0], b[0])
 }
 

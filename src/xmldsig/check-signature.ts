@@ -13,12 +13,13 @@ const SMALL_SLICE = 256
  * The cryptographic check of a profile-checked signature with the *validated* signer key
  * (never a key from KeyInfo): the digest of the canonical document minus the signature, then
  * the RSA signature over canonical SignedInfo. Both canonical forms come from our C14N over
- * the same tree the envelope is read from, so what is routed is what was digested.
+ * the tokens the envelope is read from, so what is routed is what was digested: by default
+ * over the tree, or `referenceDigest` computed while that tree was parsed (stream-c14n.ts).
  *
  * A digest mismatch (content changed) and a bad signature value are two reason codes.
  */
-export function checkSignature (doc: XmlDocument, profile: SignatureProfile, signerPem: string): void {
-  const actual = digestReferencedContent(doc, profile)
+export function checkSignature (doc: XmlDocument, profile: SignatureProfile, signerPem: string, referenceDigest: () => Buffer = () => digestReferencedContent(doc, profile)): void {
+  const actual = referenceDigest()
   if (actual.length !== profile.digestValue.length || !timingSafeEqual(actual, profile.digestValue)) {
     refuse('DIGEST_MISMATCH', 'the digest of the signed content does not match: the document was changed after it was signed')
   }
@@ -67,7 +68,24 @@ export function digestReferencedContent (doc: XmlDocument, profile: SignaturePro
   return hash.digest()
 }
 
+/**
+ * Keys of recent signers, by PEM: parsing the PEM is most of a small document's RSA cost, and a
+ * hub sees the same few hundred agency certificates again and again. A KeyObject is immutable,
+ * so sharing it is safe; the map is emptied when full, which bounds it.
+ */
+const KEYS = new Map<string, KeyObject>()
+const MAX_KEYS = 1024
+
 function rsaKey (pem: string): KeyObject {
+  const cached = KEYS.get(pem)
+  if (cached !== undefined) return cached
+  const key = parseRsaKey(pem)
+  if (KEYS.size >= MAX_KEYS) KEYS.clear()
+  KEYS.set(pem, key)
+  return key
+}
+
+function parseRsaKey (pem: string): KeyObject {
   let key: KeyObject
   try {
     key = createPublicKey(pem)

@@ -1,11 +1,47 @@
 import { DEFAULT_PARSE_LIMITS, XmlRefusal, XmlTokenizer, type ParseLimits, type StartTag, type XmlTokenHandler } from './xml-tokenizer.js'
-import type { XmlDeclaration, XmlDocument, XmlElement, XmlNode, XmlText } from './xml-tree.js'
+import { XML_NAMESPACE, type DocumentFacts, type XmlAttribute, type XmlDeclaration, type XmlDocument, type XmlElement, type XmlNode, type XmlText } from './xml-tree.js'
 
 export { DEFAULT_PARSE_LIMITS, XmlRefusal, type ParseLimits, type XmlRefusalCode } from './xml-tokenizer.js'
 
 export interface ParseOptions extends Partial<ParseLimits> {
   /** edXML, status messages and receipts have no use for PIs, so verified input refuses them. */
   processingInstructions?: 'refuse' | 'keep'
+  /** What of the document the tree keeps; everything when absent. */
+  keep?: KeepPolicy
+  /** Receives every token too, in the same pass (a streamed canonicalizer). */
+  also?: XmlTokenHandler
+}
+
+/**
+ * Which parts of a document the tree keeps, decided at each start tag: memory then grows with
+ * the kept parts and the depth, not with the document. The first ds:Signature is always kept
+ * whole, and every element keeps its `parent` chain; counts over every element are in
+ * `XmlDocument.facts`.
+ */
+export interface KeepPolicy {
+  /**
+   * For an element whose parent's content is kept: 'content' puts it in the tree with its
+   * content (child elements, text, comments), 'element' puts it in the tree without content
+   * (its parent's checks count it), 'none' leaves it out. The root is always in the tree.
+   */
+  keep: (element: XmlElement) => 'content' | 'element' | 'none'
+  /** Sees every element at its start tag, kept or not (whole-document checks without a tree). */
+  observe?: (element: XmlElement) => void
+  /**
+   * Text kept per text node outside the signature, in bytes of slices plus UTF-16 units of
+   * strings; beyond it the node is marked `truncated`. Must be over 3x the longest text any
+   * reader checks (a byte can be a third of a UTF-16 unit), so a too-long field is still refused.
+   */
+  maxKeptText: number
+}
+
+const XMLDSIG_NS = 'http://www.w3.org/2000/09/xmldsig#'
+/**
+ * Attributes a verifier might take as an element's Id: all of them count when the Reference's Id
+ * is checked for uniqueness (signature-profile.ts), wherever they stand.
+ */
+function mayBeId (a: XmlAttribute): boolean {
+  return (a.uri === '' && (a.local === 'Id' || a.local === 'ID' || a.local === 'id')) || (a.uri === XML_NAMESPACE && a.local === 'id')
 }
 
 /** A lone surrogate in a JS string has no UTF-8 form: Buffer.from would make it U+FFFD. */
@@ -15,8 +51,9 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
  * Parses `input` as XML 1.0 (fifth edition) with Namespaces 1.0 (third edition), refusing
  * everything else (xml-tokenizer.ts: strict UTF-8, at most one byte-order mark, version 1.0 and
  * UTF-8 only, no DOCTYPE, no PIs unless `processingInstructions: 'keep'`, depth, element,
- * attribute and name/value length bounds), and keeps the structure: elements with their names
- * and attributes, comments, PIs, and text as slices of the input.
+ * attribute and name/value length bounds), and keeps the structure (all of it, or what
+ * `keep` says): elements with their names and attributes, comments, PIs, and text as slices of
+ * the input.
  *
  * Cost: one pass over the bytes; large text is neither decoded nor copied.
  */
@@ -29,7 +66,7 @@ export function parseXml (input: Buffer | Uint8Array | string, options: ParseOpt
   } else {
     bytes = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength)
   }
-  const builder = new TreeBuilder()
+  const builder = new TreeBuilder(options.keep, options.also)
   new XmlTokenizer(bytes, builder, { limits, keepProcessingInstructions: options.processingInstructions === 'keep' }).run()
   return builder.document()
 }
@@ -38,6 +75,8 @@ export function parseXml (input: Buffer | Uint8Array | string, options: ParseOpt
 class TextNode implements XmlText {
   readonly kind = 'text'
   readonly pieces: (Buffer | string)[] = []
+  truncated = false
+  private size = 0
   private decoded: string | undefined
 
   get value (): string {
@@ -49,29 +88,53 @@ class TextNode implements XmlText {
     return this.decoded
   }
 
-  add (piece: Buffer | string): void {
+  add (piece: Buffer | string, max: number): void {
+    if (this.truncated) return
+    const room = max - this.size
+    if (piece.length > room) {
+      // The first `max` units are kept, so a length check below `max` still sees the excess; a
+      // string prefix is copied, so a huge CDATA string is not kept alive by its slice.
+      this.truncated = true
+      piece = typeof piece === 'string' ? Buffer.from(piece.slice(0, room), 'utf8').toString('utf8') : piece.subarray(0, room)
+    }
+    this.size += piece.length
     this.pieces.push(piece)
     this.decoded = undefined
   }
 }
 
+interface Open {
+  element: XmlElement
+  /** Whether this element's content goes into the tree. */
+  keeps: boolean
+}
+
 class TreeBuilder implements XmlTokenHandler {
   private readonly top: XmlNode[] = []
   private readonly elements: XmlElement[] = []
-  private readonly stack: XmlElement[] = []
+  private readonly stack: Open[] = []
+  private readonly facts: DocumentFacts = { dsigElements: 0, signatures: 0, rootIdHolders: 0 }
   private root: XmlElement | undefined
+  private rootId: string | undefined
   private decl: XmlDeclaration | undefined
+  /** Depth inside the first ds:Signature (0: outside it), whose content is always kept. */
+  private inSignature = 0
+
+  constructor (private readonly keep: KeepPolicy | undefined, private readonly also: XmlTokenHandler | undefined) {}
 
   document (): XmlDocument {
-    return { children: this.top, root: this.root as XmlElement, elements: this.elements, ...(this.decl != null ? { declaration: this.decl } : {}) }
+    return { children: this.top, root: this.root as XmlElement, elements: this.elements, facts: this.facts, ...(this.decl != null ? { declaration: this.decl } : {}) }
   }
 
   declaration (decl: XmlDeclaration): void {
     this.decl = decl
+    this.also?.declaration(decl)
   }
 
   startElement (tag: StartTag): void {
-    const parent = this.stack[this.stack.length - 1]
+    this.also?.startElement(tag)
+    const open = this.stack[this.stack.length - 1]
+    const parent = open?.element
     const element: XmlElement = {
       kind: 'element',
       qname: tag.qname,
@@ -84,48 +147,77 @@ class TreeBuilder implements XmlTokenHandler {
       parent,
       end: -1
     }
+    this.count(element)
+    if (this.inSignature > 0) this.inSignature++
+    else if (element === this.facts.firstSignature) this.inSignature = 1
+    const decision = this.keep == null || this.inSignature > 0 ? 'content' : open == null || open.keeps ? this.keep.keep(element) : 'none'
+    const attached = open == null || decision !== 'none'
     if (parent == null) {
       this.top.push(element)
       this.root = element
-    } else {
+    } else if (attached) {
       parent.children.push(element)
     }
-    this.elements.push(element)
-    this.stack.push(element)
+    if (attached) this.elements.push(element)
+    this.keep?.observe?.(element)
+    this.stack.push({ element, keeps: decision === 'content' })
   }
 
   endElement (end: number): void {
-    const element = this.stack.pop()
-    if (element != null) element.end = end
+    this.also?.endElement(end)
+    const open = this.stack.pop()
+    if (open != null) open.element.end = end
+    if (this.inSignature > 0) this.inSignature--
   }
 
   text (piece: Buffer | string): void {
-    const parent = this.stack[this.stack.length - 1]
+    this.also?.text(piece)
+    const open = this.stack[this.stack.length - 1]
     // Text outside the root element is white space, which the data model does not keep.
-    if (parent == null) return
+    if (open == null || !open.keeps) return
+    const max = this.keep == null || this.inSignature > 0 ? Infinity : this.keep.maxKeptText
+    const children = open.element.children
     // Text, references and CDATA next to each other are one text node of the data model.
-    const last = parent.children[parent.children.length - 1]
+    const last = children[children.length - 1]
     if (last instanceof TextNode) {
-      last.add(piece)
+      last.add(piece, max)
       return
     }
     const node = new TextNode()
-    node.add(piece)
-    parent.children.push(node)
+    node.add(piece, max)
+    children.push(node)
   }
 
   comment (value: string): void {
+    this.also?.comment(value)
     this.append({ kind: 'comment', value })
   }
 
   processingInstruction (target: string, data: string): void {
+    this.also?.processingInstruction(target, data)
     this.append({ kind: 'pi', target, data })
   }
 
+  /** The facts the signature profile reads, for every element whether kept or not. */
+  private count (element: XmlElement): void {
+    const facts = this.facts
+    if (element.uri === XMLDSIG_NS) {
+      facts.dsigElements++
+      if (element.local === 'Signature' && facts.signatures++ === 0) facts.firstSignature = element
+    }
+    if (element.parent == null) {
+      for (const a of element.attributes) if (a.uri === '' && a.local === 'Id') this.rootId = a.value
+    }
+    if (this.rootId !== undefined) for (const a of element.attributes) if (a.value === this.rootId && mayBeId(a)) facts.rootIdHolders++
+  }
+
   private append (node: XmlNode): void {
-    const parent = this.stack[this.stack.length - 1]
-    if (parent == null) this.top.push(node)
-    else parent.children.push(node)
+    const open = this.stack[this.stack.length - 1]
+    // With a keep policy, comments and PIs are kept only inside the signature (SignedInfo
+    // canonicalised with comments signs them); no check outside it reads them.
+    if (this.keep != null && this.inSignature === 0) return
+    if (open == null) this.top.push(node)
+    else if (open.keeps) open.element.children.push(node)
   }
 }
 

@@ -1,7 +1,7 @@
 import { decodeBase64Strict } from './base64.js'
 import { C14N_10, C14N_METHODS, EXC_C14N, EXC_C14N_COMMENTS } from './c14n.js'
 import { XmlDsigFailure, refuse } from './xmldsig-failure.js'
-import { XML_NAMESPACE, attributeValue, type XmlDocument, type XmlElement } from './xml-tree.js'
+import { attributeValue, type XmlDocument, type XmlElement } from './xml-tree.js'
 
 export const DSIG_NS = 'http://www.w3.org/2000/09/xmldsig#'
 export const EXC_C14N_NS = 'http://www.w3.org/2001/10/xml-exc-c14n#'
@@ -36,11 +36,11 @@ export const MAX_CERTIFICATE_BASE64 = 16 * 1024
 const MAX_VALUE_BASE64 = 4096
 
 /**
- * Attributes a verifier might take as an element's Id: all of them count when the Id is checked
- * for uniqueness, but only `Id` may be what a Reference names (xmlsec1 resolves `#x` only through
- * an attribute registered as an ID, which signers register as `Id`).
+ * Attributes a verifier might take as an element's Id (`Id`, `ID`, `id`, `xml:id`) all count
+ * when the Id is checked for uniqueness (counted while parsing: parse.ts, `rootIdHolders`), but
+ * only `Id` may be what a Reference names (xmlsec1 resolves `#x` only through an attribute
+ * registered as an ID, which signers register as `Id`).
  */
-const ID_ATTRIBUTES = ['Id', 'ID', 'id']
 const REFERENCE_ID_ATTRIBUTE = 'Id'
 /** An xs:ID is an NCName; `#xpointer(/)` and friends are XPointer, with other semantics. */
 const NCNAME = /^[A-Za-z_\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C-\u200D\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD][A-Za-z0-9_.\-\u00B7\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u037D\u037F-\u1FFF\u200C-\u200D\u203F-\u2040\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD]*$/
@@ -93,20 +93,16 @@ export interface SignatureProfile {
  * unsigned content travelling with signed content); one Reference covering the whole document
  * (URI="" or the root's unique Id); transforms enveloped-signature then at most one C14N;
  * allow-listed algorithms; values in strict base64. Linear in the document: it looks only at
- * the list of elements the parser already made and at the signature's own subtree.
+ * the counts the parser made and at the signature's own subtree.
  */
 export function readSignatureProfile (doc: XmlDocument, allowWeak: boolean, placement: SignaturePlacement, options: ProfileOptions = {}): SignatureProfile {
   const root = doc.root
-  let dsigElements = 0
-  const signatures: XmlElement[] = []
-  for (const e of doc.elements) {
-    if (e.uri !== DSIG_NS) continue
-    dsigElements++
-    if (e.local === 'Signature') signatures.push(e)
-  }
-  if (signatures.length === 0) refuse('SIGNATURE_MISSING', 'no ds:Signature element in the XML-DSig namespace')
-  if (signatures.length > 1) refuse('SIGNATURE_AMBIGUOUS', `${signatures.length} ds:Signature elements; exactly one is accepted`)
-  const signature = signatures[0] as XmlElement
+  // Counted over every element while parsing (parse.ts), so nothing here depends on what the
+  // tree kept.
+  const { dsigElements, signatures } = doc.facts
+  if (signatures === 0) refuse('SIGNATURE_MISSING', 'no ds:Signature element in the XML-DSig namespace')
+  if (signatures > 1) refuse('SIGNATURE_AMBIGUOUS', `${signatures} ds:Signature elements; exactly one is accepted`)
+  const signature = doc.facts.firstSignature as XmlElement
   if (!placement(signature, root)) refuse('SIGNATURE_LOCATION', 'ds:Signature is not where the profile puts it')
   if (countDsig(signature) !== dsigElements) refuse('SIGNATURE_AMBIGUOUS', 'an XML-DSig element stands outside ds:Signature')
 
@@ -230,12 +226,7 @@ function checkReferenceTarget (doc: XmlDocument, reference: XmlElement): string 
   const id = uri.slice(1)
   if (!NCNAME.test(id)) refuse('REFERENCE_NOT_DOCUMENT', `Reference URI "${uri.slice(0, 80)}" is not a bare-name Id (XPointer is not accepted)`)
   if (attributeValue(doc.root, REFERENCE_ID_ATTRIBUTE) !== id) refuse('REFERENCE_NOT_DOCUMENT', `Reference URI "${uri.slice(0, 80)}" does not name the root element's Id`)
-  let holders = 0
-  for (const e of doc.elements) {
-    for (const a of e.attributes) {
-      if (a.value === id && ((a.uri === '' && ID_ATTRIBUTES.includes(a.local)) || (a.uri === XML_NAMESPACE && a.local === 'id'))) holders++
-    }
-  }
+  const holders = doc.facts.rootIdHolders
   if (holders !== 1) refuse('REFERENCE_NOT_DOCUMENT', `Id "${id.slice(0, 80)}" is carried by ${holders} attributes; it must be unique`)
   return uri
 }

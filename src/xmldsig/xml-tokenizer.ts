@@ -278,13 +278,18 @@ export class XmlTokenizer {
     }
   }
 
-  /** Character data up to the next `<` or `&`. */
+  /**
+   * Character data up to the next `<` or `&`, handed on as slices of the input that are their
+   * own canonical form: a line end (CR LF or CR, normalised to LF) and `>` (which C14N writes as
+   * `&gt;`) are handed on as one-character strings between slices, so a long text with CR LF line
+   * ends (base64 as mail programs write it) is never decoded or copied either.
+   */
   private textRun (): void {
     const b = this.b
     const n = b.length
-    const start = this.i
+    const runStart = this.i
+    let start = runStart
     let j = start
-    let clean = true
     for (; j < n; j++) {
       const k = TEXT_CLASS[b[j] as number]
       if (k === 0) continue
@@ -292,16 +297,22 @@ export class XmlTokenizer {
       if (k === 3) this.fail('XML_MALFORMED', `character U+${(b[j] as number).toString(16).toUpperCase().padStart(4, '0')} is not allowed in XML`, j)
       const c = b[j]
       if (c === GT) {
-        if (j - start >= 2 && b[j - 1] === RSQB && b[j - 2] === RSQB) this.fail('XML_MALFORMED', '"]]>" is not allowed in text', j - 2)
-        clean = false
+        if (j - runStart >= 2 && b[j - 1] === RSQB && b[j - 2] === RSQB) this.fail('XML_MALFORMED', '"]]>" is not allowed in text', j - 2)
+        if (j > start) this.handler.text(b.subarray(start, j))
+        this.handler.text('>')
+        start = j + 1
       } else if (c === CR) {
-        clean = false
+        if (j > start) this.handler.text(b.subarray(start, j))
+        this.handler.text('\n')
+        // CR LF is one line end.
+        if (b[j + 1] === LF) j++
+        start = j + 1
       } else if (b[j + 1] === 0xbf && (b[j + 2] === 0xbe || b[j + 2] === 0xbf)) {
         this.fail('XML_MALFORMED', 'character U+FFFE or U+FFFF is not allowed in XML', j)
       }
     }
     this.i = j
-    this.handler.text(clean ? b.subarray(start, j) : normalizeLineEnds(b.toString('utf8', start, j)))
+    if (j > start) this.handler.text(b.subarray(start, j))
   }
 
   private cdata (): void {

@@ -47,6 +47,11 @@ export interface XmlText {
    * own canonical form (UTF-8 without `&`, `<`, `>` or CR), string pieces need C14N escaping.
    */
   readonly pieces: readonly (Buffer | string)[]
+  /**
+   * True when the tree keeps only part of an envelope element's text (parseXml's `keep` policy,
+   * beyond `maxKeptText`): enough for the schema to refuse the field as too long, never read.
+   */
+  readonly truncated?: boolean
 }
 
 export interface XmlComment {
@@ -73,8 +78,28 @@ export interface XmlDocument {
   children: XmlNode[]
   root: XmlElement
   declaration?: XmlDeclaration
-  /** Every element, in document order (lets profile checks stay linear without walking again). */
+  /**
+   * Every element of the tree, in document order (lets profile checks stay linear without
+   * walking again). With a `keep` policy (parse.ts), only the elements kept.
+   */
   elements: XmlElement[]
+  /** Counted over the whole document while it was parsed, kept or not. */
+  facts: DocumentFacts
+}
+
+/** What the signature profile needs to know about every element, counted as the tokens arrive. */
+export interface DocumentFacts {
+  /** Elements in the XML-DSig namespace, anywhere. */
+  dsigElements: number
+  /** ds:Signature elements, anywhere. */
+  signatures: number
+  /** The first ds:Signature, always kept whole (with its ancestors as its `parent` chain). */
+  firstSignature?: XmlElement
+  /**
+   * Attributes a verifier might take as an Id (`Id`, `ID`, `id`, `xml:id`) whose value is the
+   * root element's `Id`, anywhere in the document (the root's own included).
+   */
+  rootIdHolders: number
 }
 
 export const XML_NAMESPACE = 'http://www.w3.org/XML/1998/namespace'

@@ -41,3 +41,32 @@ t.test('personal tokens: shown once, listed without secret, revocable, expiring'
   const malformed = [`lu_${'0'.repeat(12)}_${'A'.repeat(43)}`, 'lu_short', `lt_${'0'.repeat(12)}_${'A'.repeat(43)}`]
   for (const m of malformed) t.equal((await hub.app.inject({ url: '/api/session', headers: as(m) })).statusCode, 401, `refused: ${m.slice(0, 10)}...`)
 })
+
+t.test('a password reset ends the user\'s sessions and revokes their tokens, in one transaction with its audit row', async (t) => {
+  const hub = await testHub(t, { redisUrl: null })
+  const clerk = await testUser(hub.db, 'clerk.reset', 'clerk', '000.00.00.H41')
+  const bystander = await testUser(hub.db, 'clerk.other', 'clerk', '000.00.00.H41')
+  const admin = await testUser(hub.db, 'admin', 'admin')
+  const as = (token: string) => ({ authorization: `Bearer ${token}` })
+  const second = (await hub.app.inject({ method: 'POST', url: '/api/me/tokens', headers: as(clerk.token), payload: { label: 'script' } })).json<{ secret: string }>().secret
+  const login = await hub.app.inject({ method: 'POST', url: '/api/session', payload: { username: 'clerk.reset', password: clerk.password } })
+  const cookie = String(login.headers['set-cookie']).split(';')[0] as string
+  const status = async (headers: Record<string, string>): Promise<number> => (await hub.app.inject({ url: '/api/session', headers })).statusCode
+  t.same([await status(as(clerk.token)), await status(as(second)), await status({ cookie })], [200, 200, 200], 'before: two tokens and a session work')
+
+  // A refused reset (too short a password) changes nothing.
+  const refused = await hub.app.inject({ method: 'POST', url: `/api/admin/users/${clerk.user.id}/password`, headers: as(admin.token), payload: { password: 'short' } })
+  t.equal(refused.statusCode, 400)
+  t.same([await status(as(clerk.token)), await status({ cookie })], [200, 200], 'a refused reset leaves tokens and sessions alone')
+
+  const reset = await hub.app.inject({ method: 'POST', url: `/api/admin/users/${clerk.user.id}/password`, headers: as(admin.token), payload: { password: 'a new and long enough passphrase' } })
+  t.equal(reset.statusCode, 200)
+  t.same([await status(as(clerk.token)), await status(as(second)), await status({ cookie })], [401, 401, 401], 'after: every token and the session stop at once')
+  t.equal(await status(as(bystander.token)), 200, 'another user\'s token is untouched')
+  const { rows } = await hub.db.query<{ live: string }>('SELECT count(*)::text AS live FROM user_tokens WHERE user_id = $1 AND revoked_at IS NULL', [clerk.user.id])
+  t.equal(rows[0]?.live, '0', 'the tokens are revoked in the table (listed as revoked, not deleted)')
+  const audit = await hub.db.query<{ detail: string }>("SELECT detail FROM admin_audit WHERE action = 'user.reset_password'")
+  t.same(audit.rows, [{ detail: '1 session(s) ended, 2 token(s) revoked' }], 'the audit row says what the reset ended')
+  const relogin = await hub.app.inject({ method: 'POST', url: '/api/session', payload: { username: 'clerk.reset', password: 'a new and long enough passphrase' } })
+  t.equal(relogin.statusCode, 200, 'the new password signs in')
+})

@@ -20,7 +20,7 @@ import { documentFromTo } from '../helpers/ops-fixtures.js'
 // rules, the document verified here, a retried hop harmless, a second recipient's hop with its
 // own receipt.
 
-const A = '000.00.00.H41'
+const A = '000.00.00.H29' // served by a peer: an agency of this hub never arrives forwarded (test/security/attack-peer.test.ts)
 const C = '000.00.00.G12'
 const H41 = '000.00.00.H41'
 const T = '2026-05-01T10:00:00.000Z'

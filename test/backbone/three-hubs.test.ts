@@ -23,13 +23,14 @@ import { verifyDirectory } from '../../src/routing/directory/directory-signature
 import { DirectoryRefusal } from '../../src/routing/directory/directory-refusal.js'
 
 // Three lienthong hubs as `lienthong start` builds them (startHub: the configuration, the
-// registry file with its peers, routes and peer agencies, the gateway over mutual TLS, the worker
+// registry file with its peers and routes, the gateway over mutual TLS, the worker
 // with its peer sender), each with its own example hub identity (certs-example/hub, hubs/hub-2,
 // hubs/hub-3), PostgreSQL schema and queue prefix. Agency A on hub 1 reaches agency C on hub 3
 // through hub 2; C's status comes back the same way; hub 2 stopped for a while delays a document
 // but loses nothing; a routing loop (1 -> 2 -> 1) is refused; an agency added to hub 3 becomes
 // reachable from hub 1 by hub 3's signed directory alone, and a forged or stale directory counts
-// for nothing. One setup for every case: three hubs in one process are cheaper than nine
+// for nothing. No hub lists another's agencies (no `peerAgencies`): each binds the sender of a
+// forwarded document in the signed directory of the hub it started at. One setup for every case: three hubs in one process are cheaper than nine
 // processes on a shared machine.
 
 const A = '000.00.00.H41'
@@ -74,7 +75,6 @@ t.test('three hubs wired by their configuration', async (t) => {
     { id: 'hub-2', dir: join(PKI, 'hubs', 'hub-2'), port: await freePort(), local: [], routes: [{ code: C, to: 'hub-3' }, { code: LOOPED, to: 'hub' }] },
     { id: 'hub-3', dir: join(PKI, 'hubs', 'hub-3'), port: await freePort(), local: [C], routes: [] }
   ]
-  const everyone = specs.flatMap((s) => s.local)
 
   const configs = new Map<string, ReturnType<typeof loadConfig>>()
   const dbs = new Map<string, TestPostgres>()
@@ -84,11 +84,7 @@ t.test('three hubs wired by their configuration', async (t) => {
     const registry: RegistryFile = {
       version: 1,
       agencies: spec.local.map(entry),
-      // Agencies served elsewhere, so their signatures bind when a peer forwards what they signed.
-      peerAgencies: everyone.filter((code) => !spec.local.includes(code)).map((code) => {
-        const { code: c, name, certificates, subjectRule, allowWeakAlgorithms } = entry(code)
-        return { code: c, name, certificates, allowWeakAlgorithms, ...(subjectRule != null ? { subjectRule } : {}) }
-      }),
+      // No peerAgencies: agencies served elsewhere are known by their hubs' signed directories only.
       peers: others.map((o) => ({
         id: o.id,
         url: `https://127.0.0.1:${o.port}`,
@@ -160,6 +156,16 @@ t.test('three hubs wired by their configuration', async (t) => {
       `SELECT x.document_id FROM deliveries x JOIN documents d ON d.id = x.document_id
        WHERE x.recipient_code = $1 AND x.state = 'available' AND d.edxml_document_id LIKE $2`, [C, `%,${edxmlNumber}/VPCP-KSTT`])).rows[0]
 
+  // A hub binds a forwarded document's sender by the origin hub's directory: each must hold the
+  // directory of every hub that serves agencies before the first document leaves.
+  const needed: Array<[TestPostgres, Array<[string, string]>]> = [[db1, [['hub-3', C]]], [db2, [['hub', A], ['hub-3', C]]], [db3, [['hub', A]]]]
+  for (const [db, listings] of needed) {
+    await waitUntil('every hub to hold the directories of the hubs serving A and C', async () => {
+      const held = (await DirectorySnapshot.load(db)).codesByHub()
+      return listings.every(([hubId, code]) => held.get(hubId)?.includes(code) === true)
+    }, 60_000)
+  }
+
   let docId = ''
   let atC: Buffer | undefined
   await t.test('A on hub 1 reaches C on hub 3 through hub 2, bytes untouched, every hop receipted', async (t) => {
@@ -174,6 +180,8 @@ t.test('three hubs wired by their configuration', async (t) => {
     const travel = (await db3.query<{ hops: Array<{ hub: string }>, received_from_hub: string }>('SELECT hops, received_from_hub FROM documents WHERE id = $1', [arrived?.document_id])).rows[0]
     t.same(travel?.hops.map((h) => h.hub), ['hub', 'hub-2'], 'hub 3 recorded the hops')
     t.equal(travel?.received_from_hub, 'hub-2')
+    const bound = (await db3.query<{ flags: string[] }>('SELECT flags FROM signature_log WHERE hub_document_id = $1', [arrived?.document_id])).rows[0]
+    t.ok(bound?.flags.some((f) => f.startsWith('sender-bound-by-directory:hub@')), `hub 3 bound A's signer by hub 1's signed directory, not a registry entry (${bound?.flags.join(' ') ?? 'no entry'})`)
 
     const view = await hub1.app.inject({ method: 'GET', url: `/v1/documents/${docId}`, headers: asA })
     const forwarded = view.json<{ forwarded: Array<{ peerHub: string, receiptVerified: boolean, receipt: string }> }>().forwarded
@@ -195,6 +203,8 @@ t.test('three hubs wired by their configuration', async (t) => {
       const v = await hub1.app.inject({ method: 'GET', url: `/v1/documents/${docId}`, headers: asA })
       return v.json<{ statusEvents: Array<{ statusCode: string, recipient: string }> }>().statusEvents.some((e) => e.statusCode === '03' && e.recipient === C)
     }, 60_000)
+    const bound = (await db1.query<{ flags: string[] }>('SELECT l.flags FROM signature_log l JOIN documents d ON d.id = l.hub_document_id WHERE d.kind = \'status\'')).rows
+    t.ok(bound.some((r) => r.flags.some((f) => f.startsWith('sender-bound-by-directory:hub-3@'))), 'hub 1 bound C\'s signer by hub 3\'s signed directory (no peerAgencies entry)')
     const back = (await db3.query<{ route_kind: string, route_target: string, route_source: string }>('SELECT x.route_kind, x.route_target, x.route_source FROM deliveries x JOIN documents d ON d.id = x.document_id WHERE d.kind = \'status\'')).rows
     t.same(back, [{ route_kind: 'peer', route_target: 'hub-2', route_source: 'return' }], 'hub 3 sent it back to the hub the document came from')
   })

@@ -41,7 +41,8 @@ t.test('every key has a description, and the defaults are the documented ones', 
     ['LIENTHONG_WORKER_LOCK_MS', (c) => c.delivery.workerLockMs, undefined],
     ['LIENTHONG_DEV_ALLOW_*', (c) => c.delivery.push, { allowPlainHttp: false, allowUnpinned: false }],
     ['LIENTHONG_RETENTION_DAYS', (c) => c.retentionDays, undefined],
-    ['LIENTHONG_CHECKPOINT_INTERVAL_MS', (c) => c.checkpointIntervalMs, 600_000]
+    ['LIENTHONG_CHECKPOINT_INTERVAL_MS', (c) => c.checkpointIntervalMs, 600_000],
+    ['LIENTHONG_HOP_LIMIT', (c) => c.hopLimit, 8]
   ]
   for (const [key, get, expected] of cases) t.same(get(c), expected, key)
 })
@@ -84,6 +85,7 @@ t.test('a wrong value fails fast with a sentence naming the key', async (t) => {
     [{ LIENTHONG_PORT: 'eighty' }, /LIENTHONG_PORT=eighty: must be an integer between 0 and 65535/],
     [{ LIENTHONG_RETRY_BASE_MS: '1.5' }, /LIENTHONG_RETRY_BASE_MS=1.5: must be an integer between 10 and 3600000/],
     [{ LIENTHONG_VERIFY_THREADS: '0' }, /LIENTHONG_VERIFY_THREADS=0: must be an integer between 1 and 256/],
+    [{ LIENTHONG_HOP_LIMIT: '0' }, /LIENTHONG_HOP_LIMIT=0: must be an integer between 1 and 64/],
     [{ LIENTHONG_REVOCATION: 'maybe' }, /LIENTHONG_REVOCATION=maybe: must be "require" or "best-effort"/],
     [{ LIENTHONG_LOG_LEVEL: 'loud' }, /LIENTHONG_LOG_LEVEL=loud: must be one of fatal, error, warn, info, debug, trace, silent/],
     [{ LIENTHONG_DEMO: 'yes' }, /LIENTHONG_DEMO=yes: must be 1 \(true\) or 0 \(false\)/],

@@ -1,6 +1,16 @@
+import { readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import t from 'tap'
 import type { Browser, Page } from 'playwright-core'
+import { startDeliveryWorker } from '../../src/delivery/delivery-worker.js'
+import { hubPinOf, verifyReceipt } from '../../src/evidence/receipts.js'
+import { CSV_COLUMNS } from '../../src/evidence/signature-log-export.js'
+import { TrustStore } from '../../src/pki/trust-store.js'
+import { signEdxml } from '../../src/signing/sign-document.js'
+import { FIXTURES, PKI } from '../helpers/example-pki.js'
+import { exampleHubIdentity, REDIS_URL } from '../helpers/hub.js'
+import { recipientServer, WORKER_TLS } from '../helpers/recipient-server.js'
 import { testUser } from '../helpers/accounts.js'
 import { testHub } from '../helpers/hub.js'
 import { launchBrowser } from './browser.js'
@@ -10,10 +20,16 @@ import { seedDocument, seedRefusal } from './seed.js'
 // reads its per-recipient timeline (one delivered, one failed), resends, downloads a receipt,
 // switches to English; a clerk of another agency cannot open it; an auditor filters the
 // signature log by reason code and exports CSV. One browser for the file.
-t.setTimeout(90_000)
+//
+// The document the clerk follows goes the real way: signed by A, accepted by POST /v1/documents,
+// pushed by a delivery worker over mutual TLS to two recipient servers, one answering 200 and one
+// 400 (a permanent refusal), so "one delivered, one failed" and both receipts are the hub's own.
+t.setTimeout(120_000)
 
 const A = '000.00.00.G22'
 const B = '000.00.00.H41'
+const DELIVERED = '000.00.00.H29'
+const FAILED = '000.00.00.G12'
 
 const hub = await testHub(t)
 const base = await hub.app.listen({ port: 0, host: '127.0.0.1' })
@@ -21,20 +37,47 @@ const clerkA = await testUser(hub.db, 'clerk.a', 'clerk', A)
 const clerkB = await testUser(hub.db, 'clerk.b', 'clerk', B)
 const auditor = await testUser(hub.db, 'auditor.x', 'auditor')
 
-const sent = await seedDocument(hub.db, {
-  sender: A,
-  number: '1235',
-  notation: 'VPCP-KSTT',
-  subject: 'Về việc triển khai trục liên thông',
-  recipients: [
-    { code: '000.00.00.H29', state: 'delivered', receipt: 'delivery' },
-    { code: '000.00.00.G12', state: 'failed', attempts: 5, lastError: 'HTTP 400 from the recipient: malformed envelope', receipt: 'failure' }
-  ]
-})
+const sent = await deliverForReal()
 await seedDocument(hub.db, { sender: A, number: '77', notation: 'UBND-VP', subject: 'Giấy mời họp', recipients: [{ code: B, state: 'queued' }] })
 const other = await seedDocument(hub.db, { sender: B, number: '9', notation: 'STC-KH', subject: 'Báo cáo tài chính', recipients: [{ code: '000.00.00.G12', state: 'delivered' }] })
 await seedRefusal(hub.db, B, 'CERT_REVOKED')
 await seedRefusal(hub.db, A, 'SIGNATURE_INVALID')
+
+/** A's document 1235/VPCP-KSTT to DELIVERED and FAILED, delivered by a real worker; the worker stops once both are final (so a resend stays queued for the page to show). */
+async function deliverForReal (): Promise<{ id: string, deliveries: Record<string, string> }> {
+  const healthy = await recipientServer(t, { behaviour: { kind: 'healthy' } })
+  const refusing = await recipientServer(t, { behaviour: { kind: 'permanent400' } })
+  await hub.db.query('UPDATE agencies SET delivery_mode = \'push\', push_url = $1 WHERE code = $2', [healthy.url, DELIVERED])
+  // Both servers present the example recipient certificate: FAILED gets DELIVERED's pin, so its
+  // 400 is the recipient's answer, not the hub refusing an unpinned endpoint.
+  await hub.db.query(`UPDATE agencies SET delivery_mode = 'push', push_url = $1,
+    (push_server_certificates, push_server_subject) = (SELECT push_server_certificates, push_server_subject FROM agencies WHERE code = $3) WHERE code = $2`, [refusing.url, FAILED, DELIVERED])
+  const template = readFileSync(join(FIXTURES, 'templates', 'document-one-recipient.edxml'), 'utf8')
+  const to = /<edXML:To>[\s\S]*?<\/edXML:To>/.exec(template)?.[0] as string
+  const xml = template
+    .replace(to, `${to.replace(/<edXML:OrganId>[^<]+/, `<edXML:OrganId>${FAILED}`)}\n        ${to.replace(/<edXML:OrganId>[^<]+/, `<edXML:OrganId>${DELIVERED}`)}`)
+    .replace('<edXML:CodeNumber>1234<', '<edXML:CodeNumber>1235<')
+    .replace('000.00.00.G22,2026/11/20,1234/VPCP-KSTT', '000.00.00.G22,2026/11/20,1235/VPCP-KSTT')
+    .replace(/<edXML:Subject>[^<]*</, '<edXML:Subject>Về việc triển khai trục liên thông<')
+  const pem = (name: string): string => readFileSync(join(PKI, 'agencies', A, name), 'utf8')
+  const signed = signEdxml(xml, { privateKeyPem: pem('key.pem'), certificatePem: pem('cert.pem') + pem('chain.pem') })
+  const accepted = await hub.app.inject({ method: 'POST', url: '/v1/documents', headers: { 'content-type': 'application/xml', authorization: `Bearer ${hub.keys[A] as string}` }, payload: signed })
+  if (accepted.statusCode !== 202) throw new Error(`not accepted: ${accepted.body}`)
+  const answer = accepted.json<{ id: string, recipients: Array<{ code: string, deliveryId: string }> }>()
+  const prefix = (hub.queue?.queue.opts as { prefix?: string } | undefined)?.prefix as string
+  const worker = startDeliveryWorker({ db: hub.db, hub: hub.context.hub, redisUrl: REDIS_URL, prefix, concurrency: 4, perRecipient: 2, timeoutMs: 5000, retry: { baseDelayMs: 100, maxDelayMs: 500, windowMs: 10_000 }, tls: WORKER_TLS })
+  try {
+    for (let i = 0; ; i++) {
+      const { rows } = await hub.db.query<{ recipient_code: string, state: string }>('SELECT recipient_code, state FROM deliveries WHERE document_id = $1 ORDER BY recipient_code', [answer.id])
+      if (rows.map((r) => r.state).join() === 'failed,delivered') break
+      if (i > 300) throw new Error(`deliveries did not settle: ${JSON.stringify(rows)}`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  } finally {
+    await worker.close(5000)
+  }
+  return { id: answer.id, deliveries: Object.fromEntries(answer.recipients.map((r) => [r.code, r.deliveryId])) }
+}
 
 const browser: Browser = await launchBrowser(t)
 /** What the browser reported as blocked by the pages' CSP (checked by the last test). */
@@ -90,12 +133,13 @@ t.test('a clerk finds a sent document by number, reads the timeline, resends, do
   t.match(await delivered.locator('.state').getAttribute('class'), /tone-ok/)
   t.match(await failed.locator('.state').textContent(), 'Thất bại', 'one recipient failed')
   t.match(await failed.locator('.state').getAttribute('class'), /tone-bad/)
-  t.match(await failed.textContent(), /HTTP 400 from the recipient/, 'the failure\'s error is shown')
+  t.match(await failed.textContent(), /refused by the recipient: HTTP 400/, 'the failure\'s error (the recipient server\'s real 400) is shown')
 
   const download = page.waitForEvent('download')
   await delivered.getByRole('link', { name: 'Biên nhận chuyển giao' }).click()
   const file = await (await download).path()
-  t.match(await readFile(file, 'utf8'), `kind="delivery" delivery="${sent.deliveries['000.00.00.H29'] as string}"`, 'the delivery receipt downloads')
+  const check = await verifyReceipt(await readFile(file, 'utf8'), await TrustStore.load(join(PKI, 'trust')), { hub: hubPinOf((await exampleHubIdentity()).certificate) })
+  t.match(check, { ok: true, fields: { kind: 'delivery', deliveryId: sent.deliveries[DELIVERED] } }, 'the hub\'s signed delivery receipt downloads and verifies')
 
   t.equal(await delivered.getByRole('button', { name: 'Gửi lại' }).count(), 0, 'a delivered recipient offers no resend')
   await failed.getByRole('button', { name: 'Gửi lại' }).click()
@@ -124,7 +168,8 @@ t.test('a clerk of B cannot open A\'s document, its receipts or its resend', asy
   const answer = await page.goto(`/console/documents/${sent.id}`)
   t.equal(answer?.status(), 404, 'another agency\'s document is "not found", as for an id that does not exist')
   t.notMatch(await page.content(), /VPCP-KSTT|triển khai/, 'nothing of the document leaks')
-  t.equal((await page.goto(`/console/documents/${sent.id}/receipts/acceptance`))?.status(), 404, 'nor its receipt')
+  const acceptance = await hub.db.query<{ id: string }>("SELECT id FROM receipts WHERE document_id = $1 AND kind = 'acceptance'", [sent.id])
+  t.equal((await page.goto(`/console/receipts/${acceptance.rows[0]?.id as string}`))?.status(), 404, 'nor its receipt')
   t.equal((await page.goto(`/console/documents/${other.id}`))?.status(), 200, 'B\'s own document opens')
   const forged = await page.request.post(`/console/deliveries/${sent.deliveries['000.00.00.G12'] as string}/resend`, { form: { _csrf: 'x' }, headers: { accept: 'text/html' } })
   t.equal(forged.status(), 403, 'a form without this session\'s CSRF token is refused')
@@ -143,9 +188,9 @@ t.test('an auditor filters the signature log by reason code and exports CSV', as
   const download = page.waitForEvent('download')
   await page.getByRole('link', { name: 'Xuất CSV' }).click()
   const csv = (await readFile(await (await download).path(), 'utf8')).trim().split('\r\n')
-  t.equal(csv[0], 'id,logged_at,agency,edxml_document_id,hub_document_id,verdict,reason_code,cert_subject')
+  t.equal(csv[0], CSV_COLUMNS.join(','), 'the auditor API\'s CSV columns')
   t.equal(csv.length, 2, 'the export has the filter\'s one row')
-  t.match(csv[1], `,${B},,,rejected,CERT_REVOKED,`)
+  t.match(csv[1], `,rejected,CERT_REVOKED,${B},${B},`)
 })
 
 t.test('no page broke its own Content-Security-Policy', async (t) => {

@@ -3,7 +3,7 @@ import { formatDate, stateLabel, stateTone, statusLabel } from '../../src/consol
 import { html, SafeHtml } from '../../src/console/html.js'
 import { CATALOGUES, chooseLang, translator } from '../../src/console/i18n/messages.js'
 import { switchLangHref } from '../../src/console/layout.js'
-import { csvField } from '../../src/gateway/routes/console/signature-log-export.js'
+import { csvCell as csvField } from '../../src/evidence/signature-log-export.js'
 
 t.test('the Vietnamese and English catalogues have the same keys, none empty', async (t) => {
   t.same(Object.keys(CATALOGUES.en).sort(), Object.keys(CATALOGUES.vi).sort())
@@ -54,7 +54,7 @@ t.test('html escapes every interpolated value except fragments', async (t) => {
   t.ok(html`` instanceof SafeHtml)
 })
 
-t.test('CSV fields: quoted when needed, formulas defused', async (t) => {
+t.test('CSV fields (the export the console shares with the auditor API): quoted when needed, formulas defused', async (t) => {
   const cases: Array<[string | number | null, string]> = [
     [null, ''], [12, '12'], ['plain', 'plain'], ['a,b', '"a,b"'], ['say "hi"', '"say ""hi"""'], ['=cmd()', "'=cmd()"], ['-1+1', "'-1+1"]
   ]

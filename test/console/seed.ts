@@ -4,9 +4,9 @@ import { appendSignatureLog } from '../../src/evidence/signature-log.js'
 
 /**
  * Documents as the hub stores them after acceptance, written straight into PostgreSQL: the
- * console reads the hub's tables, and the pages' tests need exact states (one recipient
- * delivered, one failed) without waiting for workers. The end-to-end path (a real recipient
- * server answering 4xx) is the delivery tests' subject.
+ * console reads the hub's tables, and the pages' lists need documents in given states without
+ * waiting for workers. The document whose delivery the browser test follows (one recipient
+ * delivered, one failed) is not seeded: it is accepted and pushed to real recipient servers.
  */
 export interface SeedRecipient { code: string, state: string, lastError?: string, attempts?: number, receipt?: 'delivery' | 'failure' }
 

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { createHash, randomUUID } from 'node:crypto'
 import type { Queryable } from '../../src/db/database.js'
+import { listTracked, type TrackedPage } from '../../src/store/tracking.js'
 import { testHub, type TestHub } from '../helpers/hub.js'
 import { testUser } from '../helpers/accounts.js'
 
@@ -216,4 +217,32 @@ t.test('a clerk of H41 never sees a document H41 is not party to, by any route',
     }
   }
   t.equal((await call('clerkH41', `/api/documents/${randomUUID()}/timeline`)).statusCode, 404, 'an unknown id: the same 404')
+})
+
+t.test('the store pages back as it pages forward (the console\'s "previous" link); substring filters are literal', async (t) => {
+  const { hub } = await setup(t)
+  for (const direction of ['sent', 'received'] as const) {
+    const filter = { direction, agency: H41 }
+    const forward: string[][] = []
+    let page = await listTracked(hub.db, filter, { limit: 2 }) as TrackedPage
+    t.equal(page.previous, null, `${direction}: the first page has no previous`)
+    for (;;) {
+      forward.push(page.documents.map((d) => d.id))
+      if (page.next == null) break
+      page = await listTracked(hub.db, filter, { limit: 2, after: page.next }) as TrackedPage
+    }
+    t.ok(forward.length > 1, `${direction}: several pages`)
+    const backward: string[][] = [page.documents.map((d) => d.id)]
+    while (page.previous != null) {
+      page = await listTracked(hub.db, filter, { limit: 2, before: page.previous }) as TrackedPage
+      backward.unshift(page.documents.map((d) => d.id))
+    }
+    t.same(backward, forward, `${direction}: the same pages, back to the first`)
+    t.equal(await listTracked(hub.db, filter, { limit: 3, before: 'not-a-cursor' }), 'bad-cursor')
+  }
+  const literal = [['%', 0], ['_', 0], ['\\', 0], ['VỀ VIỆC', 1]] as const
+  for (const [text, atLeast] of literal) {
+    const found = await listTracked(hub.db, { direction: 'sent', agency: null, subject: text }, { limit: 200 }) as TrackedPage
+    t.ok(atLeast === 0 ? found.documents.length === 0 : found.documents.length >= atLeast, `subject ${JSON.stringify(text)}: ${atLeast === 0 ? 'a pattern character matches itself only (no subject has it)' : 'found'}`)
+  }
 })

@@ -3,8 +3,9 @@ import { join } from 'node:path'
 import { KeyUsageBit } from '../../src/pki/example-pki/asn1.js'
 import { subjectName } from '../../src/pki/example-pki/agencies.js'
 import { issueCertificate, issueCrl, type Issued } from '../../src/pki/example-pki/issue.js'
-import { certificatePem, crlPem, fingerprint, generateRsaKeyPair, privateKeyPem } from '../../src/pki/example-pki/keys.js'
+import { certificatePem, crlPem, fingerprint, privateKeyPem } from '../../src/pki/example-pki/keys.js'
 import { loadHubIdentity, type HubIdentity } from '../../src/evidence/hub-identity.js'
+import { testRsaKeyPair } from './test-keys.js'
 
 /** A hub of the test backbone: its signing identity and its TLS server certificate (127.0.0.1). */
 export interface TestHubKeys {
@@ -27,14 +28,14 @@ export interface BackbonePki {
 const { digitalSignature, nonRepudiation, keyEncipherment, keyCertSign, cRLSign } = KeyUsageBit
 
 /**
- * A small shared PKI for backbone tests (2048-bit keys throughout, to stay quick): one root and
+ * A small shared PKI for backbone tests (2048-bit keys of the test pool, test/helpers/test-keys.ts): one root and
  * issuing CA with fresh CRLs in `dir/trust`, and per hub id a signing identity (UID = hub id)
  * and a TLS server certificate, all written under `dir`.
  */
 export async function backbonePki (dir: string, hubIds: readonly string[]): Promise<BackbonePki> {
   const now = Date.now()
   const validity = { notBefore: new Date(now - 3_600_000), notAfter: new Date(now + 30 * 86_400_000) }
-  const keys = await Promise.all(Array.from({ length: 5 + 2 * hubIds.length }, async () => await generateRsaKeyPair(2048)))
+  const keys = await Promise.all(Array.from({ length: 5 + 2 * hubIds.length }, async () => await testRsaKeyPair()))
   const next = (): CryptoKeyPair => keys.pop() as CryptoKeyPair
   const root = await issueCertificate({ subject: subjectName({ O: 'Backbone test PKI', CN: 'Backbone test root' }), keys: next(), ...validity, ca: {}, keyUsage: [keyCertSign, cRLSign] })
   const issuing = await issueCertificate({ subject: subjectName({ O: 'Backbone test PKI', CN: 'Backbone test issuing CA' }), keys: next(), issuer: root, ...validity, ca: { pathLength: 0 }, keyUsage: [keyCertSign, cRLSign] })

@@ -8,6 +8,7 @@ import { issueCrl } from '../../src/pki/example-pki/issue.js'
 import { writeExamplePkiFiles } from '../../src/pki/example-pki/write.js'
 import { storedCrls } from '../../src/store/crls.js'
 import { testDatabase } from '../helpers/database.js'
+import { testRsaKeyPair } from '../helpers/test-keys.js'
 import { databaseUrlOf, lienthongEnv, startLienthong, waitUntil } from '../helpers/hub-process.js'
 
 // The multi-node shape: a `lienthong worker` fetches CRLs, a separate `lienthong serve` gateway
@@ -16,7 +17,7 @@ import { databaseUrlOf, lienthongEnv, startLienthong, waitUntil } from '../helpe
 const HOUR = 3_600_000
 const ISSUING_DN = 'C=VN, O=Example PKI (NOT FOR PRODUCTION), CN=Example Government Issuing CA'
 
-const pki = await buildExamplePki(new Date())
+const pki = await buildExamplePki(new Date(), testRsaKeyPair)
 const dir = t.testdir()
 await writeExamplePkiFiles(dir, await examplePkiFiles(pki), true)
 

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { buildExamplePki } from '../../src/pki/example-pki/build.js'
 import { examplePkiFiles } from '../../src/pki/example-pki/files.js'
 import { issueCrl, CrlReason, type CrlSpec, type Issued } from '../../src/pki/example-pki/issue.js'
-import { certificatePem, crlPem, generateRsaKeyPair, privateKeyPem } from '../../src/pki/example-pki/keys.js'
+import { certificatePem, crlPem, privateKeyPem } from '../../src/pki/example-pki/keys.js'
 import { writeExamplePkiFiles } from '../../src/pki/example-pki/write.js'
 import { refreshCrls, startCrlRefresh, type CrlUrlResult } from '../../src/hub/crl-refresh.js'
 import { openRevocationSync } from '../../src/hub/revocation-sync.js'
@@ -18,6 +18,7 @@ import { DEFAULT_MAX_BYTES } from '../../src/verification/verification-policy.js
 import type { Verdict } from '../../src/domain/verdict.js'
 import { testDatabase, testPglite } from '../helpers/database.js'
 import { FIXTURES } from '../helpers/example-pki.js'
+import { testRsaKeyPair } from '../helpers/test-keys.js'
 
 // The revocation-data refresh end to end: a fresh example PKI (so the test holds the CA keys and
 // can issue CRLs), a real HTTP server publishing them, real PostgreSQL, the real verification pool.
@@ -29,7 +30,7 @@ const ISSUING_DN = 'C=VN, O=Example PKI (NOT FOR PRODUCTION), CN=Example Governm
 const ROOT_DN = 'C=VN, O=Example PKI (NOT FOR PRODUCTION), CN=Vietnam Example National Root CA'
 
 const started = new Date()
-const pki = await buildExamplePki(started)
+const pki = await buildExamplePki(started, testRsaKeyPair)
 const dir = t.testdir()
 await writeExamplePkiFiles(dir, await examplePkiFiles(pki), true)
 const trustDir = join(dir, 'trust')
@@ -49,7 +50,7 @@ async function crl (spec: Partial<CrlSpec> & { crlNumber: number, nextInMs?: num
 }
 const revokedEntry = (cert: Issued): NonNullable<CrlSpec['revoked']>[number] => ({ cert: cert.cert, date: new Date(Date.now() - MINUTE), reason: CrlReason.keyCompromise })
 // The issuing CA's name and key identifier, but another key: what a forger can produce.
-const forger: Issued = { ...pki.issuing, keys: await generateRsaKeyPair(2048) }
+const forger: Issued = { ...pki.issuing, keys: await testRsaKeyPair() }
 
 // The CRL publisher: path -> what it answers. '/hang' never answers.
 const published = new Map<string, { status: number, body: Buffer | string }>()

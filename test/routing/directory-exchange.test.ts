@@ -18,6 +18,9 @@ import type { HubDirectory } from '../../src/routing/directory/directory-format.
 import { DirectoryPublisher } from '../../src/routing/directory/publish-directory.js'
 import { refreshDirectories, type DirectoryRefreshOptions, type PeerRefreshOutcome } from '../../src/routing/directory/refresh-directories.js'
 import { acceptedDirectoryBytes } from '../../src/store/peer-directories.js'
+import type { Logger } from 'pino'
+import type { AgencyRegistry } from '../../src/registry/agency-registry.js'
+import { syncAgencies } from '../../src/store/agencies.js'
 import { testDatabase, type TestPostgres } from '../helpers/database.js'
 import { backbonePki } from '../helpers/hub-directory-pki.js'
 
@@ -112,6 +115,19 @@ t.test('an agency added to hub B\'s registry reaches A\'s route provider after a
   const atA = await DirectorySnapshot.load(dbA)
   t.same(atA.lookup('000.00.31.H98'), { found: true, hubId: 'hub-b', version: 2 })
   t.match(atA.signerBinding('000.00.31.H98', signer(FP1, [['0.9.2342.19200300.100.1.1', '000.00.31.H98']])), { bound: true }, 'bound by subject rule')
+})
+
+t.test('a peer listing one of our agency codes in another letter case: ignored with DIRECTORY_CODE_LOCAL, the rest accepted', async (t) => {
+  await syncAgencies(dbA, { all: () => [agency('000.00.00.H41', FP2)] } as unknown as AgencyRegistry)
+  bAgencies.push(agency('000.00.00.h41', FP1), agency('000.00.00.H42', FP1))
+  const warnings: Array<Record<string, unknown>> = []
+  const logger = { warn: (fields: Record<string, unknown>) => { warnings.push(fields) }, info: () => {} } as unknown as Logger
+  t.match(only(await refreshDirectories(refreshOptions(dbA, [peerB], { logger }))), { outcome: 'accepted', version: 3, dropped: [], local: ['000.00.00.h41'] })
+  t.match(warnings, [{ peer: 'hub-b', code: 'DIRECTORY_CODE_LOCAL', local: ['000.00.00.h41'] }], 'logged with its code')
+  const atA = await DirectorySnapshot.load(dbA)
+  t.same(atA.lookup('000.00.00.h41'), { found: false, why: 'unlisted', hubIds: [] }, 'the look-alike routes nowhere')
+  t.match(atA.signerBinding('000.00.00.h41', signer(FP1)), { bound: false, code: 'DIRECTORY_AGENCY_UNKNOWN' }, 'and binds no signer')
+  t.same(atA.lookup('000.00.00.H42'), { found: true, hubId: 'hub-b', version: 3 }, 'the rest of the directory is in force')
 })
 
 /** A server presenting hub B's TLS certificate and answering whatever `body` holds. */

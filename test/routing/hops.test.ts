@@ -3,6 +3,7 @@ import { appendHop, checkHops, formatHops, parseHops, type Hop } from '../../src
 
 const T1 = '2026-05-01T10:00:00.000Z'
 const T2 = '2026-05-01T10:00:01.250Z'
+const NOW = Date.parse('2026-05-02T10:00:00.000Z')
 
 t.test('parseHops reads the header or refuses it whole', async (t) => {
   const cases: Array<[string, string | string[] | undefined, Hop[] | 'refused']> = [
@@ -29,17 +30,21 @@ t.test('parseHops reads the header or refuses it whole', async (t) => {
 
 t.test('checkHops refuses loops and long journeys with their own codes', async (t) => {
   const hops = (...ids: string[]): Hop[] => ids.map((hub) => ({ hub, at: T1 }))
-  const cases: Array<[string, Hop[], string, number, 'ok' | 'HOP_LOOP' | 'HOP_LIMIT']> = [
+  const cases: Array<[string, Hop[], string, number, 'ok' | 'HOP_LOOP' | 'HOP_LIMIT' | 'HOPS_INVALID']> = [
     ['first hop', hops('hub-1'), 'hub-2', 8, 'ok'],
     ['transit', hops('hub-1', 'hub-2'), 'hub-3', 8, 'ok'],
     ['back to the origin', hops('hub-1', 'hub-2'), 'hub-1', 8, 'HOP_LOOP'],
     ['back to itself', hops('hub-2'), 'hub-2', 8, 'HOP_LOOP'],
     ['one under the limit', hops('a', 'b', 'c'), 'd', 4, 'ok'],
     ['at the limit', hops('a', 'b', 'c', 'd'), 'e', 4, 'HOP_LIMIT'],
-    ['a loop is named before the limit', hops('a', 'b', 'c', 'd'), 'a', 4, 'HOP_LOOP']
+    ['a loop is named before the limit', hops('a', 'b', 'c', 'd'), 'a', 4, 'HOP_LOOP'],
+    ['another hub named twice (a loop before this hub, or a forged list)', hops('hub-1', 'hub-2', 'hub-1', 'hub-4'), 'hub-3', 8, 'HOP_LOOP'],
+    ['a hop dated in the future', [{ hub: 'hub-1', at: T1 }, { hub: 'hub-2', at: new Date(NOW + 3_600_000).toISOString() }], 'hub-3', 8, 'HOPS_INVALID'],
+    ['a hop a minute ahead (clock skew)', [{ hub: 'hub-2', at: new Date(NOW + 60_000).toISOString() }], 'hub-3', 8, 'ok'],
+    ['a journey running backwards', [{ hub: 'hub-1', at: new Date(NOW - 60_000).toISOString() }, { hub: 'hub-2', at: T1 }], 'hub-3', 8, 'HOPS_INVALID']
   ]
   for (const [name, list, self, limit, expected] of cases) {
-    const check = checkHops(list, self, limit)
+    const check = checkHops(list, self, limit, NOW)
     t.equal(check.ok ? 'ok' : check.code, expected, name)
   }
 })

@@ -118,3 +118,59 @@ t.test('the worker: no sender holds a routed delivery (never failed); a sender d
   const upstream = await deliveryTo('000.00.00.G99')
   t.match(await attemptDelivery({ ...deps, routeSenders: { peer: peer({ kind: 'delivered' }) } }, upstream), { state: 'waiting_retry', attempted: false }, 'a peer sender does not carry upstream deliveries')
 })
+
+t.test('a recipient equal to an agency of this hub ignoring letter case: refused at acceptance, never sent on the default route', async (t) => {
+  // A default route (everything unknown goes upstream) and a prefix rule matching the code: with
+  // exact matching alone, 000.00.00.h41 would leave for the axis instead of being refused.
+  const withDefault = AgencyRegistry.fromJson({
+    ...demo,
+    upstreams: [{ id: 'national-axis', endpoint: 'https://axis.example/vdxp', systemId: 'h41', secretEnv: 'AXIS_SECRET' }],
+    routes: { prefixes: [{ prefix: 'h41', to: { upstream: 'national-axis' } }], default: { upstream: 'national-axis' } }
+  }).routing
+  const db = await testDatabase(t)
+  await db.transaction(async (tx) => await syncRoutes(tx, withDefault))
+  const { app, keys } = await testHub(t, { db, routes: new StoredRoutes(db) })
+  const cases: Array<[string, string, number, string | undefined]> = [
+    ['lower-case variant of a local agency', '000.00.00.h41', 422, 'RECIPIENT_CASE_MISMATCH'],
+    ['mixed-case variant of a local agency', '000.00.00.g12', 422, 'RECIPIENT_CASE_MISMATCH'],
+    ['control: the exact local code', '000.00.00.H41', 202, undefined],
+    ['control: an unknown code takes the default route', '000.00.00.Z77', 202, undefined]
+  ]
+  for (const [name, to, status, code] of cases) {
+    const res = await post(app, keys[G22]!, to)
+    t.equal(res.statusCode, status, `${name}: ${res.body.slice(0, 300)}`)
+    if (code == null) continue
+    const body = res.json()
+    t.equal(body.code, code, name)
+    t.same(body.recipients, [{ code: to, error: code }], `${name}: the recipient named`)
+    t.match(body.detail, /only in letter case/, name)
+    const { rows } = await db.query<{ verdict: string, reason_code: string }>('SELECT verdict, reason_code FROM signature_log WHERE id = $1', [body.signatureLogEntry])
+    t.same(rows[0], { verdict: 'rejected', reason_code: code }, `${name}: logged`)
+  }
+  const { rows } = await db.query<{ recipient_code: string, route_kind: string }>('SELECT recipient_code, route_kind FROM deliveries ORDER BY recipient_code')
+  t.same(rows, [{ recipient_code: '000.00.00.H41', route_kind: 'local' }, { recipient_code: '000.00.00.Z77', route_kind: 'upstream' }], 'no delivery for a case variant, on any route')
+})
+
+t.test('a held delivery\'s retry window counts from when it could first be sent, not from its creation', async (t) => {
+  const { app, db, keys } = await routedHub(t)
+  const deliveryTo = async (to: string): Promise<string> => (await post(app, keys[G22]!, to)).json().recipients[0].deliveryId
+  const deps: DeliveryDependencies = {
+    db, hub: await exampleHubIdentity(), retry: { baseDelayMs: 10, maxDelayMs: 10, windowMs: 60_000 }, timeoutMs: 1000, actor: 'test', holdMs: 0
+  }
+  const peerDown = { peer: { send: async (): Promise<RouteSendOutcome> => ({ kind: 'retry', reason: 'peer down' }) } }
+  // Both created two days ago, far beyond the 60 s window; one of them was held (no peer sender
+  // in the worker) until now, the other was sendable all along.
+  const held = await deliveryTo('000.00.21.H98')
+  const sendable = await deliveryTo('000.00.22.H98')
+  await db.query('UPDATE deliveries SET created_at = now() - interval \'2 days\' WHERE id = ANY($1)', [[held, sendable]])
+  t.match(await attemptDelivery(deps, held), { state: 'waiting_retry', attempted: false }, 'held: no sender yet')
+  const cases: Array<[string, string, string]> = [
+    ['held for two days, then its first attempt fails: retried (the window starts at the hold)', held, 'waiting_retry'],
+    ['sendable for two days, its attempt fails: the window is over', sendable, 'failed']
+  ]
+  for (const [name, id, state] of cases) {
+    t.match(await attemptDelivery({ ...deps, routeSenders: peerDown }, id), { state }, name)
+  }
+  const { rows } = await db.query<{ held_at: Date | null, created_at: Date }>('SELECT held_at, created_at FROM deliveries WHERE id = $1', [held])
+  t.ok(rows[0]?.held_at != null && rows[0].held_at > rows[0].created_at, 'the hold is recorded on the row')
+})

@@ -137,6 +137,11 @@ t.test('privilege escalation: clerks and auditors against the admin API; mass as
     ['disable the admin', 'PATCH', `/api/admin/users/${admin.user.id}`, { disabled: true }],
     ['create an agency API key', 'POST', `/api/admin/agencies/${G22}/api-keys`, {}],
     ['import a CRL', 'POST', '/api/admin/trust/crls', { pem: 'x' }],
+    ['create an agency', 'POST', '/api/admin/agencies', { code: '000.00.00.X77', name: 'x', delivery: { mode: 'pull' } }],
+    ['redirect an agency\'s deliveries', 'PATCH', `/api/admin/agencies/${G22}`, { delivery: { mode: 'pull' } }],
+    ['register a signing certificate', 'POST', `/api/admin/agencies/${G22}/signing-certificates`, { pem: 'x' }],
+    ['revoke a signing certificate', 'DELETE', `/api/admin/agencies/${G22}/signing-certificates/${'ab'.repeat(32)}`, undefined],
+    ['add a trust anchor', 'POST', '/api/admin/trust/cas', { pem: 'x' }],
     ['read the audit trail', 'GET', '/api/admin/audit', undefined],
     ['list users', 'GET', '/api/admin/users', undefined]
   ]
@@ -159,7 +164,9 @@ t.test('privilege escalation: clerks and auditors against the admin API; mass as
     ['username on patch', 'PATCH', `/api/admin/users/${clerk.user.id}`, { username: 'admin' }],
     ['passwordHash on patch', 'PATCH', `/api/admin/users/${clerk.user.id}`, { passwordHash: 'scrypt$12$8$1$AAAA$AAAA' }],
     ['__proto__ on patch', 'PATCH', `/api/admin/users/${clerk.user.id}`, JSON.parse('{"__proto__":{"role":"admin"},"displayName":"x"}') as Record<string, unknown>],
-    ['role not in the enum', 'PATCH', `/api/admin/users/${clerk.user.id}`, { role: 'superadmin' }]
+    ['role not in the enum', 'PATCH', `/api/admin/users/${clerk.user.id}`, { role: 'superadmin' }],
+    ['managedBy on an agency patch', 'PATCH', `/api/admin/agencies/${G22}`, { managedBy: 'file' }],
+    ['certificates (bare fingerprints) on agency create', 'POST', '/api/admin/agencies', { code: '000.00.00.X78', name: 'x', delivery: { mode: 'pull' }, certificates: ['ab'.repeat(32)] }]
   ]
   // Not a case: `{"role":["admin"]}` is taken as "admin" (Fastify's default Ajv coerceTypes:
   // 'array'). Only an admin can send it, who may set that role anyway: no escalation.

@@ -71,6 +71,12 @@ export const Timeline = Type.Object({
       actor: Nullable(Type.String()),
       detail: Nullable(Type.String()),
       statusCode: Type.Optional(Type.String()),
+      staff: Type.Optional(Type.Object({
+        department: Type.Optional(Type.String()),
+        staff: Type.Optional(Type.String()),
+        email: Type.Optional(Type.String()),
+        mobile: Type.Optional(Type.String())
+      }, { description: 'status messages: StaffInfo of the recipient\'s message (who acted), as far as it carries it' })),
       receiptId: Type.Optional(Type.String({ description: 'GET /api/receipts/{receiptId} for the signed XML' })),
       statusDocumentId: Type.Optional(Type.String())
     }))

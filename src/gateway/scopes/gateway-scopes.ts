@@ -4,6 +4,7 @@ import directoryRoute from '../routes/directory.js'
 import inboxRoutes from '../routes/inbox.js'
 import metricsRoute from '../routes/metrics.js'
 import openApiRoute from '../routes/openapi.js'
+import apiDocsRoutes from '../routes/api-docs.js'
 import type { HubContext } from '../hub-context.js'
 import sendEdocRoute from '../routes/vdxp/send-edoc.js'
 import inboxOps from '../routes/vdxp/inbox-ops.js'
@@ -24,6 +25,11 @@ import { consoleAuthenticator } from './console-authenticator.js'
 import consoleLoginPages from '../routes/console/login-pages.js'
 import consolePages from '../routes/console/console-pages.js'
 import signatureLogExport from '../routes/console/signature-log-export.js'
+import integrityPage from '../routes/console/integrity-page.js'
+import adminAgencyPages from '../routes/console/admin-agency-pages.js'
+import adminTrustPage from '../routes/console/admin-trust-page.js'
+import adminUserPages from '../routes/console/admin-user-pages.js'
+import adminAuditPage from '../routes/console/admin-audit-page.js'
 import { consoleScopeSetup } from '../routes/console/console-scope.js'
 import { vdxpAuthenticator } from './vdxp-authenticator.js'
 import { peerAuthenticator } from './peer-authenticator.js'
@@ -38,7 +44,7 @@ import { authenticatedScope, publicScope, type GatewayScope } from './scope.js'
 export function gatewayScopes (context: HubContext): GatewayScope[] {
   const metricsServed = context.metrics != null && context.exposeMetrics !== false
   return [
-    publicScope({ name: 'public', routes: [healthRoutes, openApiRoute, directoryRoute, ...(metricsServed ? [metricsRoute] : [])] }),
+    publicScope({ name: 'public', routes: [healthRoutes, openApiRoute, apiDocsRoutes, directoryRoute, ...(metricsServed ? [metricsRoute] : [])] }),
     authenticatedScope({ name: 'v1', prefix: '/v1', authenticator: agencyAuthenticator(context.db), routes: [documentRoutes, inboxRoutes] }),
     // The national axis protocol for existing agency software (docs/vdxp-compat.md): its own
     // HMAC credential and its own answer format, errors included.
@@ -66,7 +72,7 @@ export function gatewayScopes (context: HubContext): GatewayScope[] {
       prefix: '/console',
       authenticator: consoleAuthenticator(context.db, context.sessions),
       setup: consoleScopeSetup,
-      routes: [consolePages, signatureLogExport]
+      routes: [consolePages, signatureLogExport, integrityPage, adminAgencyPages, adminTrustPage, adminUserPages, adminAuditPage]
     }),
     // Other lienthong hubs forwarding documents and statuses (issue 13): mutual TLS, pinned per peer.
     authenticatedScope({ name: 'peer', prefix: '/peer', authenticator: peerAuthenticator(context.peers), routes: [forwardedDocumentRoutes] })

@@ -60,3 +60,16 @@ export function mayReadDocument (principal: Principal, parties: { sender: string
 export function assertMayReadDocument (principal: Principal, parties: { sender: string, recipients: readonly string[] }, what: string): void {
   if (!mayReadDocument(principal, parties)) throw new HubProblem('NOT_FOUND', `no ${what}`)
 }
+
+/**
+ * Whether the principal may download a receipt: anyone but a clerk, any; a clerk, every receipt
+ * of what its agency sent, and of what it received the acceptance receipt and those of its own
+ * delivery. `recipientsOf` is asked only for an acceptance receipt (whose delivery is nobody's).
+ */
+export async function mayReadReceipt (principal: Principal, receipt: { kind: string, sender: string, recipient: string | null }, recipientsOf: () => Promise<readonly string[]>): Promise<boolean> {
+  if (principal.role !== 'clerk') return true
+  const own = principal.agencyCode
+  if (own == null) return false
+  if (receipt.sender === own || receipt.recipient === own) return true
+  return receipt.kind === 'acceptance' && (await recipientsOf()).includes(own)
+}

@@ -15,13 +15,17 @@ export interface GatewayRoute { method: string, url: string, scope: string | und
  * no authentication hook, so deny by default would silently not hold for it.
  */
 export function guardRouteScopes (app: FastifyInstance): void {
-  const seen: RouteOptions[] = []
+  const seen: Array<{ route: RouteOptions, url: string, methods: string[] }> = []
   // The scope's own onRoute hook runs after this one and fills `config.scope` in the same
-  // options object: read it later, not here.
-  app.addHook('onRoute', (route) => { seen.push(route) })
-  const table = (): GatewayRoute[] => seen.flatMap((route) => (Array.isArray(route.method) ? route.method : [route.method]).map((method) => ({
-    method: String(method),
-    url: route.url,
+  // options object: read it later, not here. The url and method are copied now: for a plugin's
+  // '/' under a prefix (the API reference's /docs) Fastify announces '/docs', then rewrites the
+  // same options object's url to '/docs/' for its unannounced trailing-slash twin.
+  app.addHook('onRoute', (route) => {
+    seen.push({ route, url: route.url, methods: (Array.isArray(route.method) ? route.method : [route.method]).map(String) })
+  })
+  const table = (): GatewayRoute[] => seen.flatMap(({ route, url, methods }) => methods.map((method) => ({
+    method,
+    url,
     scope: route.config?.scope
   })))
   app.decorate('gatewayRoutes', table)

@@ -69,16 +69,19 @@ export function firstHub (pki: ExamplePki): HubIdentity {
   return hub
 }
 
-export async function buildExamplePki (now: Date): Promise<ExamplePki> {
+/** Where the example PKI's key pairs come from: new ones by default; tests pass a pool of pre-made keys. */
+export type RsaKeySource = (modulusLength: number) => Promise<CryptoKeyPair>
+
+export async function buildExamplePki (now: Date, newKeys: RsaKeySource = generateRsaKeyPair): Promise<ExamplePki> {
   const dates = examplePkiDates(now)
   // Key generation dominates the run time: start it all at once (it runs on the libuv pool).
   const [rootKeys, issuingKeys, untrustedRootKeys, weakKeys, ...leafKeys] = await Promise.all([
-    generateRsaKeyPair(CA_KEY_BITS),
-    generateRsaKeyPair(CA_KEY_BITS),
-    generateRsaKeyPair(LEAF_KEY_BITS),
-    generateRsaKeyPair(WEAK_KEY_BITS),
+    newKeys(CA_KEY_BITS),
+    newKeys(CA_KEY_BITS),
+    newKeys(LEAF_KEY_BITS),
+    newKeys(WEAK_KEY_BITS),
     // Per agency one key; per hub two (signing, TLS); the special leaves five (weak-key has its own).
-    ...Array.from({ length: DEMO_AGENCIES.length + 2 * EXAMPLE_HUBS.length + 5 }, async () => await generateRsaKeyPair(LEAF_KEY_BITS))
+    ...Array.from({ length: DEMO_AGENCIES.length + 2 * EXAMPLE_HUBS.length + 5 }, async () => await newKeys(LEAF_KEY_BITS))
   ])
   const nextKeys = (): CryptoKeyPair => {
     const keys = leafKeys.shift()

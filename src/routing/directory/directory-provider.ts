@@ -8,6 +8,7 @@ import type { Queryable } from '../../db/database.js'
 import type { SignerIdentity } from '../../registry/agency-registry.js'
 import { subjectAttributeOid } from '../../pki/subject-attributes.js'
 import { acceptedDirectories, type AcceptedDirectory, type StoredDirectoryAgency } from '../../store/peer-directories.js'
+import { listAgencyCodes } from '../../store/agencies.js'
 
 /** Where a code leads by directory; `hubId` undefined when no valid directory lists it or several do. */
 export type DirectoryLookup =
@@ -34,22 +35,37 @@ export interface DirectoryProvider {
 
 interface Listing { hubId: string, version: number, validUntil: Date, agency: StoredDirectoryAgency }
 
+/** Agency codes compared ignoring letter case (look-alikes), never to match: matching is exact. */
+export function foldCode (code: string): string {
+  return code.toUpperCase()
+}
+
 /** A snapshot of the directories in force, with the lookups over it. */
 export class DirectorySnapshot implements DirectoryProvider {
-  private readonly byCode = new Map<string, Listing[]>()
+  /** Listings by folded code: case variants of one code sit together, so they count as a conflict. */
+  private readonly byFolded = new Map<string, Listing[]>()
 
-  constructor (readonly directories: readonly AcceptedDirectory[]) {
+  /**
+   * `localCodes`: this hub's agencies. A listing equal to one ignoring letter case is left out
+   * (the refresh leaves such codes out of what it stores, DIRECTORY_CODE_LOCAL; this covers an
+   * agency added here after the peer's directory was accepted).
+   */
+  constructor (readonly directories: readonly AcceptedDirectory[], localCodes: readonly string[] = []) {
+    const ours = new Set(localCodes.map(foldCode))
     for (const d of directories) {
       for (const agency of d.agencies) {
-        const list = this.byCode.get(agency.code) ?? []
+        const key = foldCode(agency.code)
+        if (ours.has(key)) continue
+        const list = this.byFolded.get(key) ?? []
         list.push({ hubId: d.hubId, version: d.version, validUntil: d.validUntil, agency })
-        this.byCode.set(agency.code, list)
+        this.byFolded.set(key, list)
       }
     }
   }
 
   static async load (db: Queryable): Promise<DirectorySnapshot> {
-    return new DirectorySnapshot(await acceptedDirectories(db))
+    const [directories, local] = await Promise.all([acceptedDirectories(db), listAgencyCodes(db)])
+    return new DirectorySnapshot(directories, local)
   }
 
   /** Codes of every agency listed in a directory valid at `now`, by peer hub (CLI, the route table's listing). */
@@ -65,15 +81,21 @@ export class DirectorySnapshot implements DirectoryProvider {
   }
 
   lookup (code: string, now = new Date()): DirectoryLookup {
-    const all = this.byCode.get(code) ?? []
-    if (all.length === 0) return { found: false, why: 'unlisted', hubIds: [] }
+    const all = this.byFolded.get(foldCode(code)) ?? []
+    const exact = all.filter((l) => l.agency.code === code)
+    if (exact.length === 0) return { found: false, why: 'unlisted', hubIds: [] }
     const valid = all.filter((l) => l.validUntil > now)
-    if (valid.length === 0) return { found: false, why: 'expired', hubIds: all.map((l) => l.hubId) }
-    // Two peers claiming one agency: neither is believed (a hub must not be able to pull another's
-    // agency to itself by listing it); the operator settles it with an explicit route.
+    // Two peers claiming one agency, or a case variant of it: neither is believed (a hub must not
+    // be able to pull another's agency to itself by listing it, in any letter case); the operator
+    // settles it with an explicit route.
     if (valid.length > 1) return { found: false, why: 'conflict', hubIds: valid.map((l) => l.hubId) }
-    const only = valid[0] as Listing
+    const only = valid[0]
+    if (only?.agency.code !== code) return { found: false, why: 'expired', hubIds: exact.map((l) => l.hubId) }
     return { found: true, hubId: only.hubId, version: only.version }
+  }
+
+  private listing (code: string, hubId: string): Listing | undefined {
+    return this.byFolded.get(foldCode(code))?.find((l) => l.hubId === hubId && l.agency.code === code)
   }
 
   signerBinding (agency: string, signer: SignerIdentity, options: { now?: Date, servedBy?: string } = {}): SignerBinding {
@@ -86,7 +108,7 @@ export class DirectorySnapshot implements DirectoryProvider {
     if (options.servedBy != null && options.servedBy !== found.hubId) {
       return { bound: false, code: 'DIRECTORY_HUB_MISMATCH', detail: `agency ${agency} is served by hub ${found.hubId}, not ${options.servedBy}` }
     }
-    const listing = (this.byCode.get(agency) as Listing[]).find((l) => l.hubId === found.hubId) as Listing
+    const listing = this.listing(agency, found.hubId) as Listing
     if (bindsSigner(listing.agency, signer)) return { bound: true, hubId: found.hubId, version: found.version }
     return { bound: false, code: 'DIRECTORY_SIGNER_NOT_BOUND', detail: `certificate ${signer.fingerprintSha256} is not bound to agency ${agency} in hub ${found.hubId}'s directory version ${found.version}` }
   }

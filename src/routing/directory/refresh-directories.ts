@@ -12,6 +12,8 @@ import { startPeriodicTask, type PeriodicTask } from '../../background/periodic-
 import type { Database } from '../../db/database.js'
 import type { TrustStore } from '../../pki/trust-store.js'
 import { acceptDirectory, acceptedDirectories, recordDirectoryAttempt, type AcceptedDirectory } from '../../store/peer-directories.js'
+import { listAgencyCodes } from '../../store/agencies.js'
+import { foldCode } from './directory-provider.js'
 import { peerMayServe, type DirectoryPeer } from './directory-peer.js'
 import { DirectoryRefusal, type DirectoryRefusalCode } from './directory-refusal.js'
 import { verifyDirectory } from './directory-signature.js'
@@ -33,7 +35,11 @@ export interface DirectoryRefreshOptions {
 }
 
 export type PeerRefreshOutcome =
-  | { hubId: string, outcome: 'accepted', version: number, dropped: string[] }
+  /**
+   * `dropped`: codes outside what the peer is configured to serve; `local`: codes equal, ignoring
+   * letter case, to an agency of this hub (DIRECTORY_CODE_LOCAL). Neither is routed or bound by.
+   */
+  | { hubId: string, outcome: 'accepted', version: number, dropped: string[], local: string[] }
   | { hubId: string, outcome: 'unchanged', version: number }
   | { hubId: string, outcome: 'refused', code: DirectoryRefusalCode, detail: string, reason?: string, heldVersion?: number }
 
@@ -81,7 +87,12 @@ async function refreshPeer (peer: DirectoryPeer, held: AcceptedDirectory | undef
     }
     // What the peer claims beyond what it is configured to serve is not routed by (and said so).
     const dropped = directory.agencies.filter((a) => !peerMayServe(peer.serves, a.code)).map((a) => a.code)
-    const agencies = directory.agencies.filter((a) => peerMayServe(peer.serves, a.code))
+    // A peer listing one of our agencies, in any letter case (000.00.00.h41 beside our
+    // 000.00.00.H41), would catch documents misaddressed in another case and bind signers for a
+    // look-alike of our agency: ignored, and said so (DIRECTORY_CODE_LOCAL).
+    const ours = new Set((await listAgencyCodes(options.db)).map(foldCode))
+    const local = directory.agencies.filter((a) => peerMayServe(peer.serves, a.code) && ours.has(foldCode(a.code))).map((a) => a.code)
+    const agencies = directory.agencies.filter((a) => peerMayServe(peer.serves, a.code) && !ours.has(foldCode(a.code)))
     const accepted = await acceptDirectory(options.db, {
       hubId: peer.hubId,
       version: directory.version,
@@ -97,9 +108,10 @@ async function refreshPeer (peer: DirectoryPeer, held: AcceptedDirectory | undef
       await recordDirectoryAttempt(options.db, peer.hubId, now, null)
       return { hubId: peer.hubId, outcome: 'unchanged', version: directory.version }
     }
+    if (local.length > 0) log?.warn({ peer: peer.hubId, version: directory.version, code: 'DIRECTORY_CODE_LOCAL', local: local.slice(0, 50), count: local.length }, 'directory refresh: the peer lists codes equal (ignoring letter case) to agencies of this hub; ignored')
     if (dropped.length > 0) log?.warn({ peer: peer.hubId, version: directory.version, dropped: dropped.slice(0, 50), count: dropped.length }, 'directory refresh: the peer claims agencies outside what it is configured to serve; not routed by')
     log?.info({ peer: peer.hubId, version: directory.version, agencies: agencies.length, validUntil: directory.validUntil.toISOString() }, 'directory refresh: accepted a new directory')
-    return { hubId: peer.hubId, outcome: 'accepted', version: directory.version, dropped }
+    return { hubId: peer.hubId, outcome: 'accepted', version: directory.version, dropped, local }
   } catch (err) {
     if (!(err instanceof DirectoryRefusal)) throw err
     const detail = err.message

@@ -7,7 +7,7 @@ import { recordAudit } from '../../../store/admin-audit.js'
 import { deliveryParties, documentParties, documentTimeline, listTracked, receiptById } from '../../../store/tracking.js'
 import type { HubContext } from '../../hub-context.js'
 import { auditActorOf } from '../../scopes/audit-actor.js'
-import { agencyFilterFor, assertMayReadDocument, principalOf, requireRole } from '../../scopes/role-guard.js'
+import { agencyFilterFor, assertMayReadDocument, mayReadReceipt, principalOf, requireRole } from '../../scopes/role-guard.js'
 import { commonErrors } from '../../schemas/problem.js'
 import { DocumentIdParams, ResendAnswer, Timeline, TrackingPage, TrackingQuery } from '../../schemas/tracking.js'
 
@@ -59,11 +59,8 @@ export default async function trackingRoutes (fastify: FastifyInstance, options:
   }, async (request, reply) => {
     const principal = principalOf(request)
     const receipt = await receiptById(ctx.db, request.params.id)
-    // A clerk sees every receipt of what its agency sent; of what it received, the acceptance
-    // receipt and those of its own delivery. Anything else is 404, like an unknown id.
-    const visible = receipt != null && (principal.role !== 'clerk' || receipt.sender === principal.agencyCode ||
-      (receipt.kind === 'acceptance' && (await documentParties(ctx.db, receipt.documentId))?.recipients.includes(principal.agencyCode ?? '') === true) ||
-      (receipt.recipient != null && receipt.recipient === principal.agencyCode))
+    // A receipt the clerk may not see is 404, like an unknown id.
+    const visible = receipt != null && await mayReadReceipt(principal, receipt, async () => (await documentParties(ctx.db, receipt.documentId))?.recipients ?? [])
     if (receipt == null || !visible) throw new HubProblem('NOT_FOUND', `no receipt ${request.params.id}`)
     return await reply.type('application/xml; charset=utf-8')
       .header('content-disposition', `attachment; filename="${receipt.kind}-receipt-${request.params.id}.xml"`)
@@ -78,9 +75,11 @@ export default async function trackingRoutes (fastify: FastifyInstance, options:
     const parties = await deliveryParties(ctx.db, request.params.id)
     // Only the sending agency resends (a recipient's clerk cannot make the hub push at itself).
     if (parties == null || (principal.role === 'clerk' && parties.sender !== principal.agencyCode)) throw new HubProblem('NOT_FOUND', `no delivery ${request.params.id}`)
-    const result = await resendDelivery(ctx.db, ctx.queue, request.params.id, `user:${principal.username}`)
+    // The audit row is written in the resend's own transaction: no resend without its record.
+    const result = await resendDelivery(ctx.db, ctx.queue, request.params.id, `user:${principal.username}`, undefined, async (tx, state) => {
+      await recordAudit(tx, auditActorOf(request), { action: 'delivery.resend', target: `delivery:${request.params.id}`, after: { state, document: parties.documentId, recipient: parties.recipient } })
+    })
     if (!result.ok) throw new HubProblem(result.reason === 'not-found' ? 'NOT_FOUND' : 'CONFLICT', result.detail)
-    await recordAudit(ctx.db, auditActorOf(request), { action: 'delivery.resend', target: `delivery:${request.params.id}`, after: { state: result.state, document: parties.documentId, recipient: parties.recipient } })
     return { deliveryId: request.params.id, state: result.state }
   })
 }

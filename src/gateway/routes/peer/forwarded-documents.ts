@@ -57,7 +57,10 @@ export default async function forwardedDocumentRoutes (fastify: FastifyInstance,
     try {
       outcome = await acceptForwarded({
         db: ctx.db,
-        verify: async (b) => await (ctx.metrics?.timedVerify(ctx.verify) ?? ctx.verify)(b),
+        // `forwarded`: a sender the registry does not know comes back with its signer unbound, and
+        // acceptForwarded binds it against the origin hub's signed directory.
+        verify: async (b) => await (ctx.metrics?.timedVerify(ctx.verify) ?? ctx.verify)(b, { forwarded: true }),
+        directory: ctx.peerDirectories,
         queue: ctx.queue,
         hub: ctx.hub,
         hubId,
