@@ -5,6 +5,7 @@ import type { Browser, Page } from 'playwright-core'
 import { testUser } from '../helpers/accounts.js'
 import { PKI } from '../helpers/example-pki.js'
 import { testHub } from '../helpers/hub.js'
+import { issueCheckpoint } from '../../src/evidence/signature-log-checkpoints.js'
 import { TrustStore } from '../../src/pki/trust-store.js'
 import { findUserByUsername } from '../../src/store/users.js'
 import { launchBrowser } from './browser.js'
@@ -211,6 +212,21 @@ t.test('an auditor runs the integrity check and reads "intact"', async (t) => {
   t.match(await page.locator('#integrity-result').textContent(), /Đã kiểm tra 2 mục \(số 1 đến 2\)/)
   t.equal(await page.getByRole('link', { name: 'Người dùng' }).count(), 0, 'no admin links for an auditor')
   t.equal((await page.goto('/console/admin/users'))?.status(), 403, 'and no admin page')
+})
+
+t.test('after a signed checkpoint, a changed entry: the auditor reads "broken" and the first broken link', async (t) => {
+  const issued = await issueCheckpoint(hub.db, hub.context.hub)
+  t.ok(issued.issued, 'a checkpoint of the intact log')
+  const page = await signedIn('auditor.x', auditor.password)
+  await page.goto('/console/integrity')
+  t.match(await page.locator('dl.facts').first().textContent(), /Số mục\s*2/, 'the newest checkpoint: its entries')
+  // Someone with database access rewrites an entry (the append-only trigger set aside).
+  await hub.db.query('ALTER TABLE signature_log DISABLE TRIGGER USER')
+  await hub.db.query('UPDATE signature_log SET size_bytes = size_bytes + 1 WHERE id = 2')
+  await page.getByRole('button', { name: 'Kiểm tra ngay' }).click()
+  await page.waitForURL(/run=1/)
+  t.equal(await page.locator('#integrity-result [data-verdict]').first().textContent(), 'Bị phá vỡ')
+  t.match(await page.locator('#integrity-result').textContent(), /Mắt xích hỏng đầu tiên: mục số 2[\s\S]*không khớp mã băm đã lưu/, 'the first broken link and why')
 })
 
 t.test('a clerk is refused the admin and integrity pages with a 403 page', async (t) => {
