@@ -40,15 +40,22 @@ t.test('user add/list/disable/enable/reset-password, token create/revoke', async
   t.equal((await runCli(['user', 'enable', 'clerk.h41'], env)).code, 0)
   t.equal(await whoami(), 200, 'enabled again')
 
-  const reset = await runCli(['user', 'reset-password', 'clerk.h41'], env)
-  const newPassword = /^password: (\S+)$/m.exec(reset.stdout)?.[1] as string
-  t.same([await login(password), await login(newPassword)], [401, 200], 'the old password stops, the new one works')
-
   t.equal((await runCli(['token', 'revoke', tokenId], env)).code, 0)
   t.equal(await whoami(), 401, 'a revoked token stops')
 
+  // A password reset also revokes the user's personal tokens (docs/accounts.md).
+  const second = await runCli(['token', 'create', 'clerk.h41', '--label', 'second script'], env)
+  t.equal(second.code, 0, second.stderr)
+  const secondSecret = second.stdout.trim()
+  const secondWhoami = async (): Promise<number> => (await hub.app.inject({ url: '/api/session', headers: { authorization: `Bearer ${secondSecret}` } })).statusCode
+  t.equal(await secondWhoami(), 200, 'the second token authenticates')
+  const reset = await runCli(['user', 'reset-password', 'clerk.h41'], env)
+  const newPassword = /^password: (\S+)$/m.exec(reset.stdout)?.[1] as string
+  t.same([await login(password), await login(newPassword)], [401, 200], 'the old password stops, the new one works')
+  t.equal(await secondWhoami(), 401, 'the reset revoked the second token')
+
   const { rows } = await db.query<{ action: string, actor: string, actor_via: string, source: string }>('SELECT action, actor, actor_via, source FROM admin_audit WHERE actor_via = \'cli\' ORDER BY id')
-  t.same(rows.map((r) => r.action), ['user.create', 'token.create', 'user.disable', 'user.enable', 'user.reset_password', 'token.revoke'], 'each change in the audit trail')
+  t.same(rows.map((r) => r.action), ['user.create', 'token.create', 'user.disable', 'user.enable', 'token.revoke', 'token.create', 'user.reset_password'], 'each change in the audit trail')
   t.ok(rows.every((r) => r.actor.startsWith('cli:') && r.source.startsWith('cli@')), 'as cli:<os user> from cli@<host>')
 
   const refusals = [
