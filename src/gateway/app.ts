@@ -16,6 +16,7 @@ import type { GatewayTimeouts, HubContext } from './hub-context.js'
 import { logSizeRefusal } from '../accept/log-size-refusal.js'
 import { problemBody, type ProblemCode } from '../errors/problem.js'
 import { InFlightBudget } from './limits/in-flight-budget.js'
+import { assertNoNulText } from './limits/nul-text.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -131,6 +132,8 @@ export async function buildGateway (context: HubContext, options: GatewayOptions
       if (typeof value === 'string' && ANY_CASE_UUID.test(value)) params[name] = value.toLowerCase()
     }
   })
+  // Before the schemas and every handler: text with NUL is a 400, not a failed query (limits/nul-text.ts).
+  app.addHook('preValidation', async (request) => { assertNoNulText(request) })
   await registerScopes(app, { context, scopes: options.scopes ?? gatewayScopes(context), unknownRoutes: UNKNOWN_ROUTES_SCOPE })
   // Node answers `Expect: 100-continue` with 100 Continue before any hook runs, inviting an
   // unauthenticated caller to send its body. With a checkContinue listener it does not: the

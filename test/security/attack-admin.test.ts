@@ -1,0 +1,102 @@
+/**
+ * Outsider attacks on the admin, tracking and signature-log APIs and the console, over HTTP
+ * against a real gateway on PostgreSQL: input that the schemas let through but PostgreSQL cannot
+ * take. Each case is an attack; the assertion is the answer the hub must give (a stable
+ * problem+json code, never 500 INTERNAL, nothing written).
+ */
+import t from 'tap'
+import type { FastifyInstance } from 'fastify'
+import { testHub } from '../helpers/hub.js'
+import { testUser, type TestUser } from '../helpers/accounts.js'
+import { SESSION_COOKIE } from '../../src/gateway/scopes/principal-authenticator.js'
+
+const H41 = '000.00.00.H41'
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE'
+interface Attack { name: string, who: 'admin' | 'clerk' | 'auditor' | 'console-clerk' | 'nobody', method: Method, url: string, payload?: Record<string, unknown> }
+
+async function sessionCookie (app: FastifyInstance, user: TestUser): Promise<string> {
+  const res = await app.inject({ method: 'POST', url: '/api/session', payload: { username: user.user.username, password: user.password } })
+  const match = new RegExp(`^${SESSION_COOKIE}=([^;]*)`).exec(String(res.headers['set-cookie']))
+  return `${SESSION_COOKIE}=${match?.[1] ?? ''}`
+}
+
+async function tableCounts (app: { db: { query: <T>(sql: string) => Promise<{ rows: T[] }> } }): Promise<Record<string, number>> {
+  const { rows } = await app.db.query<Record<string, number>>(`SELECT (SELECT count(*)::int FROM users) AS users, (SELECT count(*)::int FROM user_tokens) AS tokens,
+    (SELECT count(*)::int FROM agencies) AS agencies, (SELECT count(*)::int FROM admin_audit) AS audit`)
+  return rows[0] as Record<string, number>
+}
+
+t.test('text with a NUL character: 400 BAD_REQUEST on every people route, never 500, nothing written', async (t) => {
+  // Found (X1): PostgreSQL text cannot hold U+0000; every filter, name and label below reached a
+  // query and the hub answered 500 INTERNAL (the sign-in one without any credential).
+  const hub = await testHub(t, { redisUrl: null })
+  const users = {
+    admin: await testUser(hub.db, 'admin', 'admin'),
+    clerk: await testUser(hub.db, 'clerk.h41', 'clerk', H41),
+    auditor: await testUser(hub.db, 'auditor', 'auditor')
+  }
+  const consoleCookie = await sessionCookie(hub.app, users.clerk)
+  const clerkId = users.clerk.user.id
+  const attacks: Attack[] = [
+    { name: 'sign-in user name', who: 'nobody', method: 'POST', url: '/api/session', payload: { username: 'admin\u0000', password: 'whatever it is' } },
+    { name: 'signature-log agency filter', who: 'auditor', method: 'GET', url: '/api/signature-log?agency=a%00b' },
+    { name: 'signature-log issuer filter', who: 'auditor', method: 'GET', url: '/api/signature-log?certIssuer=a%00b' },
+    { name: 'signature-log document filter', who: 'auditor', method: 'GET', url: '/api/signature-log?documentId=a%00b' },
+    { name: 'signature-log export filter', who: 'auditor', method: 'GET', url: '/api/signature-log/export?format=ndjson&agency=a%00b' },
+    { name: 'tracking subject filter', who: 'clerk', method: 'GET', url: '/api/documents?direction=sent&subject=a%00b' },
+    { name: 'tracking notation filter', who: 'clerk', method: 'GET', url: '/api/documents?direction=sent&notation=a%00b' },
+    { name: 'tracking number filter', who: 'clerk', method: 'GET', url: '/api/documents?direction=received&number=1%00' },
+    { name: 'user list agency filter', who: 'admin', method: 'GET', url: '/api/admin/users?agency=a%00' },
+    { name: 'new user display name', who: 'admin', method: 'POST', url: '/api/admin/users', payload: { username: 'x1', role: 'auditor', displayName: 'a\u0000b' } },
+    { name: 'changed display name', who: 'admin', method: 'PATCH', url: `/api/admin/users/${clerkId}`, payload: { displayName: 'a\u0000b' } },
+    { name: 'admin-made token label', who: 'admin', method: 'POST', url: `/api/admin/users/${clerkId}/tokens`, payload: { label: 'a\u0000b' } },
+    { name: 'own token label', who: 'clerk', method: 'POST', url: '/api/me/tokens', payload: { label: 'a\u0000b' } },
+    { name: 'new agency name', who: 'admin', method: 'POST', url: '/api/admin/agencies', payload: { code: '000.00.00.X71', name: 'a\u0000b', delivery: { mode: 'pull' } } },
+    { name: 'new agency subject rule', who: 'admin', method: 'POST', url: '/api/admin/agencies', payload: { code: '000.00.00.X72', name: 'x', delivery: { mode: 'pull' }, subjectRule: { CN: 'a\u0000' } } },
+    { name: 'renamed agency', who: 'admin', method: 'PATCH', url: `/api/admin/agencies/${H41}`, payload: { name: 'a\u0000b' } },
+    { name: 'agency API key label', who: 'admin', method: 'POST', url: `/api/admin/agencies/${H41}/api-keys`, payload: { label: 'a\u0000b' } },
+    { name: 'console list subject filter', who: 'console-clerk', method: 'GET', url: '/console/sent?subject=a%00b' }
+  ]
+  const before = await tableCounts(hub)
+  for (const a of attacks) {
+    const headers: Record<string, string> = a.who === 'nobody' ? {} : a.who === 'console-clerk' ? { cookie: consoleCookie } : { authorization: `Bearer ${users[a.who].token}` }
+    const res = await hub.app.inject({ method: a.method, url: a.url, headers, ...(a.payload != null ? { payload: a.payload } : {}) })
+    t.equal(res.statusCode, 400, `${a.name}: 400 (${res.statusCode})`)
+    t.match(res.headers['content-type'], /application\/problem\+json/, `${a.name}: problem+json`)
+    t.equal(res.json<{ code: string }>().code, 'BAD_REQUEST', `${a.name}: BAD_REQUEST`)
+  }
+  t.same(await tableCounts(hub), before, 'no user, token, agency or audit row was written by any of them')
+  const renamed = (await hub.db.query<{ name: string }>('SELECT name FROM agencies WHERE code = $1', [H41])).rows[0]?.name
+  t.notMatch(renamed ?? '', '\u0000', 'the agency keeps its name')
+})
+
+t.test('numbers and dates outside what PostgreSQL holds: 400 BAD_REQUEST, never 500', async (t) => {
+  // Found (X2): year 0000 passes the date-time format (PostgreSQL has no year 0), and an entry id
+  // past bigint overflowed: both answered 500 INTERNAL.
+  const hub = await testHub(t, { redisUrl: null })
+  const clerk = await testUser(hub.db, 'clerk.h41', 'clerk', H41)
+  const auditor = await testUser(hub.db, 'auditor', 'auditor')
+  const attacks: Array<[string, TestUser, string]> = [
+    ['tracking from year 0000', clerk, '/api/documents?direction=sent&from=0000-01-01T00:00:00Z'],
+    ['tracking to year 0000', clerk, '/api/documents?direction=received&to=0000-12-31T23:59:59Z'],
+    ['signature-log from year 0000', auditor, '/api/signature-log?from=0000-01-01T00:00:00Z'],
+    ['signature-log export to year 0000', auditor, '/api/signature-log/export?format=csv&to=0000-06-01T00:00:00Z'],
+    ['integrity fromId past bigint', auditor, '/api/signature-log/integrity?fromId=99999999999999999999'],
+    ['integrity toId past bigint', auditor, '/api/signature-log/integrity?toId=99999999999999999999'],
+    ['checkpoints before past bigint', auditor, '/api/signature-log/checkpoints?before=99999999999999999999'],
+    ['integrity fromId 2^53', auditor, `/api/signature-log/integrity?fromId=${2 ** 53}`]
+  ]
+  for (const [name, who, url] of attacks) {
+    const res = await hub.app.inject({ url, headers: { authorization: `Bearer ${who.token}` } })
+    t.match([res.statusCode, res.json()], [400, { code: 'BAD_REQUEST' }], `${name}: 400 (${res.statusCode})`)
+  }
+  // Controls: the edges PostgreSQL does hold are served.
+  for (const [name, who, url] of [
+    ['tracking from year 0001', clerk, '/api/documents?direction=sent&from=0001-01-01T00:00:00Z'],
+    ['signature-log to year 9999', auditor, '/api/signature-log?to=9999-12-31T23:59:59Z'],
+    ['integrity up to the largest exact id', auditor, `/api/signature-log/integrity?toId=${Number.MAX_SAFE_INTEGER}`]
+  ] as const) {
+    const res = await hub.app.inject({ url, headers: { authorization: `Bearer ${who.token}` } })
+    t.equal(res.statusCode, 200, `${name}: 200 (${res.statusCode} ${res.body.slice(0, 120)})`)
+  }
+})
