@@ -100,3 +100,45 @@ t.test('numbers and dates outside what PostgreSQL holds: 400 BAD_REQUEST, never 
     t.equal(res.statusCode, 200, `${name}: 200 (${res.statusCode} ${res.body.slice(0, 120)})`)
   }
 })
+
+t.test('SSRF: a push endpoint set over the admin API cannot point at this machine or its metadata service', async (t) => {
+  // Found (X3): the admin API took https://127.0.0.1:6379/, https://169.254.169.254/... and
+  // https://user:pw@host/ (with any pin): the delivery worker would then open TLS connections to
+  // internal services and report each attempt's error on the timeline (a port scanner), and the
+  // password would be stored and shown in clear. Policy: docs/agency-registry.md.
+  const hub = await testHub(t, { redisUrl: null })
+  const admin = await testUser(hub.db, 'admin', 'admin')
+  const pin = ['ab'.repeat(32)]
+  const G22 = '000.00.00.G22'
+  const refused: Array<[string, string]> = [
+    ['loopback', 'https://127.0.0.1:6379/'],
+    ['loopback, another address of 127/8', 'https://127.9.9.9/'],
+    ['loopback in hex (the URL parser makes it 127.0.0.1)', 'https://0x7f000001/'],
+    ['loopback as one decimal number', 'https://2130706433/'],
+    ['loopback shortened', 'https://127.1/'],
+    ['cloud metadata (link-local)', 'https://169.254.169.254/latest/meta-data/'],
+    ['unspecified', 'https://0.0.0.0:8443/'],
+    ['IPv6 loopback', 'https://[::1]/'],
+    ['IPv6 link-local', 'https://[fe80::1]/'],
+    ['IPv4-mapped loopback', 'https://[::ffff:127.0.0.1]/'],
+    ['localhost', 'https://localhost/edxml'],
+    ['localhost in upper case', 'https://LOCALHOST./edxml'],
+    ['a localhost sub-name', 'https://dms.localhost/'],
+    ['user and password in the URL', 'https://user:secret@dms.example/'],
+    ['port 0', 'https://dms.example:0/']
+  ]
+  const before = (await hub.db.query<{ push_url: string | null }>('SELECT push_url FROM agencies WHERE code = $1', [G22])).rows[0]
+  for (const [name, url] of refused) {
+    const patch = await hub.app.inject({ method: 'PATCH', url: `/api/admin/agencies/${G22}`, headers: { authorization: `Bearer ${admin.token}` }, payload: { delivery: { mode: 'push', url, serverCertificates: pin } } })
+    t.match([patch.statusCode, patch.json()], [400, { code: 'BAD_REQUEST' }], `update to ${name}: 400 (${patch.statusCode})`)
+    const create = await hub.app.inject({ method: 'POST', url: '/api/admin/agencies', headers: { authorization: `Bearer ${admin.token}` }, payload: { code: '000.00.00.X90', name: 'x', delivery: { mode: 'push', url, serverCertificates: pin } } })
+    t.match([create.statusCode, create.json()], [400, { code: 'BAD_REQUEST' }], `create with ${name}: 400 (${create.statusCode})`)
+  }
+  t.same((await hub.db.query('SELECT push_url FROM agencies WHERE code = $1', [G22])).rows[0], before, 'the endpoint is unchanged')
+  t.equal((await hub.db.query('SELECT 1 FROM agencies WHERE code = $1', ['000.00.00.X90'])).rows.length, 0, 'no agency was created')
+  // Controls: a public name and a private-network address (where agencies' systems live) are taken.
+  for (const url of ['https://dms.mof.example/edxml', 'https://10.20.30.40:8443/edxml', 'https://[fd00::5]/edxml']) {
+    const res = await hub.app.inject({ method: 'PATCH', url: `/api/admin/agencies/${G22}`, headers: { authorization: `Bearer ${admin.token}` }, payload: { delivery: { mode: 'push', url, serverCertificates: pin } } })
+    t.equal(res.statusCode, 200, `${url}: 200 (${res.body.slice(0, 120)})`)
+  }
+})
