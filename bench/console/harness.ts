@@ -1,6 +1,9 @@
 import type { Browser, Page } from 'playwright-core'
 import { chromium } from 'playwright-core'
 import { testUser, type TestUser } from '../../test/helpers/accounts.js'
+import { join } from 'node:path'
+import { TrustStore } from '../../src/pki/trust-store.js'
+import { PKI } from '../../test/helpers/example-pki.js'
 import { testHub, type TestHub } from '../../test/helpers/hub.js'
 import { CHROMIUM, CHROMIUM_ARGS } from '../../test/console/browser.js'
 
@@ -12,7 +15,9 @@ export const CLERK_AGENCY = '000.00.00.G22'
 export async function startConsoleHub (): Promise<ConsoleHub> {
   const teardowns: Array<() => unknown> = []
   const host = { teardown: (fn: () => unknown) => { teardowns.push(fn) } }
-  const hub = await testHub(host as never)
+  // The demo trust store: the admin's trust page shows its CAs and CRLs.
+  const store = await TrustStore.load(join(PKI, 'trust'))
+  const hub = await testHub(host as never, { trustStore: () => store })
   const base = await hub.app.listen({ port: 0, host: '127.0.0.1' })
   const users = {
     clerk: await testUser(hub.db, 'clerk.g22', 'clerk', CLERK_AGENCY),

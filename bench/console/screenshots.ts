@@ -4,6 +4,10 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ROOT } from '../../test/helpers/example-pki.js'
 import { seedDocument, seedRefusal } from '../../test/console/seed.js'
+import { changeUser } from '../../src/accounts/user-admin.js'
+import { createAgencyApiKey } from '../../src/admin/agency-admin.js'
+import { issueCheckpoint } from '../../src/evidence/signature-log-checkpoints.js'
+import { TEST_ACTOR } from '../../test/helpers/accounts.js'
 import { signIn, startConsoleHub, CLERK_AGENCY } from './harness.js'
 
 const out = join(ROOT, 'docs', 'screenshots')
@@ -29,12 +33,25 @@ try {
   await seedRefusal(db, '000.00.00.H41', 'CERT_REVOKED')
   await seedRefusal(db, CLERK_AGENCY, 'SIGNATURE_INVALID')
 
-  const shots: Array<[string, 'clerk' | 'auditor', string, 'vi' | 'en']> = [
+  // A checkpoint for the integrity page, and an admin action or two for the audit trail.
+  await issueCheckpoint(db, hub.hub.context.hub)
+  await createAgencyApiKey(db, TEST_ACTOR, CLERK_AGENCY, 'hệ thống quản lý văn bản')
+  await changeUser(db, TEST_ACTOR, hub.users.clerk.user.id, { displayName: 'Nguyễn Thị Văn Thư' })
+
+  const shots: Array<[string, 'clerk' | 'auditor' | 'admin', string, 'vi' | 'en']> = [
     ['sent', 'clerk', '/console/sent', 'vi'],
     ['received', 'clerk', '/console/received', 'vi'],
     ['document', 'clerk', `/console/documents/${doc.id}`, 'vi'],
     ['document-en', 'clerk', `/console/documents/${doc.id}?lang=en`, 'en'],
-    ['signature-log', 'auditor', '/console/signature-log', 'vi']
+    ['signature-log', 'auditor', '/console/signature-log', 'vi'],
+    ['integrity', 'auditor', '/console/integrity?run=1', 'vi'],
+    ['admin-agencies', 'admin', '/console/admin/agencies', 'vi'],
+    ['admin-agency', 'admin', `/console/admin/agencies/${CLERK_AGENCY}`, 'vi'],
+    ['admin-trust', 'admin', '/console/admin/trust', 'vi'],
+    ['admin-trust-en', 'admin', '/console/admin/trust?lang=en', 'en'],
+    ['admin-users', 'admin', '/console/admin/users', 'vi'],
+    ['admin-user', 'admin', `/console/admin/users/${hub.users.clerk.user.id}`, 'vi'],
+    ['admin-audit', 'admin', '/console/admin/audit', 'vi']
   ]
   const login = await (await hub.browser.newContext({ baseURL: hub.base, viewport: { width: 1280, height: 800 } })).newPage()
   await login.goto('/console/login')
@@ -45,6 +62,12 @@ try {
     await page.screenshot({ path: join(out, `${name}.png`), fullPage: true })
     process.stdout.write(`docs/screenshots/${name}.png\n`)
   }
+  // The interactive API reference (public), with the operation list open.
+  const docs = await (await hub.browser.newContext({ baseURL: hub.base, viewport: { width: 1280, height: 800 } })).newPage()
+  await docs.goto('/docs')
+  await docs.locator('.opblock').first().waitFor()
+  await docs.screenshot({ path: join(out, 'api-docs.png'), fullPage: false })
+  process.stdout.write('docs/screenshots/api-docs.png\n')
 } finally {
   await hub.close()
 }

@@ -88,6 +88,30 @@ async function main (): Promise<void> {
     const largeBytes = readFileSync(large.path)
     for (const b of [smallBytes, largeBytes]) if (await verdictOf(b, policy) !== 'accepted') throw new Error('a benchmark document is not accepted')
 
+    log('10 KB: throughput')
+    for (let i = 0; i < 200; i++) await verifyDocument(smallBytes, policy)
+    // Three blocks: on a shared machine a block can land beside a neighbour's burst (CPU time
+    // per verification grows when the other hyperthread of the core is busy); the median is judged.
+    const blocks: { ops: number, cpuS: number, wallS: number }[] = []
+    for (let block = 0; block < 3; block++) {
+      let ops = 0
+      const cpu = process.cpuUsage()
+      const start = process.hrtime.bigint()
+      const budgetMs = quick ? 300 : 3000
+      while (Number(process.hrtime.bigint() - start) / 1e6 < budgetMs) {
+        await verifyDocument(smallBytes, policy)
+        ops++
+      }
+      const used = process.cpuUsage(cpu)
+      blocks.push({ ops, cpuS: (used.user + used.system) / 1e6, wallS: Number(process.hrtime.bigint() - start) / 1e9 })
+    }
+    const rates = blocks.map((b) => b.ops / b.cpuS).sort((x, y) => x - y)
+    const median = rates[1] as number
+    const total = blocks.reduce((sum, b) => ({ ops: sum.ops + b.ops, wallS: sum.wallS + b.wallS }), { ops: 0, wallS: 0 })
+    rows.push(['10 KB document, full policy, one thread', '>= 1,500 verifications/s per core',
+      `**${Math.round(median).toLocaleString('en')}/s per CPU second** (median of 3 blocks: ${rates.map((r) => Math.round(r).toLocaleString('en')).join(', ')}; ${(1000 / median).toFixed(3)} ms CPU each; ${Math.round(total.ops / total.wallS).toLocaleString('en')}/s wall, ${total.ops} verifications)`,
+      median >= 1500 ? 'met (CPU)' : '**not met**'])
+
     log('20 MB: verifyDocument and xmlsec1')
     await verifyDocument(largeBytes, policy)
     const ours = await timeIt(async () => await verifyDocument(largeBytes, policy), quick ? 1 : 5)
@@ -103,32 +127,19 @@ async function main (): Promise<void> {
       `${mb(delta)} = **${(delta / large.bytes).toFixed(2)}x** (baseline ${mb(memory[0]?.baselineRss ?? 0)}); xmlsec1 peak RSS ${mb(theirs.peakRss)}`,
       delta <= 2 * large.bytes ? 'met' : '**not met**'])
 
-    log('10 KB: throughput')
-    for (let i = 0; i < 200; i++) await verifyDocument(smallBytes, policy)
-    let ops = 0
-    const cpu = process.cpuUsage()
-    const start = process.hrtime.bigint()
-    const budgetMs = quick ? 500 : 5000
-    while (Number(process.hrtime.bigint() - start) / 1e6 < budgetMs) {
-      await verifyDocument(smallBytes, policy)
-      ops++
-    }
-    const wallS = Number(process.hrtime.bigint() - start) / 1e9
-    const used = process.cpuUsage(cpu)
-    const cpuS = (used.user + used.system) / 1e6
-    rows.push(['10 KB document, full policy, one thread', '>= 1,500 verifications/s per core',
-      `**${Math.round(ops / cpuS).toLocaleString('en')}/s per CPU second** (${Math.round(ops / wallS).toLocaleString('en')}/s wall; ${ops} verifications, ${(cpuS * 1000 / ops).toFixed(3)} ms CPU each)`,
-      ops / cpuS >= 1500 ? 'met (CPU)' : '**not met**'])
-
     const template = readFileSync(join(FIXTURES, 'templates', 'document-one-recipient.edxml'), 'utf8')
     const genuine = signEdxml(template, { privateKeyPem: G22.keyPem, certificatePem: G22.certificatePem + G22.chainPem })
 
-    log('100,000 empty siblings')
-    const wide = Buffer.from(genuine.replace('<edXML:SteeringType>', `${'<b/>'.repeat(100_000)}<edXML:SteeringType>`))
-    const wideVerdict = await verdictOf(wide, policy)
-    const wideTime = await timeIt(async () => await verifyDocument(wide, policy), quick ? 3 : 9)
-    rows.push([`100,000 empty sibling elements (${(wide.length / 2 ** 20).toFixed(2)} MB)`, 'verdict < 50 ms',
-      `**${f1(wideTime.cpuMs)} ms CPU** (${f1(wideTime.wallMs)} wall), ${wideVerdict}`, wideTime.cpuMs < 50 ? 'met (CPU)' : '**not met**'])
+    // 100,000 siblings cross the element bound (refused when it is crossed); 99,000 stay under
+    // it, so the whole pipeline runs, digest included (the siblings were added after signing).
+    for (const siblings of [100_000, 99_000]) {
+      log(`${siblings} empty siblings`)
+      const wide = Buffer.from(genuine.replace('<edXML:SteeringType>', `${'<b/>'.repeat(siblings)}<edXML:SteeringType>`))
+      const wideVerdict = await verdictOf(wide, policy)
+      const wideTime = await timeIt(async () => await verifyDocument(wide, policy), quick ? 3 : 9)
+      rows.push([`${siblings.toLocaleString('en')} empty sibling elements (${(wide.length / 2 ** 20).toFixed(2)} MB)`, 'verdict < 50 ms',
+        `**${f1(wideTime.cpuMs)} ms CPU** (${f1(wideTime.wallMs)} wall), ${wideVerdict}`, wideTime.cpuMs < 50 ? 'met (CPU)' : '**not met**'])
+    }
 
     log('50 MB nested to depth 10,000')
     const nest = '<edXML:X>'.repeat(10_000) + '</edXML:X>'.repeat(10_000)

@@ -10,7 +10,8 @@ body { margin: 0; font: 15px/1.45 system-ui, "Segoe UI", Roboto, "Noto Sans", sa
 a { color: var(--brand); }
 header.top { display: flex; align-items: center; gap: 1.5rem; padding: .6rem 1.2rem; background: var(--brand); color: #fff; }
 header.top a { color: #fff; text-decoration: none; }
-header.top nav { display: flex; gap: 1rem; flex: 1; }
+header.top nav { display: flex; flex-wrap: wrap; gap: .2rem 1rem; flex: 1; }
+header.top nav a, header.top .who, header.top .lang { white-space: nowrap; }
 header.top nav a[aria-current="page"] { text-decoration: underline; font-weight: 600; }
 header.top .who { font-size: .9rem; }
 header.top form { display: inline; }
@@ -43,6 +44,8 @@ dl.facts dt { font-weight: 600; } dl.facts dd { margin: 0; }
 .mono { font-family: ui-monospace, monospace; font-size: .85rem; word-break: break-all; }
 .lang { margin-left: auto; }
 form.inline { display: inline; margin-left: .5rem; }
+form.filters label.check { justify-content: end; }
+form.filters textarea { font: .8rem ui-monospace, monospace; min-width: 22rem; }
 form.stacked { display: flex; flex-direction: column; gap: .4rem; background: #fff; padding: .7rem; border: 1px solid var(--line); }
 form.stacked textarea { width: 100%; font: .85rem ui-monospace, monospace; }
 form.stacked button { align-self: flex-start; }

@@ -220,9 +220,14 @@ export function envelopeKeepPolicy (grammar: Grammar = GRAMMAR): { keep: (elemen
   return { keep, maxKeptText: MAX_KEPT_TEXT }
 }
 
+const LOCAL_NAMES = new WeakMap<Grammar, Set<string>>()
+
 /** Every local name the grammar mentions: most unknown elements are dismissed by one lookup. */
 function grammarLocalNames (grammar: Grammar): Set<string> {
+  const known = LOCAL_NAMES.get(grammar)
+  if (known != null) return known
   const names = new Set<string>()
+  LOCAL_NAMES.set(grammar, names)
   const seen = new Set<Rule>()
   const walk = (rule: Rule): void => {
     if (seen.has(rule)) return

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 
 /**
  * The hash chain over `signature_log` (migration 001) and its verification.
@@ -117,13 +117,18 @@ export function canonicalFromMembers (members: readonly string[]): string {
   return out + CANONICAL_SUFFIX
 }
 
+/** sha256(prev_hash + "\n" + canonical), lower-case hex: the entry_hash the writer stores. */
+export function signatureLogEntryHash (prevHash: string, canonical: string): string {
+  return signatureLogEntryHashOf(`${prevHash}\n${canonical}`)
+}
+
 /**
- * sha256(prev_hash + "\n" + canonical), lower-case hex. The canonical form as a string (the
- * writer) or as its UTF-8 bytes (the chain walk, which builds them straight from a binary COPY).
+ * The same hash of `prev_hash + "\n" + canonical` laid out already, as a string or as its UTF-8
+ * bytes (the chain walk builds those straight from a binary COPY). One-shot crypto.hash: no Hash
+ * object per entry.
  */
-export function signatureLogEntryHash (prevHash: string, canonical: string | Uint8Array): string {
-  if (typeof canonical === 'string') return createHash('sha256').update(`${prevHash}\n${canonical}`, 'utf8').digest('hex')
-  return createHash('sha256').update(`${prevHash}\n`, 'utf8').update(canonical).digest('hex')
+export function signatureLogEntryHashOf (preimage: string | Uint8Array): string {
+  return hash('sha256', preimage, 'hex')
 }
 
 function normaliseColumn (column: CanonicalColumn, value: unknown): unknown {

@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/database.js'
 import {
-  GENESIS_HASH, SIGNATURE_LOG_COLUMNS, canonicalSignatureLogRow, signatureLogEntryHash, type SignatureLogRow
+  GENESIS_HASH, SIGNATURE_LOG_COLUMNS, canonicalSignatureLogRow, signatureLogEntryHashOf, type SignatureLogRow
 } from './signature-log-canonical.js'
 import { COPY_SELECT, SignatureLogCopyDecoder } from './signature-log-copy.js'
 
@@ -50,6 +50,9 @@ export interface WalkReport {
  */
 export const DEFAULT_BATCH_SIZE = 50_000
 
+/** Decoded between two turns of the event loop (~1,000 entries, a few milliseconds). */
+const SLICE_BYTES = 1 << 20
+
 /**
  * Walks the log in id order and recomputes every link and hash; stops at the first break (later
  * entries prove nothing about earlier ones once the chain is broken): a row whose prev_hash is not
@@ -75,14 +78,15 @@ export async function walkSignatureLog (db: Queryable, options: WalkOptions = {}
   let lastId: number | null = null
   let broken: BrokenLink | null = null
   let rows = 0
-  const onEntry = (id: number, prevHash: string, entryHash: string, canonical: string | Uint8Array): boolean => {
+  // preimage: prev_hash + "\n" + canonical(row), as the hash takes it.
+  const onEntry = (id: number, prevHash: string, entryHash: string, preimage: string | Uint8Array): boolean => {
     rows++
     firstId ??= id
     if (prevHash !== expected) {
       broken = { id, reason: 'link-broken', expected, found: prevHash }
       return false
     }
-    const recomputed = signatureLogEntryHash(prevHash, canonical)
+    const recomputed = signatureLogEntryHashOf(preimage)
     if (recomputed !== entryHash) {
       broken = { id, reason: 'hash-mismatch', expected: recomputed, found: entryHash }
       return false
@@ -101,13 +105,17 @@ export async function walkSignatureLog (db: Queryable, options: WalkOptions = {}
       for await (const chunk of db.copyBinaryOut(`SELECT ${COPY_SELECT} ${where}`)) {
         // After a break the rest of the batch is read and dropped: the connection (perhaps a
         // transaction's) is left in a clean state, never in the middle of a COPY.
-        if (!stopped) stopped = !decoder.push(chunk, onEntry)
+        for (let start = 0; start < chunk.length && !stopped; start += SLICE_BYTES) {
+          stopped = !decoder.push(chunk.subarray(start, start + SLICE_BYTES), onEntry)
+          // A whole batch at once (PGlite): other requests of the hub get the event loop between slices.
+          if (chunk.length > SLICE_BYTES) await new Promise((resolve) => setImmediate(resolve))
+        }
       }
       if (!stopped) decoder.end()
     } else {
       const result = await db.query<SignatureLogRow>(`SELECT ${SIGNATURE_LOG_COLUMNS} ${where}`)
       for (const row of result.rows) {
-        if (!onEntry(Number(row.id), row.prev_hash, row.entry_hash, canonicalSignatureLogRow(row))) break
+        if (!onEntry(Number(row.id), row.prev_hash, row.entry_hash, `${row.prev_hash}\n${canonicalSignatureLogRow(row)}`)) break
       }
     }
     if (broken != null || rows < batchSize || lastId == null) return { entries, firstId, lastId, headHash: expected, broken }

@@ -4,10 +4,11 @@ import {
 
 /**
  * Rows of `signature_log` read in PostgreSQL's binary COPY format and turned straight into the
- * UTF-8 bytes of each entry's canonical form (signature-log-canonical.ts): what lets the chain
- * walk verify a million entries in seconds. No row object, no Date, no string per text column:
- * the columns are selected in the canonical member order, so each value's bytes are appended after
- * the writer's own member prefixes; timestamps and integers travel as 8 bytes, text as its UTF-8.
+ * UTF-8 bytes each entry hash is taken of, `prev_hash + "\n" + canonical(row)`
+ * (signature-log-canonical.ts): what lets the chain walk verify a million entries in seconds. No
+ * row object, no Date, no string per text column: the columns are selected in the canonical member
+ * order, so each value's bytes are appended after the writer's own member prefixes; timestamps
+ * and integers travel as 8 bytes, text as its UTF-8.
  *
  * Each value becomes exactly the bytes of the writer's member text (canonicalMember: canonicalJson
  * of the normalised value). Text is copied as is between quotes when it holds no byte JSON must
@@ -70,10 +71,11 @@ const SAFE_HIGH = 2_097_151
 const JSON_CACHE_LIMIT = 10_000
 
 /**
- * One decoded row: its id, stored prev_hash and entry_hash, and the UTF-8 bytes of its canonical
- * form (valid only during the call: the buffer is reused for the next row). Return false to stop.
+ * One decoded row: its id, stored prev_hash and entry_hash, and the UTF-8 bytes the entry hash is
+ * taken of, `prev_hash + "\n" + canonical(row)` (valid only during the call: the buffer is reused
+ * for the next row). Return false to stop.
  */
-export type EntryCallback = (id: number, prevHash: string, entryHash: string, canonical: Uint8Array) => boolean
+export type EntryCallback = (id: number, prevHash: string, entryHash: string, preimage: Uint8Array) => boolean
 
 /** Decodes a binary COPY of COPY_SELECT, chunk by chunk (a row may straddle chunks). */
 export class SignatureLogCopyDecoder {
@@ -132,12 +134,14 @@ export class SignatureLogCopyDecoder {
     if (count !== FIELDS) throw new Error(`signature log: a COPY row has ${count} fields, expected ${FIELDS}`)
     let p = start + 2
     const prevLength = buf.readInt32BE(p)
-    const prevHash = prevLength < 0 ? '' : buf.toString('latin1', p + 4, p + 4 + prevLength)
+    const prevHash = prevLength < 0 ? '' : buf.toString('utf8', p + 4, p + 4 + prevLength)
+    this.length = 0
+    this.bytes(buf, p + 4, p + 4 + Math.max(prevLength, 0))
+    this.ascii('\n')
     p += 4 + Math.max(prevLength, 0)
     const entryLength = buf.readInt32BE(p)
     const entryHash = entryLength < 0 ? '' : buf.toString('latin1', p + 4, p + 4 + entryLength)
     p += 4 + Math.max(entryLength, 0)
-    this.length = 0
     let id = 0
     for (let i = 0; i < MEMBER_KINDS.length; i++) {
       const length = buf.readInt32BE(p)
@@ -168,8 +172,12 @@ export class SignatureLogCopyDecoder {
 
   // Byte loops rather than Buffer#copy/#write: most pieces are a few dozen bytes, where the
   // native call costs more than the copy (profiled: the decoder's largest cost otherwise).
-  private bytes (from: Uint8Array, start: number, end: number): void {
+  private bytes (from: Buffer, start: number, end: number): void {
     this.reserve(end - start)
+    if (end - start > 64) {
+      this.length += from.copy(this.out, this.length, start, end)
+      return
+    }
     const out = this.out
     let n = this.length
     for (let i = start; i < end; i++) out[n++] = from[i] as number

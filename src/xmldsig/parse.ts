@@ -213,6 +213,9 @@ class TreeBuilder implements XmlTokenHandler {
 
   private append (node: XmlNode): void {
     const open = this.stack[this.stack.length - 1]
+    // With a keep policy, comments and PIs are kept only inside the signature (SignedInfo
+    // canonicalised with comments signs them); no check outside it reads them.
+    if (this.keep != null && this.inSignature === 0) return
     if (open == null) this.top.push(node)
     else if (open.keeps) open.element.children.push(node)
   }

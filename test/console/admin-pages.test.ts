@@ -5,6 +5,7 @@ import type { Browser, Page } from 'playwright-core'
 import { testUser } from '../helpers/accounts.js'
 import { PKI } from '../helpers/example-pki.js'
 import { testHub } from '../helpers/hub.js'
+import { issueCheckpoint } from '../../src/evidence/signature-log-checkpoints.js'
 import { TrustStore } from '../../src/pki/trust-store.js'
 import { findUserByUsername } from '../../src/store/users.js'
 import { launchBrowser } from './browser.js'
@@ -98,6 +99,32 @@ t.test('an admin creates a clerk, disables it; both in the audit trail; the cler
   t.match(await page.locator('tbody tr').first().textContent(), /\d{2}\/\d{2}\/\d{4} \d{2}:\d{2}/, 'dates as dd/MM/yyyy HH:mm')
 })
 
+t.test('an admin resets a password and creates a personal token (shown once, it works), then revokes it', async (t) => {
+  const target = await testUser(hub.db, 'kiem.tra.2', 'auditor')
+  const page = await signedIn('admin.x', admin.password)
+  await page.goto(`/console/admin/users/${target.user.id}?lang=en`)
+  await page.getByLabel('New password').fill('short')
+  await page.getByRole('button', { name: 'Reset the password' }).click()
+  t.match(await page.getByRole('alert').textContent(), /^Not done: /, 'a weak password is refused with the policy\'s reason')
+  const password = 'a new long enough password 2026'
+  await page.getByLabel('New password').fill(password)
+  await page.getByRole('button', { name: 'Reset the password' }).click()
+  await page.waitForURL(/done=reset/)
+  t.match(await page.getByRole('status').textContent(), /New password set/)
+  t.match((await signedIn('kiem.tra.2', password)).url(), /\/console\/sent$/, 'the new password signs in (not sent back to the form)')
+
+  await page.locator('form[action$="/tokens"]').getByLabel('Label').fill('báo cáo hằng tuần')
+  await page.getByRole('button', { name: 'Create token' }).click()
+  const token = (await page.locator('code.secret').textContent()) ?? ''
+  t.match(token, /^lu_[0-9a-f]{12}_/, 'the token is shown once')
+  t.notMatch(page.url(), /lu_/, 'never in the address bar')
+  const me = await fetch(`${base}/api/session`, { headers: { authorization: `Bearer ${token}` } })
+  t.equal(me.status, 200, 'the token authenticates as the user')
+  await page.locator('tr', { hasText: 'báo cáo hằng tuần' }).getByRole('button', { name: 'Revoke' }).click()
+  await page.waitForURL(/done=revoked/)
+  t.equal((await fetch(`${base}/api/session`, { headers: { authorization: `Bearer ${token}` } })).status, 401, 'revoked: refused')
+})
+
 t.test('an admin issues an agency API key (shown once, it works), then revokes it', async (t) => {
   const page = await signedIn('admin.x', admin.password)
   await page.getByRole('link', { name: 'Cơ quan' }).click()
@@ -118,6 +145,37 @@ t.test('an admin issues an agency API key (shown once, it works), then revokes i
   t.equal((await fetch(`${base}/v1/inbox`, { headers: { authorization: `Bearer ${key}` } })).status, 401, 'the revoked key is refused')
 })
 
+t.test('an admin adds a pull agency, registers and revokes its signing certificate, switches it to push', async (t) => {
+  const page = await signedIn('admin.x', admin.password)
+  await page.goto('/console/admin/agencies')
+  const form = page.locator('form[action="/console/admin/agencies"]')
+  await form.getByLabel('Mã định danh').fill('000.00.00.Z99')
+  await form.getByLabel('Tên cơ quan').fill('Sở Thử nghiệm')
+  await form.getByLabel('Cách nhận').selectOption('pull')
+  await form.getByRole('button', { name: 'Thêm', exact: true }).click()
+  await page.waitForURL('**/console/admin/agencies/000.00.00.Z99?done=created')
+  t.equal(await page.getByRole('status').textContent(), 'Đã thêm cơ quan.')
+  t.match(await page.locator('dl.facts').textContent(), /Sở Thử nghiệm[\s\S]*Kéo \(pull\)[\s\S]*Quản trị viên/)
+
+  const leaf = await readFile(join(PKI, 'special', 'untrusted', 'cert.pem'), 'utf8')
+  await page.getByLabel('Chứng thư ký số (PEM)').fill(leaf)
+  await page.locator('form[action$="/signing-certificates"]').getByRole('button', { name: 'Đăng ký chứng thư' }).click()
+  await page.waitForURL(/done=certAdded/)
+  const cert = page.locator('tr[data-fingerprint]')
+  t.equal(await cert.count(), 1, 'the certificate is listed by its fingerprint')
+  t.match(await cert.locator('.state').textContent(), 'Còn hạn', 'valid until 2031: green')
+  await cert.getByRole('button', { name: 'Thu hồi' }).click()
+  await page.waitForURL(/done=certRevoked/)
+  t.match(await page.locator('tr[data-fingerprint] .state').textContent(), /Đã thu hồi/)
+
+  const edit = page.locator('form[action="/console/admin/agencies/000.00.00.Z99"]')
+  await edit.getByLabel('Cách nhận').selectOption('push')
+  await edit.getByRole('button', { name: 'Lưu' }).click()
+  t.match(await page.getByRole('alert').textContent(), /a push agency needs its endpoint URL/, 'push without a URL is refused')
+  const actions = (await hub.db.query<{ action: string }>("SELECT action FROM admin_audit WHERE target = 'agency:000.00.00.Z99' ORDER BY id")).rows.map((r) => r.action)
+  t.same(actions, ['agency.create', 'agency.signing_cert_add', 'agency.signing_cert_revoke'], 'each change audited, the refused one not')
+})
+
 t.test('an admin reads the trust store\'s expiry and CRL freshness and imports a CRL', async (t) => {
   const page = await signedIn('admin.x', admin.password)
   await page.goto('/console/admin/trust?lang=en')
@@ -134,6 +192,13 @@ t.test('an admin reads the trust store\'s expiry and CRL freshness and imports a
   t.match(await page.getByRole('alert').textContent(), /^Not done: not a CRL/, 'garbage is refused with the reason')
   const { rows } = await hub.db.query<{ action: string }>("SELECT action FROM admin_audit WHERE action = 'trust.crl_import'")
   t.equal(rows.length, 1, 'the import is audited once')
+
+  await page.getByLabel('CA certificate (PEM): a self-signed root or an intermediate issued by a trusted CA').fill(await readFile(join(PKI, 'trust', 'root-ca.pem'), 'utf8'))
+  await page.getByRole('button', { name: 'Add CA' }).click()
+  t.match(await page.getByRole('alert').textContent(), /is already in the trust store/, 'a CA held already is refused')
+  await page.getByLabel('CA certificate (PEM): a self-signed root or an intermediate issued by a trusted CA').fill(await readFile(join(PKI, 'special', 'untrusted', 'root-ca.pem'), 'utf8'))
+  await page.getByRole('button', { name: 'Add CA' }).click()
+  t.match(await page.getByRole('status').textContent(), /^Added trust anchor: .*Untrusted Example Root/)
 })
 
 t.test('an auditor runs the integrity check and reads "intact"', async (t) => {
@@ -147,6 +212,21 @@ t.test('an auditor runs the integrity check and reads "intact"', async (t) => {
   t.match(await page.locator('#integrity-result').textContent(), /Đã kiểm tra 2 mục \(số 1 đến 2\)/)
   t.equal(await page.getByRole('link', { name: 'Người dùng' }).count(), 0, 'no admin links for an auditor')
   t.equal((await page.goto('/console/admin/users'))?.status(), 403, 'and no admin page')
+})
+
+t.test('after a signed checkpoint, a changed entry: the auditor reads "broken" and the first broken link', async (t) => {
+  const issued = await issueCheckpoint(hub.db, hub.context.hub)
+  t.ok(issued.issued, 'a checkpoint of the intact log')
+  const page = await signedIn('auditor.x', auditor.password)
+  await page.goto('/console/integrity')
+  t.match(await page.locator('dl.facts').first().textContent(), /Số mục\s*2/, 'the newest checkpoint: its entries')
+  // Someone with database access rewrites an entry (the append-only trigger set aside).
+  await hub.db.query('ALTER TABLE signature_log DISABLE TRIGGER USER')
+  await hub.db.query('UPDATE signature_log SET size_bytes = size_bytes + 1 WHERE id = 2')
+  await page.getByRole('button', { name: 'Kiểm tra ngay' }).click()
+  await page.waitForURL(/run=1/)
+  t.equal(await page.locator('#integrity-result [data-verdict]').first().textContent(), 'Bị phá vỡ')
+  t.match(await page.locator('#integrity-result').textContent(), /Mắt xích hỏng đầu tiên: mục số 2[\s\S]*không khớp mã băm đã lưu/, 'the first broken link and why')
 })
 
 t.test('a clerk is refused the admin and integrity pages with a 403 page', async (t) => {

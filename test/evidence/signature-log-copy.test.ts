@@ -40,7 +40,7 @@ async function decoded (db: Database, id: number, byteByByte: boolean): Promise<
   const decoder = new SignatureLogCopyDecoder()
   for await (const chunk of db.copyBinaryOut!(`SELECT ${COPY_SELECT} FROM signature_log WHERE id = ${id}`)) {
     const pieces = byteByByte ? [...chunk].map((b) => Buffer.from([b])) : [chunk]
-    for (const piece of pieces) decoder.push(piece, (_id, _prev, _hash, canonical) => { out.push(Buffer.from(canonical).toString('utf8')); return true })
+    for (const piece of pieces) decoder.push(piece, (_id, _prev, _hash, preimage) => { out.push(Buffer.from(preimage).toString('utf8')); return true })
   }
   decoder.end()
   return out
@@ -52,7 +52,7 @@ for (const [name, open] of [['PostgreSQL', testDatabase], ['PGlite', testPglite]
     for (const c of CASES) {
       const { id } = await db.transaction(async (tx) => await appendSignatureLog(tx, c.entry))
       const { rows: [reference] } = await db.query<SignatureLogRow>(`SELECT ${SIGNATURE_LOG_COLUMNS} FROM signature_log WHERE id = $1`, [id])
-      const expected = canonicalSignatureLogRow(reference as SignatureLogRow)
+      const expected = `${reference!.prev_hash}\n${canonicalSignatureLogRow(reference as SignatureLogRow)}`
       t.same(await decoded(db, id, false), [expected], c.name)
       t.same(await decoded(db, id, true), [expected], `${c.name}, fed byte by byte`)
     }

@@ -45,3 +45,13 @@ for (const [name, open] of [['PostgreSQL', testDatabase], ['PGlite', testPglite]
     t.match(await walkSignatureLog(db, { batchSize: 10, afterId: 10, toId: 20 }), { entries: 0, firstId: 11, lastId: null, broken: { id: 11, reason: 'link-broken', expected: GENESIS_HASH } }, 'a walk from the middle without its anchor breaks at once')
   })
 }
+
+t.test('PGlite: a batch returned whole is decoded in slices, rows straddling them included', async (t) => {
+  const db = await testPglite(t)
+  // ~600 bytes of COPY per entry: 5,000 entries are ~3 MB, several 1 MB slices of one batch.
+  await bulkAppend(db, 5000, (i) => ({ detail: `entry ${i} `.padEnd(300, '.') }))
+  t.match(await verifySignatureLogChain(db, { batchSize: 5000 }), { ok: true, entries: 5000, headId: 5000 })
+  await db.query('ALTER TABLE signature_log DISABLE TRIGGER USER')
+  await db.query("UPDATE signature_log SET detail = 'rewritten' WHERE id = 4321")
+  t.match(await verifySignatureLogChain(db, { batchSize: 5000 }), { ok: false, entries: 4320, firstBrokenId: 4321, reason: 'hash-mismatch' })
+})

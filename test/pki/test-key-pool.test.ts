@@ -11,11 +11,13 @@ import { pooledKeysLeft, testRsaKeyPair } from '../helpers/test-keys.js'
 const data = new TextEncoder().encode('pool')
 
 for (const bits of [1024, 2048, 3072]) {
-  t.test(`RSA-${bits}: distinct, matching, exportable key pairs; generated ones once the pool is used up`, async (t) => {
+  t.test(`RSA-${bits}: distinct, matching, exportable key pairs${bits === 1024 ? '; a generated one once the pool is used up' : ''}`, async (t) => {
     const pooled = pooledKeysLeft(bits)
     t.ok(pooled >= (bits === 2048 ? 24 : 1), `the ${bits}-bit pool holds keys (${pooled})`)
     const seen = new Set<string>()
-    for (let i = 0; i < pooled + 1; i++) {
+    // The fallback (generation) is checked on the cheapest size only.
+    const wanted = bits === 1024 ? pooled + 1 : pooled
+    for (let i = 0; i < wanted; i++) {
       const keys = await testRsaKeyPair(bits)
       const algorithm = keys.privateKey.algorithm as RsaHashedKeyAlgorithm
       t.equal(algorithm.name, RSA_ALGORITHM)
@@ -27,6 +29,6 @@ for (const bits of [1024, 2048, 3072]) {
       const signature = await webcrypto.subtle.sign(RSA_ALGORITHM, keys.privateKey as webcrypto.CryptoKey, data)
       t.ok(await webcrypto.subtle.verify(RSA_ALGORITHM, keys.publicKey as webcrypto.CryptoKey, signature, data), `key ${i}: the public key verifies what the private key signed`)
     }
-    t.equal(pooledKeysLeft(bits), 0, 'the pool is used up; the last key was generated')
+    t.equal(pooledKeysLeft(bits), 0, bits === 1024 ? 'the pool is used up; the last key was generated' : 'the pool is used up')
   })
 }

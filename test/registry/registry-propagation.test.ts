@@ -40,7 +40,8 @@ t.test('an agency created through one gateway submits and receives at once there
   const dir = t.testdir()
   // best-effort revocation: the untrusted root of the example PKI publishes no CRL.
   const env = lienthongEnv(opsHubSettings({ db, redisUrl: REDIS_URL, prefix, registryFile: join(PKI, 'registry.json'), dir }, { LIENTHONG_REVOCATION: 'best-effort' }))
-  const [a, b] = await Promise.all([startLienthong(t, 'serve', env), startLienthong(t, 'serve', env)])
+  // The worker logs at info: its registry reloads are how it shows that it saw a change.
+  const [a, b, worker] = await Promise.all([startLienthong(t, 'serve', env), startLienthong(t, 'serve', env), startLienthong(t, 'worker', { ...env, LIENTHONG_LOG_LEVEL: 'info' })])
   const admin = await testUser(db, 'admin', 'admin')
   const api = async (gateway: string, method: string, path: string, body?: unknown): Promise<{ status: number, json: any }> => {
     const res = await fetch(`${gateway}/api${path}`, { method, headers: { authorization: `Bearer ${admin.token}`, ...(body != null ? { 'content-type': 'application/json' } : {}) }, ...(body != null ? { body: JSON.stringify(body) } : {}) })
@@ -70,6 +71,8 @@ t.test('an agency created through one gateway submits and receives at once there
   const seenByB = await until(b.url, key, 202, 100)
   t.ok(seenByB < BOUND_MS, `gateway B accepts it after ${seenByB} ms`)
   t.comment(`anchor + agency visible in another gateway process after ${seenByB} ms`)
+  // The worker process (receipts, upstream polls) reloads its registry and trust store too.
+  await worker.waitForOutput(/"why":"registry, trust CAs or stored CRLs changed"/, BOUND_MS)
 
   // ... and it receives: H41 sends to it, it pulls its inbox with its new key.
   const h41 = (await api(a.url, 'POST', `/admin/agencies/${H41}/api-keys`, { label: 'test' })).json.key as string

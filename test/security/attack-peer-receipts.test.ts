@@ -107,6 +107,8 @@ t.test('a peer\'s 2xx counts only with a receipt that proves this hop', async (t
     ['the peer\'s receipt for another document', { status: 202, body: json(acceptance(peerSigner, { digestSha256: 'e'.repeat(64) })) }, 'retry', /^RECEIPT_NOT_FOR_THIS_DELIVERY: /],
     ['the peer\'s receipt for another recipient', { status: 202, body: json(acceptance(peerSigner, { recipients: [OTHER] })) }, 'retry', /^RECEIPT_NOT_FOR_THIS_DELIVERY: /],
     ['the peer\'s receipt with its recipient changed after signing', { status: 202, body: json(tampered) }, 'retry', /^[A-Z_]+: /],
+    ['a genuine receipt buried in a 1 MB answer (only the first 64 KiB are kept)', { status: 202, body: JSON.stringify({ pad: 'x'.repeat(1024 * 1024), receipt: genuine }) }, 'retry', /^RECEIPT_INVALID: /],
+    ['a redirect to somewhere else (never followed)', { status: 302, body: '' }, 'permanent', null],
     ['the peer\'s genuine receipt for this hop', { status: 202, body: json(genuine) }, 'delivered', null],
     ['the same genuine receipt on a retried hop (200)', { status: 200, body: json(genuine) }, 'delivered', null]
   ]
@@ -123,5 +125,28 @@ t.test('a peer\'s 2xx counts only with a receipt that proves this hop', async (t
     if (outcome.kind === 'delivered') t.type(outcome.record, 'function', `${name}: the verified receipt is recorded with the delivery`)
   }
   t.equal(seen.length, cases.length, 'every case really went over the wire')
+
+  // An impostor at the peer's address: a certificate of the same CA (valid for 127.0.0.1), not the
+  // pinned one. The handshake is refused before a byte of the document leaves.
+  const impostorSeen: string[] = []
+  const impostor: Server = createServer({ cert: ourTls.cert, key: ourTls.key, ca: pki.ca, requestCert: true, rejectUnauthorized: true }, (req, res) => {
+    impostorSeen.push(req.url ?? '')
+    req.resume()
+    res.writeHead(202, { 'content-type': 'application/json' })
+    res.end(json(genuine))
+  })
+  await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { impostor.close() })
+  await upsertPeer(db, {
+    hub_id: 'hub-2',
+    base_url: `https://127.0.0.1:${(impostor.address() as AddressInfo).port}`,
+    server_certificates: [peerTls.fingerprint],
+    client_certificates: [peerTls.fingerprint],
+    signing_certificates: hubPinOf(peerSigner.certificate).fingerprintsSha256 as string[],
+    source: 'cli'
+  })
+  const pinned = await sender.send(delivery)
+  t.equal(pinned.kind, 'retry', `an impostor with a trusted but unpinned certificate: ${JSON.stringify(pinned).slice(0, 300)}`)
+  t.same(impostorSeen, [], 'the impostor never received the document')
   t.ok(seen.every((s) => s.url === '/peer/v1/documents' && s.recipient === C && s.key === delivery.deliveryId), 'always the same hop: same recipient, same Idempotency-Key')
 })

@@ -196,3 +196,5 @@ t.test('an axis that refuses our HMAC (a rotated secret, a clock it does not acc
   t.equal(await scalar(hub, 'SELECT count(*) AS n FROM upstream_received'), 0, 'nothing recorded')
   t.equal(await scalar(hub, 'SELECT count(*) AS n FROM documents'), 0, 'nothing stored')
 })
+
+t.todo('the upstream path is not bound like /peer: a document signed by one of OUR agencies, or a status whose document went to its signer through a peer hub (not this upstream), is accepted when an upstream lists it (the signature is genuine, duplicates are caught by digest). /peer refuses both (PEER_NOT_ON_PATH); for an upstream the same rule needs a decision on hubs that send one document both locally and upstream (the axis may hand our own recipients a copy back), so it is left to the routing owner', async () => {})

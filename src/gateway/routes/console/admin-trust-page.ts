@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { importCrl, trustOverview } from '../../../admin/trust-admin.js'
+import { addTrustCa, importCrl, trustOverview } from '../../../admin/trust-admin.js'
 import { formatDate, type Tone } from '../../../console/format.js'
 import { html, type SafeHtml } from '../../../console/html.js'
 import { csrfField, layout, type PageContext } from '../../../console/layout.js'
@@ -8,6 +8,7 @@ import type { CrlFreshness } from '../../../pki/trust-store.js'
 import type { HubContext } from '../../hub-context.js'
 import { auditActorOf } from '../../scopes/audit-actor.js'
 import { requireRole } from '../../scopes/role-guard.js'
+import { propagate } from '../api/admin-agencies.js'
 import { pageContext, sendPage } from './page-context.js'
 import { acceptForms, attempt, notice } from './page-forms.js'
 
@@ -19,6 +20,11 @@ interface TrustView { anchors: CaView[], intermediates: CaView[], crls: CrlFresh
 const EXPIRY_WARNING_MS = 30 * 24 * 3600 * 1000
 /** A CRL paste: PEM CRLs of national CAs run to a few MiB at most. */
 const CRL_FORM_LIMIT = 8 * 1024 * 1024
+
+/** A file's name without the server's directories (the full path is the cell's title). */
+function basename (source: string): string {
+  return source.split('/').pop() ?? source
+}
 
 function expiry (page: PageContext, notAfter: string, now: Date): SafeHtml {
   const left = new Date(notAfter).getTime() - now.getTime()
@@ -33,15 +39,16 @@ function caTable (page: PageContext, cas: CaView[], now: Date): SafeHtml {
 <thead><tr><th scope="col">${t('trust.col.subject')}</th><th scope="col">${t('trust.col.fingerprint')}</th><th scope="col">${t('trust.col.notAfter')}</th>
 <th scope="col">${t('trust.col.state')}</th><th scope="col">${t('trust.col.source')}</th></tr></thead>
 <tbody>${cas.map((c) => html`<tr>
-  <td>${c.subject}</td><td class="mono">${c.fingerprintSha256}</td><td>${formatDate(c.notAfter)}</td><td>${expiry(page, c.notAfter, now)}</td><td class="mono">${c.source}</td>
+  <td>${c.subject}</td><td class="mono">${c.fingerprintSha256}</td><td>${formatDate(c.notAfter)}</td><td>${expiry(page, c.notAfter, now)}</td><td class="mono" title="${c.source}">${basename(c.source)}</td>
 </tr>`)}</tbody></table>`
 }
 
 /**
  * The admin's trust-store page (docs/console.md): anchors and intermediates with their expiry,
- * every CRL's freshness, the refresh job's last round, and the CRL import form (PEM pasted into a
- * plain form, no script). Reads and the import are the admin API's (src/admin/trust-admin.ts):
- * the same checks as a fetched CRL, older ones refused, audited.
+ * every CRL's freshness, the refresh job's last round; forms (PEM pasted, no script) to add a
+ * trust anchor or intermediate CA and to import a CRL. Reads and changes are the admin API's
+ * (src/admin/trust-admin.ts): a CA must be a current CA issued by a trusted one (or self-signed),
+ * a CRL is checked like a fetched one and older ones are refused; each change audited.
  */
 export default async function adminTrustPage (app: FastifyInstance, options: { context: HubContext }): Promise<void> {
   const ctx = options.context
@@ -71,8 +78,15 @@ ${view.crls.length === 0
 <tbody>${view.crls.map((c) => html`<tr data-issuer="${c.issuer}">
   <td>${c.issuer}</td><td>${c.crlNumber ?? ''}</td><td>${formatDate(c.thisUpdate)}</td><td>${formatDate(c.nextUpdate)}</td>
   <td>${c.fresh ? html`<span class="state tone-ok">${t('trust.fresh')}</span>` : html`<span class="state tone-bad">${t('trust.stale')}</span>`}</td>
-  <td class="mono">${c.file}</td>
+  <td class="mono" title="${c.file}">${basename(c.file)}</td>
 </tr>`)}</tbody></table>`}
+<h2>${t('trust.addCa')}</h2>
+<form class="stacked" method="post" action="/console/admin/trust/cas">
+  ${csrfField(page)}
+  <label for="ca-pem">${t('trust.addCa.pem')}</label>
+  <textarea id="ca-pem" name="pem" rows="6" required spellcheck="false" class="mono"></textarea>
+  <button class="primary" type="submit">${t('trust.addCa.submit')}</button>
+</form>
 <h2>${t('trust.import')}</h2>
 <form class="stacked" method="post" action="/console/admin/trust/crls">
   ${csrfField(page)}
@@ -84,6 +98,19 @@ ${view.crls.length === 0
   }
 
   app.get('/admin/trust', { schema: { hide: true } }, async (request, reply) => await trustPage(request, reply))
+
+  app.post('/admin/trust/cas', { schema: { hide: true }, bodyLimit: CRL_FORM_LIMIT }, async (request, reply) => {
+    const page = pageContext(request, reply)
+    const pem = ((request.body ?? {}) as Record<string, unknown>).pem
+    if (ctx.trustStore == null) throw new HubProblem('UNAVAILABLE', page.t('trust.unavailable'), { retryAfterSeconds: 60 })
+    const store = ctx.trustStore()
+    const result = await attempt(page, async () => await addTrustCa(ctx.db, store, auditActorOf(request), typeof pem === 'string' ? pem : ''))
+    if (!result.ok) return await trustPage(request, reply, result)
+    // This process trusts the CA before the admin sees the page; others from their next poll.
+    await propagate(ctx, request.log)
+    const { kind, subject } = result.value
+    return await trustPage(request, reply, { status: 201, notice: notice('ok', page.t('trust.addCa.added', { kind: page.t(`trust.kind.${kind}`), subject })) })
+  })
 
   app.post('/admin/trust/crls', { schema: { hide: true }, bodyLimit: CRL_FORM_LIMIT }, async (request, reply) => {
     const page = pageContext(request, reply)

@@ -90,7 +90,8 @@ ${outcome?.notice}
     if (user == null) throw new HubProblem('NOT_FOUND', 'no such user')
     const tokens = await listUserTokens(ctx.db, user.id)
     const q = request.query as Record<string, unknown>
-    const done = typeof q.done === 'string' ? DONE[q.done] : undefined
+    // Own keys only: `?done=__proto__` must not reach the translator.
+    const done = typeof q.done === 'string' && Object.hasOwn(DONE, q.done) ? DONE[q.done] : undefined
     const body = html`
 ${done != null ? notice('ok', t(done, { username: user.username })) : ''}
 ${top?.notice}

@@ -29,7 +29,7 @@ function report (page: PageContext, result: IntegrityReport, elapsedMs: number):
     : ''}
   ${checkpoint != null
     ? html`<dt>${t('integrity.checkpoint')} #${checkpoint.id}</dt><dd>${t('integrity.checkpoint.signature')}: ${checkpoint.signatureValid ? t('integrity.checkpoint.valid') : t('integrity.checkpoint.invalid')}
-      · ${t('integrity.checkpoint.consistent')}: ${checkpoint.consistent == null ? '–' : verdict(page, checkpoint.consistent)}<div>${checkpoint.detail}</div></dd>`
+      · ${t('integrity.checkpoint.consistent')}: ${checkpoint.consistent == null ? '–' : checkpoint.consistent ? html`<span class="state tone-ok">${t('integrity.matches')}</span>` : html`<span class="state tone-bad">${t('integrity.differs')}</span>`}<div>${checkpoint.detail}</div></dd>`
     : ''}
 </dl>`
 }
