@@ -142,3 +142,44 @@ t.test('SSRF: a push endpoint set over the admin API cannot point at this machin
     t.equal(res.statusCode, 200, `${url}: 200 (${res.body.slice(0, 120)})`)
   }
 })
+
+t.test('held: a clerk reaching the admin API through path and method variants gets no answer from it', async (t) => {
+  // Held (no finding): every variant is 403 from the admin routes, or 404/405 because no route
+  // matches (a 401 for /API: outside the /api scope the agency credential is asked for first).
+  const hub = await testHub(t, { redisUrl: null })
+  const admin = await testUser(hub.db, 'admin', 'admin')
+  const clerk = await testUser(hub.db, 'clerk.h41', 'clerk', H41)
+  const paths = ['/api/admin/users/', '/api//admin/users', '/api/admin//users', '/API/admin/users', '/api/Admin/users', '/api/admin/%75sers',
+    '/api/admin%2Fusers', '/api/admin/users;x', '/api/./admin/users', '/api/x/../admin/users', '/api/admin/users%20', `/api/admin/users/${admin.user.id}/`, `/api/admin/users/${admin.user.id.toUpperCase()}`]
+  for (const url of paths) {
+    for (const method of ['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE'] as const) {
+      const body = ['POST', 'PUT', 'PATCH'].includes(method) ? { payload: { username: 'evil', role: 'admin', password: 'a long enough password', disabled: true } } : {}
+      const res = await hub.app.inject({ method, url, headers: { authorization: `Bearer ${clerk.token}` }, ...body })
+      t.ok([401, 403, 404, 405].includes(res.statusCode), `${method} ${url}: ${res.statusCode}`)
+      if (method !== 'HEAD' && res.statusCode < 500) t.notMatch(res.body, /"username":"admin"/, `${method} ${url}: no user data`)
+    }
+  }
+  const { rows } = await hub.db.query<{ username: string, role: string, disabled: boolean }>('SELECT username, role, disabled FROM users ORDER BY username')
+  t.same(rows, [{ username: 'admin', role: 'admin', disabled: false }, { username: 'clerk.h41', role: 'clerk', disabled: false }], 'nobody was created, promoted or disabled')
+})
+
+t.test('held: two admins demoting and disabling each other at once leave one enabled admin', async (t) => {
+  const hub = await testHub(t, { redisUrl: null })
+  for (let round = 0; round < 3; round++) {
+    const a = await testUser(hub.db, `admin.a${round}`, 'admin')
+    const b = await testUser(hub.db, `admin.b${round}`, 'admin')
+    const answers = await Promise.all([
+      hub.app.inject({ method: 'PATCH', url: `/api/admin/users/${b.user.id}`, headers: { authorization: `Bearer ${a.token}` }, payload: { disabled: true } }),
+      hub.app.inject({ method: 'PATCH', url: `/api/admin/users/${a.user.id}`, headers: { authorization: `Bearer ${b.token}` }, payload: { role: 'auditor' } })
+    ])
+    t.ok(answers.some((r) => r.statusCode === 200), `round ${round}: one change went through (${answers.map((r) => r.statusCode).join(' ')})`)
+    const { rows } = await hub.db.query<{ n: number }>("SELECT count(*)::int AS n FROM users WHERE role = 'admin' AND NOT disabled")
+    t.equal(rows[0]?.n, 1, `round ${round}: exactly one enabled admin is left`)
+    // The survivor cannot remove itself either: it is the last one.
+    const survivor = answers[0]?.statusCode === 200 ? a : b
+    const self = await hub.app.inject({ method: 'PATCH', url: `/api/admin/users/${survivor.user.id}`, headers: { authorization: `Bearer ${survivor.token}` }, payload: { disabled: true } })
+    t.match([self.statusCode, self.json()], [409, { code: 'CONFLICT' }], `round ${round}: the last admin disabling itself: 409`)
+    // Next round starts from a clean slate of admins.
+    await hub.db.query("UPDATE users SET disabled = true WHERE role = 'admin'")
+  }
+})
