@@ -16,6 +16,7 @@ import type { GatewayTimeouts, HubContext } from './hub-context.js'
 import { logSizeRefusal } from '../accept/log-size-refusal.js'
 import { problemBody, type ProblemCode } from '../errors/problem.js'
 import { InFlightBudget } from './limits/in-flight-budget.js'
+import { assertNoNulText } from './limits/nul-text.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -28,6 +29,9 @@ declare module 'fastify' {
 export const DEFAULT_TIMEOUTS: GatewayTimeouts = { headersMs: 10_000, requestMs: 300_000, bodyIdleMs: 30_000, keepAliveMs: 72_000 }
 
 const ANY_CASE_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** The scopes of people (gateway-scopes.ts): sign-in, the /api of accounts, tracking and admin, the console. */
+const PEOPLE_SCOPES = new Set(['api-login', 'api', 'console-public', 'console'])
 
 /** A client's X-Request-Id is kept (beside the hub's own) only when it matches this. */
 export const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
@@ -130,6 +134,12 @@ export async function buildGateway (context: HubContext, options: GatewayOptions
     for (const [name, value] of Object.entries(params)) {
       if (typeof value === 'string' && ANY_CASE_UUID.test(value)) params[name] = value.toLowerCase()
     }
+  })
+  // Before the schemas and every handler of the people scopes: text with NUL is a 400, not a
+  // failed query (limits/nul-text.ts). The agency protocols keep their own answers for it
+  // (/vdxp answers in its own format, /v1 bodies are bytes).
+  app.addHook('preValidation', async (request) => {
+    if (PEOPLE_SCOPES.has(String(request.routeOptions.config?.scope))) assertNoNulText(request)
   })
   await registerScopes(app, { context, scopes: options.scopes ?? gatewayScopes(context), unknownRoutes: UNKNOWN_ROUTES_SCOPE })
   // Node answers `Expect: 100-continue` with 100 Continue before any hook runs, inviting an

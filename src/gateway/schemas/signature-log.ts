@@ -1,6 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox'
 
-const Iso = (description: string): ReturnType<typeof Type.String> => Type.String({ format: 'date-time', description })
+// Year 0000 passes the date-time format but not PostgreSQL (there is no year 0): the query
+// failed with 500 INTERNAL (attack-admin finding X2). Ids stay within what a JS number holds exactly
+// (a larger one overflowed bigint, the same 500).
+export const NOT_YEAR_ZERO = '^(?!0000)'
+const Iso = (description: string): ReturnType<typeof Type.String> => Type.String({ format: 'date-time', pattern: NOT_YEAR_ZERO, description })
+const EntryId = (description: string): ReturnType<typeof Type.Integer> => Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description })
 const Hex = (description: string): ReturnType<typeof Type.String> => Type.String({ minLength: 1, maxLength: 200, pattern: '^[0-9A-Fa-f:]+$', description })
 
 /** Filters shared by the search and the export (docs/tracking.md, "Signature log"). */
@@ -75,8 +80,8 @@ export const EntryWithNeighbours = Type.Object({
 })
 
 export const IntegrityQuery = Type.Object({
-  fromId: Type.Optional(Type.Integer({ minimum: 1, description: 'first entry id to verify (default: the first)' })),
-  toId: Type.Optional(Type.Integer({ minimum: 1, description: 'last entry id to verify (default: the head)' }))
+  fromId: Type.Optional(EntryId('first entry id to verify (default: the first)')),
+  toId: Type.Optional(EntryId('last entry id to verify (default: the head)'))
 }, { additionalProperties: false })
 
 export const IntegrityAnswer = Type.Object({
@@ -109,7 +114,7 @@ export const IntegrityAnswer = Type.Object({
 
 export const CheckpointListQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
-  before: Type.Optional(Type.Integer({ minimum: 1, description: 'the `next` of the previous page' }))
+  before: Type.Optional(EntryId('the `next` of the previous page'))
 }, { additionalProperties: false })
 
 export const CheckpointList = Type.Object({

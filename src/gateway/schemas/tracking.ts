@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { HubId } from './hub-id.js'
+import { NOT_YEAR_ZERO } from './signature-log.js'
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()])
 const Agency = (description: string): ReturnType<typeof Type.String> => Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9.]+$', description })
@@ -8,8 +9,8 @@ const DELIVERY_STATES = ['queued', 'sending', 'waiting_retry', 'delivered', 'fai
 export const TrackingQuery = Type.Object({
   direction: Type.Union([Type.Literal('sent'), Type.Literal('received')], { description: 'documents the agency sent, or received' }),
   agency: Type.Optional(Agency('the agency (a clerk: only its own, which is the default; auditors and admins: any, or none for all)')),
-  from: Type.Optional(Type.String({ format: 'date-time', description: 'accepted (received: delivered to the agency) at or after' })),
-  to: Type.Optional(Type.String({ format: 'date-time', description: 'before (exclusive)' })),
+  from: Type.Optional(Type.String({ format: 'date-time', pattern: NOT_YEAR_ZERO, description: 'accepted (received: delivered to the agency) at or after' })),
+  to: Type.Optional(Type.String({ format: 'date-time', pattern: NOT_YEAR_ZERO, description: 'before (exclusive)' })),
   counterpart: Type.Optional(Agency('sent: a recipient; received: the sender')),
   state: Type.Optional(Type.Union(DELIVERY_STATES.map((s) => Type.Literal(s)), { description: 'sent: some recipient\'s delivery is in this state (with counterpart: that recipient\'s); received: the agency\'s own' })),
   statusCode: Type.Optional(Type.String({ pattern: '^(0[1-9]|1[0-6])$', description: 'a status message 01-16 about the document' })),

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyBaseLogger } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import { assertWebPushUrl } from '../../../admin/push-url-policy.js'
 import { addSigningCertificate, createAgency, createAgencyApiKey, revokeAgencyCredential, revokeAgencySigningCertificate, updateAgency } from '../../../admin/agency-admin.js'
 import { HubProblem } from '../../../errors/problem.js'
 import { storedAgencies, type StoredAgency } from '../../../registry/registry-db.js'
@@ -51,6 +52,7 @@ export default async function adminAgencyRoutes (fastify: FastifyInstance, optio
     schema: { summary: 'Create an agency (its row rules from now on; add an API key next)', tags: TAGS, body: NewAgencyBody, response: { 201: AgencyAnswer, ...errors } }
   }, async (request, reply) => {
     const { signingCertificates, ...rest } = request.body
+    assertWebPushUrl(rest.delivery)
     await createAgency(ctx.db, auditActorOf(request), {
       ...rest,
       ...(signingCertificates != null ? { signingCertificates: signingCertificates.map((c) => ({ pem: c.pem, ...(c.label != null ? { label: c.label } : {}) })) } : {})
@@ -64,6 +66,7 @@ export default async function adminAgencyRoutes (fastify: FastifyInstance, optio
     schema: { summary: 'Change an agency\'s name, delivery (mode, endpoint, server pins), subject rule or algorithm settings', tags: TAGS, params: CodeParams, body: AgencyPatchBody, response: { 200: AgencyAnswer, ...errors } }
   }, async (request) => {
     const { subjectRule, ...rest } = request.body
+    assertWebPushUrl(rest.delivery)
     await updateAgency(ctx.db, auditActorOf(request), request.params.code, { ...rest, ...(subjectRule !== undefined ? { subjectRule } : {}) })
     await propagate(ctx, request.log)
     return await answer(request.params.code)
