@@ -1,4 +1,6 @@
-import { Command, CommanderError } from 'commander'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import type { Command } from 'commander'
 
 // Each sub-command lives in its own file and only adds itself here. The files are imported only
 // when needed: `lienthong verify file.edxml` must not pay for loading fastify, bullmq, pg and
@@ -29,35 +31,20 @@ const COMMANDS: Record<string, Commands> = {
 /** Commands defined by another command's file (start-command.ts defines start and serve). */
 const DEFINED_BY: Record<string, string> = { serve: 'start' }
 
-const program = new Command()
-  .name('lienthong')
-  .description('Inter-agency edXML document exchange hub: verify, sign, run the hub')
-  .showHelpAfterError()
+/**
+ * `lienthong verify` as one file (dist/verify-cli.js, made by `npm run build` from verify-main.ts):
+ * even alone, the command imports ~1,200 modules, and resolving and compiling them one by one was
+ * most of its start-up. Absent when running from src/ (tsx), where the command loads as below.
+ */
+const VERIFY_BUNDLE = new URL('../verify-cli.js', import.meta.url)
 
 const named = process.argv[2] ?? ''
-const only = COMMANDS[DEFINED_BY[named] ?? named]
-for (const load of only != null ? [only] : Object.values(COMMANDS)) {
-  for (const command of await load()) program.addCommand(command)
-}
-
-// Usage mistakes exit 2 like every operator error; 1 means "a document was rejected".
-// exitOverride is not inherited by commands added with addCommand, so set it on each.
-const overrideExits = (command: Command): void => {
-  command.exitOverride()
-  for (const sub of command.commands) overrideExits(sub)
-}
-overrideExits(program)
-
-try {
-  await program.parseAsync(process.argv)
-} catch (err) {
-  if (err instanceof CommanderError) {
-    // commander has already printed its message (and help, for help and version: exit 0).
-    process.exit(err.exitCode === 0 ? 0 : 2)
-  }
-  // Operator mistakes (a missing file, a bad registry, bad configuration) get a message, not a
-  // stack trace.
-  process.stderr.write(`lienthong: ${(err as Error).message}\n`)
-  // Exit now: a half-started hub may hold worker threads or connections open.
-  process.exit(2)
+if (named === 'verify' && existsSync(fileURLToPath(VERIFY_BUNDLE))) {
+  await import(VERIFY_BUNDLE.href)
+} else {
+  const only = COMMANDS[DEFINED_BY[named] ?? named]
+  const commands: Command[] = []
+  for (const load of only != null ? [only] : Object.values(COMMANDS)) commands.push(...await load())
+  const { runProgram } = await import('./run-program.js')
+  await runProgram(commands)
 }

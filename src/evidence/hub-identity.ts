@@ -9,6 +9,11 @@ import { VerificationFailure } from '../errors/verification-failure.js'
 export interface HubIdentity {
   /** PKCS#8 PEM of the private key (never logged, never put in a receipt). */
   privateKeyPem: string
+  /**
+   * The same key parsed once, what every signature uses: importing the PEM again costs more
+   * than the RSA signature it would serve.
+   */
+  privateKey: KeyObject
   /** The hub certificate followed by its chain (PEM), exactly what goes into KeyInfo/X509Data. */
   certificatePem: string
   /** The hub certificate (leaf). */
@@ -85,6 +90,7 @@ export async function loadHubIdentity (files: HubIdentityFiles): Promise<HubIden
 
   return {
     privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    privateKey,
     certificatePem: path.map((c) => toPem('CERTIFICATE', c.raw)).join(''),
     certificate: leaf,
     fingerprintSha256: fingerprintOf(leaf),

@@ -63,7 +63,7 @@ export class CheckpointRefused extends Error {
 }
 
 export function signCheckpoint (statement: CheckpointStatement, hub: HubIdentity): SignedCheckpoint {
-  const signature = sign('sha256', Buffer.from(canonicalJson(statement), 'utf8'), hub.privateKeyPem).toString('base64')
+  const signature = sign('sha256', Buffer.from(canonicalJson(statement), 'utf8'), hub.privateKey).toString('base64')
   return { checkpoint: statement, signatureAlgorithm: 'RSA-SHA256', signature, certificate: hub.certificatePem }
 }
 

@@ -22,6 +22,14 @@ import {
  * SQLSTATE LTSTL and the actual head; the tail is reset to it and the append starts over on a new
  * slot. After MAX_OPTIMISTIC refusals it takes the lock first and prepares under it (the old way),
  * so a busy multi-process hub still makes progress.
+ *
+ * Two processes appending at full rate would otherwise interleave slot by slot: each refusal
+ * throws away the slot and every later one this process prepared on the same guess (their
+ * receipts signed for nothing), and the retries collide again. So a refused process backs off:
+ * for a random time, doubling with each refusal in a row (up to BACKOFF_MAX_MS) and halving back
+ * with each success, no new slot of it is taken, while the other process appends unhindered on a
+ * head it knows. The appends come in runs instead of alternating. The chain does not depend on
+ * this (the database still checks every prev); only fewer guesses are wasted.
  */
 
 /** How an append reaches the database: `fn` on the pool (one statement, its own transaction), or inside the caller's transaction. */
@@ -36,6 +44,13 @@ export interface AppendStep<P, R> {
 
 const STALE_HEAD = 'LTSTL'
 export const MAX_OPTIMISTIC = 4
+/** The longest back-off after refusals in a row (the first is up to 1 ms, then 2, 4, 8, 16). */
+export const BACKOFF_MAX_MS = 16
+
+export interface SequencerOptions {
+  /** The back-off's upper bound in ms; 0 switches it off (for comparison in tests and benches). */
+  backoffMaxMs?: number
+}
 
 export class SignatureLogSequencer {
   private tail: SignatureLogHead | undefined
@@ -44,12 +59,19 @@ export class SignatureLogSequencer {
   private generation = 0
   private lastWrite: Promise<unknown> = Promise.resolve()
   /** Counters for tests and benchmarks: how often the guess was wrong, and the locked fallback. */
-  readonly stats = { appended: 0, stale: 0, locked: 0 }
+  readonly stats = { appended: 0, stale: 0, locked: 0, backoffs: 0 }
+  /** Refusals in a row (decays by one per success), and the time before which no slot is taken. */
+  private contention = 0
+  private notBefore = 0
+  private readonly backoffMaxMs: number
 
-  constructor (private readonly db: Database) {}
+  constructor (private readonly db: Database, options: SequencerOptions = {}) {
+    this.backoffMaxMs = options.backoffMaxMs ?? BACKOFF_MAX_MS
+  }
 
   async append<P, R>(entry: SignatureLogEntryInput, step: AppendStep<P, R>): Promise<R> {
     for (let attempt = 0; attempt < MAX_OPTIMISTIC; attempt++) {
+      await this.waitOutBackoff()
       const outcome = await this.tryOptimistic(entry, step)
       if (outcome.done) return outcome.result
       this.stats.stale++
@@ -87,6 +109,7 @@ export class SignatureLogSequencer {
     try {
       const result = await write
       this.stats.appended++
+      if (this.contention > 0) this.contention--
       return { done: true, result }
     } catch (err) {
       const head = staleHead(err)
@@ -96,9 +119,27 @@ export class SignatureLogSequencer {
         // connection...): the head is unknown, read it again before the next slot.
         this.tail = head
         this.loading = undefined
+        if (head != null) this.backOff()
       }
       if (head != null) return { done: false }
       throw err
+    }
+  }
+
+  /** After a refusal: no new slot for a random time up to 2^(refusals in a row - 1) ms (capped). */
+  private backOff (): void {
+    if (this.backoffMaxMs <= 0) return
+    this.contention = Math.min(this.contention + 1, 16)
+    const bound = Math.min(this.backoffMaxMs, 2 ** (this.contention - 1))
+    // Random, so that two processes refused by each other do not come back at the same moment.
+    this.notBefore = Math.max(this.notBefore, Date.now() + Math.random() * bound)
+    this.stats.backoffs++
+  }
+
+  private async waitOutBackoff (): Promise<void> {
+    // A loop: a later refusal may push notBefore on while this one waits.
+    for (let wait = this.notBefore - Date.now(); wait > 0; wait = this.notBefore - Date.now()) {
+      await new Promise((resolve) => setTimeout(resolve, wait))
     }
   }
 

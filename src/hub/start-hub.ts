@@ -121,7 +121,7 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
   })
   const address = await app.listen({ host: config.host, port: config.port })
   // `start` is the single-node shape: the delivery worker runs in the same process.
-  const worker: DeliveryWorker | undefined = options.role === 'start' ? await startConfiguredWorker(config, db, hub, logger, metrics, { trustStore: revocation.trustStore, registry }) : undefined
+  const worker: DeliveryWorker | undefined = options.role === 'start' ? await startConfiguredWorker(config, db, hub, logger, metrics, { trustStore: revocation.trustStore, registry, verify: async (bytes, o) => await pool.verify(bytes, o), signReceipt: receiptSigner.sign }) : undefined
   // ... and so does the CRL refresh; its gateway looks at the result at once instead of at the next poll.
   const crlRefresh = options.role === 'start'
     ? startConfiguredCrlRefresh(config, db, logger, () => { revocation.check().catch((err: unknown) => logger.warn({ err }, 'stored CRL check failed')) })

@@ -13,7 +13,8 @@ import { openRevocationSync, REGISTRY_POLL_MS } from './revocation-sync.js'
 import type { TrustStore } from '../pki/trust-store.js'
 import { AgencyRegistry } from '../registry/agency-registry.js'
 import { defaultPolicy, type VerificationPolicy } from '../verification/verification-policy.js'
-import { verifyDocument } from '../verification/verify-document.js'
+import { createVerificationPool, type VerificationPool } from '../verification/verification-pool.js'
+import type { AcceptDependencies } from '../accept/accept-submission.js'
 import { DeliveryQueue } from '../queue/delivery-queue.js'
 import { startConfiguredUpstreams, type ConfiguredUpstreams } from '../upstream/start-upstreams.js'
 import { upstreamSender } from '../upstream/send-upstream.js'
@@ -24,7 +25,18 @@ import { storedPeerHubs } from '../routing/peer-hubs.js'
 
 /** The delivery worker with the hub's configuration (used by `start` and `worker`). */
 /** `metrics`: where attempts and latency are counted (`start` passes the gateway's own). */
-export async function startConfiguredWorker (config: HubConfig, db: Database, hub: HubIdentity, logger: Logger, metrics?: HubMetrics, shared?: { trustStore: () => TrustStore, registry: () => AgencyRegistry }): Promise<DeliveryWorker & { upstreams: ConfiguredUpstreams | undefined }> {
+/**
+ * `shared` (in `start`): the gateway's trust store, registry, verification pool and receipt
+ * signer, which the upstream poller uses instead of its own.
+ */
+export interface SharedWithGateway {
+  trustStore: () => TrustStore
+  registry: () => AgencyRegistry
+  verify: AcceptDependencies['verify']
+  signReceipt: NonNullable<AcceptDependencies['signReceipt']>
+}
+
+export async function startConfiguredWorker (config: HubConfig, db: Database, hub: HubIdentity, logger: Logger, metrics?: HubMetrics, shared?: SharedWithGateway): Promise<DeliveryWorker & { upstreams: ConfiguredUpstreams | undefined }> {
   const d = config.delivery
   // Recipients' own signed receipts are verified with the same trust store (directory + CRLs
   // fetched into PostgreSQL, CAs added by admins) and registry (the database's agencies) as
@@ -33,7 +45,6 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
   const revocation = shared == null
     ? await openRevocationSync({ db, trustDir: config.trustDir, registryFile: config.registryFile, pollMs: Math.min(REGISTRY_POLL_MS, config.crl.refreshMs), logger })
     : undefined
-  revocation?.attach({ reload: async () => {} })
   const trustStore = shared?.trustStore ?? (revocation as NonNullable<typeof revocation>).trustStore
   const fileRegistry = await AgencyRegistry.load(config.registryFile)
   const registry = shared?.registry ?? ((): AgencyRegistry => revocation?.registry() ?? fileRegistry)
@@ -55,18 +66,35 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
     db, tls, timeoutMs: d.timeoutMs, retry, intervalMs: d.receiptCallbackIntervalMs, pushSettings: d.push, onError: (err) => logger.warn({ err }, 'receipt callbacks: round failed')
   })
   // The registry's (and the CLI's) upstream VDXP axes (src/upstream/), as stored at start: this
-  // worker polls them and sends the deliveries routed to them. What a poll fetches is verified on
-  // this thread with the full policy (a round takes documents one at a time) and accepted exactly
-  // as the gateway accepts them.
+  // worker polls them and sends the deliveries routed to them. What a poll fetches is verified in
+  // a verification pool, like the gateway's documents: on the main thread a large document would
+  // stall every delivery of this worker for as long as its verification takes. In `start` it is
+  // the gateway's pool; a `worker` process starts its own (with the same CRLs, trust CAs and
+  // agencies, reloaded on change) only when there is an upstream to poll.
   const upstreams = (await listUpstreams(db)).map((u) => ({ id: u.upstream_id, endpoint: u.endpoint, systemId: u.system_id, secretFile: u.secret_file, secretEnv: u.secret_env }))
   const upstreamQueue = upstreams.length > 0 ? new DeliveryQueue(config.redisUrl, config.queuePrefix) : undefined
-  const configuredUpstreams = upstreamQueue == null
+  const ownPool: VerificationPool | undefined = upstreams.length > 0 && revocation != null
+    ? await createVerificationPool({
+      ...revocation.workerInputs(),
+      trustDir: config.trustDir,
+      registryFile: config.registryFile,
+      maxBytes: config.maxBytes,
+      requireRevocation: config.requireRevocation,
+      ...(config.verifyThreads != null ? { threads: config.verifyThreads } : {}),
+      ...(config.verifyQueue != null ? { maxQueue: config.verifyQueue } : {}),
+      onWorkerError: (err) => logger.error({ err }, 'upstream verification pool: a thread failed')
+    })
+    : undefined
+  revocation?.attach(ownPool ?? { reload: async () => {} })
+  const upstreamVerify: AcceptDependencies['verify'] | undefined = shared?.verify ?? (ownPool != null ? async (bytes, options) => await ownPool.verify(bytes, options) : undefined)
+  const configuredUpstreams = upstreamQueue == null || upstreamVerify == null
     ? undefined
     : await startConfiguredUpstreams(upstreams, db, {
       db,
       hub,
       queue: upstreamQueue,
-      verify: async (bytes, options) => await verifyDocument(bytes, { ...basePolicy, trustStore: trustStore(), registry: registry(), maxBytes: config.maxBytes }, options),
+      verify: upstreamVerify,
+      ...(shared != null ? { signReceipt: shared.signReceipt } : {}),
       onEnqueueError: (err, ids) => logger.warn({ err, deliveries: ids.length }, 'upstream: enqueue failed; the reconciler will retry')
     }, { redisUrl: config.redisUrl, prefix: config.queuePrefix, pollMs: config.upstream.pollMs, timeoutMs: config.upstream.timeoutMs, maxBytes: config.maxBytes }, logger)
   const worker = startDeliveryWorker({
@@ -130,6 +158,7 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
       await configuredUpstreams?.close()
       await upstreamQueue?.close()
       await worker.close(deadlineMs)
+      await ownPool?.close()
     }
   }
 }

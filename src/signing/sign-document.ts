@@ -1,4 +1,4 @@
-import { createPrivateKey, X509Certificate } from 'node:crypto'
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto'
 import { C14N_ALGORITHMS, RSA_SHA1, RSA_SHA256, RSA_SHA512, SHA1, SHA256, SHA512 } from '../verification/algorithms.js'
 import { DSIG_NS, EDXML_NS } from '../edxml/namespaces.js'
 import { readPemBlocks } from '../pki/pem.js'
@@ -61,7 +61,7 @@ export function signEdxml (xml: string, options: SignOptions): string {
   const anchor = findChild(header, 'TraceHeaderList') ?? findChild(header, 'MessageHeader')
   if (anchor == null) throw new SigningError('edXMLHeader has neither TraceHeaderList nor MessageHeader')
 
-  assertKeyMatchesCertificate(options.privateKeyPem, options.certificatePem)
+  const privateKey = readKeyMatchingCertificate(options.privateKeyPem, options.certificatePem)
   const algorithm = SIGNATURE_ALGORITHMS[options.algorithm ?? 'rsa-sha256']
   const c14n = CANONICALIZATIONS[options.canonicalization ?? 'exc']
   if (!C14N_ALGORITHMS.has(c14n)) throw new SigningError(`unsupported canonicalization ${c14n}`)
@@ -72,7 +72,7 @@ export function signEdxml (xml: string, options: SignOptions): string {
     uri = `#${id}`
   }
   return signXml(xml, {
-    privateKeyPem: options.privateKeyPem,
+    privateKey,
     certificates: readPemBlocks(options.certificatePem).filter((b) => b.label === 'CERTIFICATE').map((b) => Buffer.from(b.der).toString('base64')),
     signatureMethod: algorithm.signature,
     digestMethod: algorithm.digest,
@@ -93,13 +93,19 @@ function findChild (parent: XmlElement | undefined, localName: string): XmlEleme
   return undefined
 }
 
-/** A signature the recipient can never verify is better refused here than discovered there. */
-function assertKeyMatchesCertificate (keyPem: string, certificatePem: string): void {
+/**
+ * The key, parsed once for both the check and the signature. A signature the recipient can never
+ * verify is better refused here than discovered there.
+ */
+function readKeyMatchingCertificate (keyPem: string, certificatePem: string): KeyObject {
+  let key: KeyObject
   let matches: boolean
   try {
-    matches = new X509Certificate(certificatePem).checkPrivateKey(createPrivateKey(keyPem))
+    key = createPrivateKey(keyPem)
+    matches = new X509Certificate(certificatePem).checkPrivateKey(key)
   } catch (err) {
     throw new SigningError(`cannot read the key or the certificate: ${(err as Error).message}`)
   }
   if (!matches) throw new SigningError('the private key does not belong to the (first) certificate')
+  return key
 }

@@ -1,11 +1,15 @@
-import { createHash, createPrivateKey, sign } from 'node:crypto'
+import { createHash, sign, type KeyObject } from 'node:crypto'
 import { canonicalize, canonicalizeTo, C14N_METHODS, withoutComments } from './c14n.js'
 import { parseXml } from './parse.js'
 import { DSIG_NS, ENVELOPED_SIGNATURE, HASH_OF } from './signature-profile.js'
 import type { XmlDocument, XmlElement } from './xml-tree.js'
 
 export interface SignatureSpec {
-  privateKeyPem: string
+  /**
+   * The signer's private key, parsed once by its holder (createPrivateKey): parsing a PEM costs
+   * ~2 ms of RSA key import, more than the signature itself, on every receipt the hub signs.
+   */
+  privateKey: KeyObject
   /** Base64 DER certificates for KeyInfo/X509Data, signer first. */
   certificates: string[]
   signatureMethod: string
@@ -71,7 +75,7 @@ export function signXml (xml: string, spec: SignatureSpec): string {
   const draftDoc = parseXml(around(build('')))
   const info = draftDoc.elements.find((e) => e.uri === DSIG_NS && e.local === 'SignedInfo') as XmlElement
   const canonicalInfo = canonicalize(draftDoc, { method: spec.canonicalization, apex: info })
-  const value = sign(HASH_OF[spec.signatureMethod] ?? 'sha256', Buffer.from(canonicalInfo, 'utf8'), createPrivateKey(spec.privateKeyPem)).toString('base64')
+  const value = sign(HASH_OF[spec.signatureMethod] ?? 'sha256', Buffer.from(canonicalInfo, 'utf8'), spec.privateKey).toString('base64')
   return around(build(value)).toString('utf8')
 }
 

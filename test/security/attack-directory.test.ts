@@ -28,7 +28,7 @@ const directory = (agencies: HubDirectory['agencies'] = [{ code: '000.00.31.H98'
 /** Signs any XML in the directory's profile with `who` (what a holder of that key can produce). */
 function signRaw (xml: string, who: HubIdentity): string {
   return signXml(xml, {
-    privateKeyPem: who.privateKeyPem,
+    privateKey: who.privateKey,
     certificates: readPemBlocks(who.certificatePem).filter((b) => b.label === 'CERTIFICATE').map((b) => Buffer.from(b.der).toString('base64')),
     signatureMethod: RSA_SHA256,
     digestMethod: SHA256,

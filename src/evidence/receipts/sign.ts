@@ -32,7 +32,7 @@ export function signReceipt (xml: string, hub: HubIdentity): string {
   readReceipt(doc.root)
 
   return signXml(xml, {
-    privateKeyPem: hub.privateKeyPem,
+    privateKey: hub.privateKey,
     certificates: certificatesOf(hub),
     signatureMethod: RSA_SHA256,
     digestMethod: SHA256,

@@ -28,7 +28,7 @@ const MAX_DEPTH = 16
 /** The signed directory XML (deterministic for the same directory and hub key). */
 export function signDirectory (directory: HubDirectory, hub: HubIdentity): string {
   return signXml(buildDirectoryXml(directory), {
-    privateKeyPem: hub.privateKeyPem,
+    privateKey: hub.privateKey,
     certificates: readPemBlocks(hub.certificatePem).filter((b) => b.label === 'CERTIFICATE').map((b) => Buffer.from(b.der).toString('base64')),
     signatureMethod: RSA_SHA256,
     digestMethod: SHA256,
