@@ -66,6 +66,7 @@ async function setup (t: Test): Promise<{ hub: TestHub, axis: MaliciousAxis, end
   const hub = await testHub(t, { redisUrl: null })
   // H29 is served elsewhere: not an agency of hub 1.
   await hub.db.query('DELETE FROM agency_credentials WHERE agency_code = $1', [NOT_OURS])
+  await hub.db.query('DELETE FROM agency_signing_certificates WHERE agency_code = $1', [NOT_OURS])
   await hub.db.query('DELETE FROM agencies WHERE code = $1', [NOT_OURS])
   const axis = new MaliciousAxis()
   const server = createServer((req, res) => { axis.handle(req, res) })

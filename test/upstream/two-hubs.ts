@@ -42,6 +42,8 @@ export async function twoHubs (t: Test, hub1Agencies: string[], remoteOnHub1: st
   const hub1 = await testHub(t, { db: db1, routes: new StoredRoutes(db1, { refreshMs: 0 }) })
   if (remoteOnHub1.length > 0) {
     await db1.query('DELETE FROM agency_credentials WHERE agency_code = ANY($1)', [remoteOnHub1])
+    // Signing certificates rows (migration 023) reference the agency: they go first.
+    await db1.query('DELETE FROM agency_signing_certificates WHERE agency_code = ANY($1)', [remoteOnHub1])
     await db1.query('DELETE FROM agencies WHERE code = ANY($1)', [remoteOnHub1])
     await upsertUpstream(db1, { upstream_id: UPSTREAM_ID, endpoint, system_id: 'hub-1', secret_file: null, secret_env: 'HUB_2_SECRET', source: 'cli' })
     await upsertRule(db1, { rule_kind: 'default', pattern: '*', target_kind: 'upstream', target_id: UPSTREAM_ID, source: 'cli' })
