@@ -100,22 +100,26 @@ t.test('the event loop stays free while a ~20 MB document is verified', async (t
     last = now
     ticks++
   }, 5)
+  // The verifier became fast enough that one 20 MB verification can take under 200 ms, too short
+  // for 5 ms ticks to mean much: verify it again until 400 ms have gone by (at most 20 rounds).
   const started = performance.now()
-  let verdict: Verdict
+  const verdicts: Verdict[] = []
   try {
-    verdict = await pool.verify(doc)
+    while (verdicts.length < 20 && performance.now() - started < 400) verdicts.push(await pool.verify(doc))
   } finally {
     clearInterval(timer)
   }
   const elapsed = performance.now() - started
-  t.comment(`verified in ${elapsed.toFixed(0)} ms; ${ticks} ticks; max event-loop gap ${maxGap.toFixed(1)} ms`)
-  t.equal(codeOf(verdict), 'accepted')
-  t.equal(verdict.digestSha256, createHash('sha256').update(doc).digest('hex'))
-  t.ok(elapsed > 200, 'the verification took long enough for the measure to mean something')
+  const perVerification = elapsed / verdicts.length
+  t.comment(`${verdicts.length} verifications in ${elapsed.toFixed(0)} ms (${perVerification.toFixed(0)} ms each); ${ticks} ticks; max event-loop gap ${maxGap.toFixed(1)} ms`)
+  const digest = createHash('sha256').update(doc).digest('hex')
+  t.ok(verdicts.every((v) => codeOf(v) === 'accepted' && v.verdict === 'accepted' && v.digestSha256 === digest), 'every round accepted, with the document\'s digest')
+  t.ok(elapsed >= 400, 'the verifications took long enough for the measure to mean something')
   t.ok(ticks > elapsed / 5 / 4, 'the timer kept firing')
   // About blocking, not speed (that is bench/accept's stall test): verifying on this thread would
-  // stall it for the whole verification; a loaded CI machine still gives gaps of some tens of ms.
-  t.ok(maxGap < elapsed / 4, `max gap between 5 ms ticks ${maxGap.toFixed(1)} ms, far below the ${elapsed.toFixed(0)} ms verification`)
+  // stall it for a whole verification each round; a loaded CI machine still gives gaps of some tens
+  // of ms, far below one verification.
+  t.ok(maxGap < perVerification / 3, `max gap between 5 ms ticks ${maxGap.toFixed(1)} ms, far below one ${perVerification.toFixed(0)} ms verification`)
 })
 
 t.test('a full waiting line rejects at once with PoolSaturatedError', async (t) => {
