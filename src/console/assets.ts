@@ -52,3 +52,11 @@ form.stacked button { align-self: flex-start; }
 .muted { color: var(--muted); }
 code.secret { display: inline-block; padding: .2rem .4rem; background: #fff; border: 1px solid var(--line); user-select: all; }
 `
+
+/**
+ * The console's icon, linked from every page. Without a `<link rel="icon">` a browser asks for
+ * /favicon.ico on every page load: an unknown route, answered 401 and counted against the
+ * address's failed-authentication budget, so a busy office behind one NAT address exhausted it
+ * and then no clerk could sign in (found by bench:console: 429 at login after ~130 page loads).
+ */
+export const CONSOLE_ICON_SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#0b5394"/><path d="M8 9h16v3H8zm0 6h16v3H8zm0 6h10v3H8z" fill="#fff"/></svg>'

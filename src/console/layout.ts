@@ -64,6 +64,7 @@ ${html`<html lang="${page.lang}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · ${t('app.title')}</title>
 <link rel="stylesheet" href="/console/assets/console.css">
+<link rel="icon" href="/console/assets/icon.svg" type="image/svg+xml">
 </head>
 <body>
 ${header}

@@ -26,7 +26,8 @@ const PUBLIC = [
   'POST /api/session',
   // The web console's sign-in form and its stylesheet (docs/console.md).
   'GET /console/login', 'HEAD /console/login', 'POST /console/login',
-  'GET /console/assets/console.css', 'HEAD /console/assets/console.css'
+  'GET /console/assets/console.css', 'HEAD /console/assets/console.css',
+  'GET /console/assets/icon.svg', 'HEAD /console/assets/icon.svg'
 ].sort()
 
 // Fastify registers a plugin's '/' under a prefix twice ('/docs' and '/docs/', prefixTrailingSlash

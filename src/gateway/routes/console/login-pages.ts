@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { CONSOLE_CSS } from '../../../console/assets.js'
+import { CONSOLE_CSS, CONSOLE_ICON_SVG } from '../../../console/assets.js'
 import { html } from '../../../console/html.js'
 import type { MessageKey } from '../../../console/i18n/messages.js'
 import { layout } from '../../../console/layout.js'
@@ -72,5 +72,8 @@ export default async function consoleLoginPages (app: FastifyInstance, options: 
 
   app.get('/console/assets/console.css', { schema: { hide: true } }, async (_request, reply) => {
     return await reply.header('content-type', 'text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(CONSOLE_CSS)
+  })
+  app.get('/console/assets/icon.svg', { schema: { hide: true } }, async (_request, reply) => {
+    return await reply.header('content-type', 'image/svg+xml').header('cache-control', 'public, max-age=86400').send(CONSOLE_ICON_SVG)
   })
 }
