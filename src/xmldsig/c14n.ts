@@ -221,24 +221,39 @@ class Canonicalizer {
    * InclusiveNamespaces PrefixList, each unless an output ancestor already rendered it.
    */
   private exclusiveDeclarations (element: XmlElement): [string, string][] {
-    const utilised = new Set<string>([element.prefix])
-    for (const a of element.attributes) if (a.prefix !== '' && a.prefix !== 'xml') utilised.add(a.prefix)
-    // Bounded: the signature profile accepts at most 16 PrefixList entries (MAX_INCLUSIVE_PREFIXES).
-    for (const p of this.inclusivePrefixes) if (p === '' || this.scope.get(p) !== undefined) utilised.add(p)
-    const out: [string, string][] = []
-    for (const prefix of utilised) {
-      if (prefix === 'xml') continue
-      const uri = this.scope.get(prefix) ?? ''
-      if (this.differsFromRendered(prefix, uri)) out.push([prefix, uri])
-    }
-    return out.sort(comparePrefixes)
+    return visiblyUtilisedDeclarations(element.prefix, element.attributes, this.inclusivePrefixes, this.scope, this.rendered)
   }
 
   private differsFromRendered (prefix: string, uri: string): boolean {
-    const current = this.rendered.get(prefix)
-    if (prefix === '' && uri === '') return current !== undefined && current !== ''
-    return current !== uri
+    return differsFromRendered(this.rendered, prefix, uri)
   }
+}
+
+/**
+ * Exclusive C14N §3, shared by this tree canonicalizer and the streaming one (stream-c14n.ts) so
+ * the rule has one home: the namespaces visibly utilised by an element (its own prefix, or the
+ * default namespace when unprefixed, and its attributes' prefixes) plus those of the
+ * InclusiveNamespaces PrefixList, each unless an output ancestor already rendered it.
+ */
+export function visiblyUtilisedDeclarations (prefix: string, attributes: ReadonlyArray<{ prefix: string }>, inclusivePrefixes: ReadonlySet<string>, scope: ScopeStack, rendered: ScopeStack): [string, string][] {
+  const utilised = new Set<string>([prefix])
+  for (const a of attributes) if (a.prefix !== '' && a.prefix !== 'xml') utilised.add(a.prefix)
+  // Bounded: the signature profile accepts at most 16 PrefixList entries (MAX_INCLUSIVE_PREFIXES).
+  for (const p of inclusivePrefixes) if (p === '' || scope.get(p) !== undefined) utilised.add(p)
+  const out: [string, string][] = []
+  for (const utilisedPrefix of utilised) {
+    if (utilisedPrefix === 'xml') continue
+    const uri = scope.get(utilisedPrefix) ?? ''
+    if (differsFromRendered(rendered, utilisedPrefix, uri)) out.push([utilisedPrefix, uri])
+  }
+  return out.length > 1 ? out.sort(comparePrefixes) : out
+}
+
+/** Whether declaring `prefix` = `uri` here changes what the nearest output ancestor rendered (xmlns="" only undoes a rendered default). */
+export function differsFromRendered (rendered: ScopeStack, prefix: string, uri: string): boolean {
+  const current = rendered.get(prefix)
+  if (prefix === '' && uri === '') return current !== undefined && current !== ''
+  return current !== uri
 }
 
 /** UTF-16 code units compared as code points (surrogates sort after U+E000..U+FFFF). */

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto'
 import {
-  C14N_10, C14N_10_COMMENTS, C14N_METHODS, EXC_C14N, EXC_C14N_COMMENTS, ScopeStack, compareAttributes, comparePrefixes,
+  C14N_10, C14N_10_COMMENTS, C14N_METHODS, EXC_C14N, EXC_C14N_COMMENTS, ScopeStack, compareAttributes, comparePrefixes, differsFromRendered, visiblyUtilisedDeclarations,
   escapeAttribute, escapeText, withoutComments, type C14nSink
 } from './c14n.js'
 import { XmlRefusal, XmlTokenizer, type ParseLimits, type StartTag, type XmlTokenHandler } from './xml-tokenizer.js'
@@ -142,22 +142,11 @@ export class StreamingCanonicalizer implements XmlTokenHandler {
       const uri = this.scope.get(prefix) ?? ''
       return this.differsFromRendered(prefix, uri) ? [[prefix, uri]] : NONE
     }
-    const utilised = new Set<string>([tag.prefix])
-    for (const a of tag.attributes) if (a.prefix !== '' && a.prefix !== 'xml') utilised.add(a.prefix)
-    for (const p of this.inclusivePrefixes) if (p === '' || this.scope.get(p) !== undefined) utilised.add(p)
-    const out: [string, string][] = []
-    for (const prefix of utilised) {
-      if (prefix === 'xml') continue
-      const uri = this.scope.get(prefix) ?? ''
-      if (this.differsFromRendered(prefix, uri)) out.push([prefix, uri])
-    }
-    return out.length > 1 ? out.sort(comparePrefixes) : out
+    return visiblyUtilisedDeclarations(tag.prefix, tag.attributes, this.inclusivePrefixes, this.scope, this.rendered)
   }
 
   private differsFromRendered (prefix: string, uri: string): boolean {
-    const current = this.rendered.get(prefix)
-    if (prefix === '' && uri === '') return current !== undefined && current !== ''
-    return current !== uri
+    return differsFromRendered(this.rendered, prefix, uri)
   }
 }
 
