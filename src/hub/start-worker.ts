@@ -91,6 +91,8 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
     }, { redisUrl: config.redisUrl, prefix: config.queuePrefix, pollMs: config.upstream.pollMs, timeoutMs: config.upstream.timeoutMs, maxBytes: config.maxBytes }, logger)
   const worker = startDeliveryWorker({
     receiptPolicy,
+    // In `start`, delivery receipts are signed in the gateway's signing threads, off the event loop.
+    ...(shared != null ? { signReceipt: shared.signReceipt } : {}),
     db,
     hub,
     redisUrl: config.redisUrl,
