@@ -166,7 +166,17 @@ class TreeBuilder implements XmlTokenHandler {
   private inSignature = 0
   private signatureNodes = 0
 
-  constructor (private readonly keep: KeepPolicy | undefined, private readonly also: XmlTokenHandler | undefined) {}
+  /**
+   * Text kept per node outside the signature (Infinity without a policy), read once: text() runs
+   * for every piece of every document, inlined into the tokenizer's text loop, and must not
+   * depend on the hidden class of a caller's policy object (a different one per document
+   * deoptimised that loop on every document after it).
+   */
+  private readonly maxKeptText: number
+
+  constructor (private readonly keep: KeepPolicy | undefined, private readonly also: XmlTokenHandler | undefined) {
+    this.maxKeptText = keep == null ? Infinity : keep.maxKeptText
+  }
 
   document (): XmlDocument {
     return { children: this.top, root: this.root as XmlElement, elements: this.elements, facts: this.facts, ...(this.decl != null ? { declaration: this.decl } : {}) }
@@ -222,7 +232,7 @@ class TreeBuilder implements XmlTokenHandler {
     const open = this.stack[this.stack.length - 1]
     // Text outside the root element is white space, which the data model does not keep.
     if (open == null || !open.keeps) return
-    const max = this.keep == null || this.inSignature > 0 ? Infinity : this.keep.maxKeptText
+    const max = this.inSignature > 0 ? Infinity : this.maxKeptText
     const children = open.element.children
     // Text, references and CDATA next to each other are one text node of the data model.
     const last = children[children.length - 1]
