@@ -105,8 +105,13 @@ function insideCheckSignature (bytes: Buffer, time: Timer): void {
   time('SHA-256 of the canonical string', () => createHash('sha256').update(canonical, 'utf8').digest('base64'))
 }
 
-/** Runs `iterations` rounds (after `warmup` unrecorded ones), alternating the variants, and averages. */
-export async function breakdown (bytes: Buffer, policy: VerificationPolicy, iterations: number, warmup = 1): Promise<Step[]> {
+const FULL_WARMUP_MS = 2000
+
+/**
+ * Runs `iterations` rounds (after `warmup` unrecorded ones) of each variant in turn, `fullIterations`
+ * of the full policy (cheap, and its steps are short: more rounds average out the noise), and averages.
+ */
+export async function breakdown (bytes: Buffer, policy: VerificationPolicy, iterations: number, warmup = 1, fullIterations = iterations): Promise<Step[]> {
   const totals = new Map<string, Step>()
   let record = false
   const add = (group: StepGroup, name: string, ms: number): void => {
@@ -136,11 +141,24 @@ export async function breakdown (bytes: Buffer, policy: VerificationPolicy, iter
       add(group, name, cpuMs(start))
     }
   }
-  for (let round = 0; round < warmup + iterations; round++) {
-    record = round >= warmup
-    bareSteps(bytes, timer('bare'))
-    insideCheckSignature(bytes, timer('inside checkSignature'))
-    await fullSteps(bytes, policy, timer('full'), asyncTimer('full'))
+  // Each variant's rounds run back to back, not interleaved: the xml-crypto variants make a lot
+  // of garbage, whose collections (and cold caches) would otherwise land in the full policy's
+  // steps, a few microseconds each.
+  const rounds = async (run: () => Promise<void> | void, n = iterations): Promise<void> => {
+    for (let round = 0; round < warmup + n; round++) {
+      record = round >= warmup
+      await run()
+    }
   }
-  return [...totals.values()].map((s) => ({ ...s, ms: s.ms / iterations }))
+  await rounds(() => { bareSteps(bytes, timer('bare')) })
+  await rounds(() => { insideCheckSignature(bytes, timer('inside checkSignature')) })
+  // The full policy is warmed up for FULL_WARMUP_MS of CPU time besides: after a few rounds V8's
+  // compiler threads are still busy with it, and their CPU time would be counted in its steps
+  // (10 KB at load ~28: sum of steps 0.80 ms after 50 warm-up rounds, 0.54 ms after 2,000, as
+  // the throughput measure says).
+  const warmFrom = process.cpuUsage()
+  record = false
+  while (cpuMs(warmFrom) < FULL_WARMUP_MS) await fullSteps(bytes, policy, timer('full'), asyncTimer('full'))
+  await rounds(async () => { await fullSteps(bytes, policy, timer('full'), asyncTimer('full')) }, fullIterations)
+  return [...totals.values()].map((s) => ({ ...s, ms: s.ms / (s.group === 'full' ? fullIterations : iterations) }))
 }

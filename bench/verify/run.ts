@@ -34,17 +34,17 @@ const write = !quick && !process.argv.includes('--no-write')
 const DOC_PATH = join(ROOT, 'docs', 'benchmarks.md')
 
 /** Budgets per document size, in SIZES order; chosen to keep the whole run under ~3 minutes. */
-interface Budget { throughput: ThroughputOptions, breakdownIterations: number, breakdownWarmup: number }
+interface Budget { throughput: ThroughputOptions, breakdownIterations: number, breakdownWarmup: number, breakdownFullIterations: number }
 const BUDGETS: Budget[] = quick
   ? [
-      { throughput: { warmupOps: 10, minMs: 300, minOps: 20, blockMs: 50 }, breakdownIterations: 5, breakdownWarmup: 1 },
-      { throughput: { warmupOps: 1, minMs: 300, minOps: 2, blockMs: 50 }, breakdownIterations: 1, breakdownWarmup: 0 },
-      { throughput: { warmupOps: 0, minMs: 0, minOps: 1, blockMs: 0 }, breakdownIterations: 1, breakdownWarmup: 0 }
+      { throughput: { warmupOps: 10, minMs: 300, minOps: 20, blockMs: 50 }, breakdownIterations: 5, breakdownWarmup: 1, breakdownFullIterations: 100 },
+      { throughput: { warmupOps: 1, minMs: 300, minOps: 2, blockMs: 50 }, breakdownIterations: 1, breakdownWarmup: 0, breakdownFullIterations: 2 },
+      { throughput: { warmupOps: 0, minMs: 0, minOps: 1, blockMs: 0 }, breakdownIterations: 1, breakdownWarmup: 0, breakdownFullIterations: 1 }
     ]
   : [
-      { throughput: { warmupOps: 100, minMs: 3000, minOps: 200, blockMs: 250 }, breakdownIterations: 50, breakdownWarmup: 5 },
-      { throughput: { warmupOps: 3, minMs: 3000, minOps: 10, blockMs: 250 }, breakdownIterations: 5, breakdownWarmup: 0 },
-      { throughput: { warmupOps: 1, minMs: 5000, minOps: 4, blockMs: 0 }, breakdownIterations: 2, breakdownWarmup: 0 }
+      { throughput: { warmupOps: 100, minMs: 3000, minOps: 200, blockMs: 250 }, breakdownIterations: 50, breakdownWarmup: 5, breakdownFullIterations: 2000 },
+      { throughput: { warmupOps: 3, minMs: 3000, minOps: 10, blockMs: 250 }, breakdownIterations: 5, breakdownWarmup: 0, breakdownFullIterations: 50 },
+      { throughput: { warmupOps: 1, minMs: 5000, minOps: 4, blockMs: 0 }, breakdownIterations: 2, breakdownWarmup: 0, breakdownFullIterations: 3 }
     ]
 
 const XMLSEC_RUNS = quick ? 1 : 5
@@ -77,7 +77,7 @@ async function main (): Promise<void> {
       log(`${document.label}: bare ${throughput.bare.meanMs.toFixed(2)} ms, full ${throughput.full.meanMs.toFixed(2)} ms (${(throughput.full.meanMs / throughput.bare.meanMs).toFixed(2)}x)`)
 
       log(`${document.label}: time per step`)
-      const steps = await breakdown(bytes, policy, budget.breakdownIterations, budget.breakdownWarmup)
+      const steps = await breakdown(bytes, policy, budget.breakdownIterations, budget.breakdownWarmup, budget.breakdownFullIterations)
 
       log(`${document.label}: peak memory (one process per variant)`)
       const memory = {} as SizeResult['memory']
