@@ -24,6 +24,8 @@ export class BenchRecipient {
   repeats = 0
   /** Hub receipts POSTed to the sender's endpoint (x-lienthong-kind: receipt), which this server also is. */
   receipts = 0
+  /** TLS connections the server accepted (a full or resumed handshake each). */
+  connections = 0
   /** TLS handshakes the server refused. */
   readonly tlsErrors: string[] = []
   port = 0
@@ -67,6 +69,7 @@ export class BenchRecipient {
       })
     })
     server.on('tlsClientError', (err) => { this.tlsErrors.push(err.message) })
+    server.on('secureConnection', () => { this.connections++ })
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(this.port, '127.0.0.1', () => { server.off('error', reject); resolve() })

@@ -149,8 +149,10 @@ async function main (): Promise<void> {
     log(`steady: signing ${steadyCount} documents, then ${steadyRate}/s for ${PLAN.steadySeconds} s`)
     const steadyDocs = await signer.sign(PUSH_RECIPIENT, DOCUMENT_BYTES, FIRST.steady, steadyCount)
     windowStart = process.hrtime.bigint()
+    const connectionsBefore = { tls: recipient.connections, posts: recipient.posts, receipts: recipient.receipts }
     const steady = await runRatePhase({ label: `${steadyRate}/s for ${PLAN.steadySeconds} s`, hub, recipient, documents: steadyDocs, rate: steadyRate, drainTimeoutMs: 180_000 })
     windows.push({ name: steady.label, startNs: windowStart, endNs: process.hrtime.bigint(), documents: steady.delivered })
+    log(`steady: the recipient's server took ${recipient.connections - connectionsBefore.tls} TLS connections for ${recipient.posts - connectionsBefore.posts} documents and ${recipient.receipts - connectionsBefore.receipts} receipt callbacks`)
     log(`steady: accepted ${steady.acceptedPerSecond.toFixed(1)}/s, delivered ${steady.deliveredPerSecond.toFixed(1)}/s, p50 ${steady.endToEnd.p50.toFixed(0)} ms, ` +
       `p99 ${steady.endToEnd.p99.toFixed(0)} ms, max ${steady.endToEnd.max.toFixed(0)} ms; ${sustained(steady) ? 'sustained' : 'NOT sustained'}`)
 
@@ -198,7 +200,9 @@ async function main (): Promise<void> {
     process.stdout.write(`${section}\n`)
     if (profileDir != null) {
       process.stdout.write(`\n${profileSummary(profileDir, windows)}\n`)
-      rmSync(profileDir, { recursive: true, force: true })
+      // BENCH_KEEP_PROFILE=1: the .cpuprofile files stay (for Chrome DevTools or a closer look).
+      if (process.env.BENCH_KEEP_PROFILE === '1') log(`CPU profiles kept in ${profileDir}`)
+      else rmSync(profileDir, { recursive: true, force: true })
     }
     if (write) {
       writeSection(DOC_PATH, section)

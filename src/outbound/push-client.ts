@@ -96,7 +96,11 @@ function agentFor (url: URL, tls: PushTls | undefined, pin: PushPin | undefined,
   const key = `${url.origin} ${JSON.stringify(pin ?? null)}`
   let agent = byOrigin.get(key)
   if (agent == null) {
-    const common = { keepAlive: true, keepAliveMsecs: 10_000, maxFreeSockets: 16, scheduling: 'lifo' as const }
+    // maxFreeSockets above the most POSTs in flight to one endpoint (adaptive limit up to 16
+    // documents, plus a round of up to 32 receipt callbacks to a sender): with 16, every burst
+    // wider than that closed the extra sockets afterwards and the next burst paid new TLS
+    // handshakes. Idle ones cost a file descriptor each until the server's keep-alive timeout.
+    const common = { keepAlive: true, keepAliveMsecs: 10_000, maxFreeSockets: 64, scheduling: 'lifo' as const }
     agent = url.protocol === 'https:'
       ? new HttpsAgent({
         ...common,
