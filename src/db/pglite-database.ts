@@ -1,4 +1,6 @@
-import { mkdir } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { mkdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { pg_trgm as pgTrgm } from '@electric-sql/pglite/contrib/pg_trgm'
 import type { Database, Queryable } from './database.js'
@@ -16,7 +18,7 @@ export async function openPglite (dataDir: string | undefined): Promise<Database
   try {
     if (dataDir != null) await mkdir(dataDir, { recursive: true })
     // pg_trgm: the trigram indexes of the tracking lists' substring filters (migration 024).
-    const options = { extensions: { pg_trgm: pgTrgm } }
+    const options = { extensions: { pg_trgm: pgTrgm }, ...await testTemplate(dataDir) }
     db = dataDir != null ? await PGlite.create(dataDir, options) : await PGlite.create(options)
   } catch (err) {
     await lock?.release()
@@ -48,5 +50,24 @@ export async function openPglite (dataDir: string | undefined): Promise<Database
         await lock?.release()
       }
     }
+  }
+}
+
+/**
+ * Test-only hook (TEST_PGLITE_TEMPLATE, set by test/helpers/suite-env.mjs, by nothing in the hub):
+ * a new database (no PG_VERSION yet) starts from this tarball of a freshly initialised PGlite data
+ * directory instead of running initdb, which costs ~4.4 s of CPU per database and the test suite
+ * creates dozens (scripts/pglite-template.js makes it once per run). The tarball is what initdb
+ * writes and nothing else: the migrations still run on it as on a first start. Never used for an
+ * existing database, and an unreadable template means a normal initdb.
+ */
+async function testTemplate (dataDir: string | undefined): Promise<{ loadDataDir?: Blob }> {
+  const template = process.env.TEST_PGLITE_TEMPLATE
+  if (template == null || template === '') return {}
+  if (dataDir != null && existsSync(join(dataDir, 'PG_VERSION'))) return {}
+  try {
+    return { loadDataDir: new Blob([await readFile(template)]) }
+  } catch {
+    return {}
   }
 }
