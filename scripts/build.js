@@ -5,6 +5,7 @@
 // src/, and carries the SQL migrations of src/db/migrations exactly (the compiled code loads them).
 import { execFileSync } from 'node:child_process'
 import { cpSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { relative, resolve } from 'node:path'
 import { build } from 'esbuild'
@@ -26,28 +27,45 @@ try {
 if (existsSync('dist')) renameSync('dist', old)
 renameSync(next, 'dist')
 rmSync(old, { recursive: true, force: true })
+// The code cache of the verify bundle, written from a run in its final place: V8 keeps the file
+// name of the run that wrote it for stack traces. Until it is there, `verify` compiles the bundle
+// from source (slower, the same). Without NODE_OPTIONS (tap's, an operator's): V8 refuses a cache
+// written under other V8 flags, and the command runs without any.
+const cacheEnv = { ...process.env }
+delete cacheEnv.NODE_OPTIONS
+execFileSync(process.execPath, ['scripts/write-verify-cache.js', 'dist'], { env: cacheEnv, stdio: ['ignore', 'ignore', 'inherit'] })
 
 /**
- * `lienthong verify` as one file, dist/verify-cli.js (dist/cli/main.js runs it for `verify`): Node
- * resolves and compiles ~1,200 separate modules for the unbundled command, which is most of its
- * start-up. Modules that find files from import.meta.url (the package root, schemas/) get the
- * URL their compiled file would have in dist/, so they find the same files. The metafile lists
- * what went in (test/cli/verify-start-up.test.ts checks that no server package did).
+ * `lienthong verify` as one file, dist/verify-cli.cjs (bin/lienthong.js and dist/cli/main.js run it
+ * through dist/cli/verify-bundle.js for `verify`): Node resolves and compiles ~1,200 separate
+ * modules for the unbundled command, which is most of its start-up. CommonJS, because a script
+ * (not a module) is what V8's code cache serves in Node 20: scripts/write-verify-cache.js runs the
+ * bundle once (above, after the swap) and stores the bytecode it compiled in dist/verify-cli.cache.
+ * Modules that find files from import.meta.url (the package root, schemas/) get the URL their
+ * compiled file would have in dist/, so they find the same files. The metafile lists what went in
+ * (test/cli/verify-start-up.test.ts checks that no server package did).
  */
 async function bundleVerify (outDir) {
   const result = await build({
     entryPoints: ['src/cli/verify-main.ts'],
-    outfile: `${outDir}/verify-cli.js`,
     bundle: true,
+    write: false,
     platform: 'node',
-    format: 'esm',
+    format: 'cjs',
     target: 'node20',
     metafile: true,
     logLevel: 'warning',
     plugins: [moduleUrlAsInDist()],
-    // CommonJS dependencies (commander) call require() for Node's own modules.
-    banner: { js: "import { createRequire as lienthongCreateRequire } from 'node:module'; const require = lienthongCreateRequire(import.meta.url);" }
+    // In the CommonJS bundle import.meta is empty: the bundle's own URL stands in for it.
+    define: { 'import.meta.url': 'lienthongBundleUrl' },
+    banner: { js: "const lienthongBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+    outfile: `${outDir}/verify-cli.cjs`
   })
+  const code = result.outputFiles[0].contents
+  // The first line names the bundle (the hash of the rest): verify-bundle.ts uses a code cache
+  // only if it was written for the bundle of that name.
+  const id = `// lienthong-verify-bundle sha256:${createHash('sha256').update(code).digest('hex')}\n`
+  writeFileSync(`${outDir}/verify-cli.cjs`, Buffer.concat([Buffer.from(id), code]))
   writeFileSync(`${outDir}/verify-cli.meta.json`, JSON.stringify({ inputs: Object.keys(result.metafile.inputs) }, null, 1))
 }
 

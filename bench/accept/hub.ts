@@ -28,6 +28,10 @@ export interface HubOptions {
   verifyQueue: number
   /** Write V8 CPU profiles of every thread of the hub into this directory (node --cpu-prof). */
   cpuProfileDir?: string
+  /** More environment for the hub (cpu-split.ts tries settings with it). */
+  env?: Record<string, string>
+  /** Another checkout to run the hub from (before/after comparisons); default: this one. */
+  root?: string
 }
 
 export interface CpuSample {
@@ -91,9 +95,12 @@ export async function startHub (options: HubOptions): Promise<HubProcess> {
   // openPostgres creates the schema (CREATE SCHEMA IF NOT EXISTS) and keeps its search_path.
   const db: Database = await openPostgres({ connectionString: DATABASE_URL, schema, max: 2 })
 
-  const nodeArgs = [...(options.cpuProfileDir != null ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : []), '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve']
+  const root = options.root ?? ROOT
+  const nodeArgs = [...(options.cpuProfileDir != null ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : []), '--import', 'tsx', join(root, 'src/cli/main.ts'), 'serve']
+  // BENCH_PG_EXTRA_OPTIONS: more URL-encoded `-c name=value` for the hub's PostgreSQL sessions,
+  // e.g. `%20-c%20log_min_duration_statement%3D0` to count its statements in the server log.
   const env: Record<string, string> = {
-    DATABASE_URL: `${DATABASE_URL}?application_name=${applicationName}&options=-c%20search_path%3D${schema}`,
+    DATABASE_URL: `${DATABASE_URL}?application_name=${applicationName}&options=-c%20search_path%3D${schema}${process.env.BENCH_PG_EXTRA_OPTIONS ?? ''}`,
     REDIS_URL,
     LIENTHONG_QUEUE_PREFIX: queuePrefix,
     LIENTHONG_PORT: '0',
@@ -103,9 +110,10 @@ export async function startHub (options: HubOptions): Promise<HubProcess> {
     // The demo key material of certs-example/ (refused without it).
     LIENTHONG_DEMO: '1',
     LIENTHONG_RATE_LIMIT_PER_MINUTE: '1000000',
-    LIENTHONG_VERIFY_QUEUE: String(options.verifyQueue)
+    LIENTHONG_VERIFY_QUEUE: String(options.verifyQueue),
+    ...options.env
   }
-  const child: ChildProcess = spawn(process.execPath, nodeArgs, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child: ChildProcess = spawn(process.execPath, nodeArgs, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString() })
   child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString() })

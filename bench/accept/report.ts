@@ -28,6 +28,8 @@ export interface RssResult {
 export interface SizeResult {
   label: string
   bytes: number
+  /** Documents accepted before measuring, not counted. */
+  warmup: number
   load: LoadResult
   /** Measured just before and just after the load. */
   baseline: [BaselineResult, BaselineResult]
@@ -150,7 +152,8 @@ export function renderSection (results: Results): string {
 
   lines.push('### Accepted per second', '')
   lines.push(`autocannon, ${results.connections} connections, each sending its next document as soon as its previous one is answered; ` +
-    'after a warm-up load that is not counted. Latency is per request (autocannon, whole milliseconds) and, with the hub saturated, ' +
+    `after a warm-up load that is not counted (${sizes.map((s) => `${s.label}: ${int(s.warmup)} documents`).join(', ')}; ` +
+    'V8 is still compiling the hot paths of the hub\'s threads for the first several hundred small documents, which a hub that runs for days pays once). Latency is per request (autocannon, whole milliseconds) and, with the hub saturated, ' +
     'mostly time spent waiting behind the other connections\' documents. The bare rate is bench/verify\'s ' +
     `bare xml-crypto check of the same files in ${results.cores} worker threads at once, run just before and just after the load; ` +
     'the cost ratio divides its mean by the accept rate.', '')

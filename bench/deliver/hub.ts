@@ -121,7 +121,8 @@ async function deleteKeys (redisUrl: string, prefix: string): Promise<number> {
   }
 }
 
-export async function startHub (settings: Record<string, string>): Promise<HubProcess> {
+/** `cpuProfileDir`: run the hub under `node --cpu-prof`, its profiles written there when it exits. */
+export async function startHub (settings: Record<string, string>, options: { cpuProfileDir?: string } = {}): Promise<HubProcess> {
   const tag = `${process.pid}_${randomBytes(3).toString('hex')}`
   const schema = `bench_deliver_${tag}`
   const applicationName = `lienthong-bench-deliver-${tag}`
@@ -130,7 +131,7 @@ export async function startHub (settings: Record<string, string>): Promise<HubPr
   // openPostgres creates the schema (CREATE SCHEMA IF NOT EXISTS) and keeps its search_path.
   const db: Database = await openPostgres({ connectionString: DATABASE_URL, schema, max: 3 })
 
-  const nodeArgs = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'start']
+  const nodeArgs = [...(options.cpuProfileDir != null ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : []), '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'start']
   const inherited: NodeJS.ProcessEnv = { ...process.env }
   delete inherited.DATABASE_URL
   for (const key of Object.keys(inherited)) if (key.startsWith('LIENTHONG_')) delete inherited[key]

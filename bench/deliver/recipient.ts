@@ -3,7 +3,8 @@
  * server (test/helpers/recipient-server.ts): server certificate = the hub's TLS certificate (SAN
  * 127.0.0.1) with its issuing CA, client certificate required and checked against the example
  * root and issuing CA. It answers 200 as soon as a body has arrived and records, per
- * X-Lienthong-Document-Id, when the first complete body arrived. It can go down (stop listening,
+ * X-Lienthong-Document-Id, when the first complete body arrived. It is the sender's endpoint too:
+ * the hub's receipt callbacks (x-lienthong-kind: receipt) are answered 200 and counted apart. It can go down (stop listening,
  * connections refused) and come back up on the same port.
  */
 import { readFileSync } from 'node:fs'
@@ -21,6 +22,10 @@ export class BenchRecipient {
   /** POSTs answered, repeats of a document already received included. */
   posts = 0
   repeats = 0
+  /** Hub receipts POSTed to the sender's endpoint (x-lienthong-kind: receipt), which this server also is. */
+  receipts = 0
+  /** TLS connections the server accepted (a full or resumed handshake each). */
+  connections = 0
   /** TLS handshakes the server refused. */
   readonly tlsErrors: string[] = []
   port = 0
@@ -43,11 +48,18 @@ export class BenchRecipient {
   async start (): Promise<void> {
     if (this.listening) return
     const server = createServer({ ...this.tls, requestCert: true, rejectUnauthorized: true }, (req, res) => {
+      const receipt = req.headers['x-lienthong-kind'] === 'receipt'
       const header = req.headers['x-lienthong-document-id']
       const documentId = Array.isArray(header) ? header[0] : header
       req.on('data', () => {})
       req.on('end', () => {
         const at = now()
+        // A receipt callback names the document it is about: not an arrival of that document.
+        if (receipt) {
+          this.receipts++
+          res.writeHead(200).end()
+          return
+        }
         this.posts++
         if (documentId != null) {
           if (this.arrivals.has(documentId)) this.repeats++
@@ -57,6 +69,7 @@ export class BenchRecipient {
       })
     })
     server.on('tlsClientError', (err) => { this.tlsErrors.push(err.message) })
+    server.on('secureConnection', () => { this.connections++ })
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(this.port, '127.0.0.1', () => { server.off('error', reject); resolve() })

@@ -131,7 +131,8 @@ export function renderSection (results: Results): string {
   lines.push('**Recipient:** 000.00.00.H29 (push), its `push_url` pointed at an HTTPS server in the bench process (server certificate ' +
     'certs-example/hub/tls-cert.pem + issuing CA, client certificate required and checked against the example root and issuing CA, ' +
     'like the tests\' recipient server); it answers 200 as soon as the body has arrived and records the arrival time per ' +
-    '`X-Lienthong-Document-Id`.', '')
+    '`X-Lienthong-Document-Id`. The sender 000.00.00.G22 receives by push too: its `push_url` is the same server, so the hub\'s receipt ' +
+    'callbacks (one signed delivery receipt per document) are sent and answered 200 as a live sender would, and counted apart from the documents.', '')
   lines.push(`**Documents:** the one-recipient template addressed to 000.00.00.H29, ${int(results.documentBytes)} bytes (10 KB), ` +
     'signed at bench time as 000.00.00.G22 (rsa-sha256, exclusive C14N), every one distinct (own DocumentId, CodeNumber and random ' +
     `attachment). ${results.warmup} documents are submitted and delivered first, not counted. Every answer is checked: 202 with \`"duplicate": false\`.`, '')

@@ -16,17 +16,20 @@
  *
  * Options: --quick        small counts for a smoke run; does not touch docs/benchmarks.md
  *          --no-write     run fully but do not touch docs/benchmarks.md
+ *          --profile      run the hub under `node --cpu-prof` and print where its main thread
+ *                         spent its time in each rate phase (bench/accept/profile.ts); implies --no-write
  *          --backlog N    backlog size (default 1,500; the issue's is 10,000, which takes far
  *                         longer than this benchmark's few minutes on a 2-core machine)
  */
-import { readFileSync } from 'node:fs'
-import { loadavg } from 'node:os'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runLoad, type LoadResult } from '../accept/load.js'
+import { profileSummary, type ProfileWindow } from '../accept/profile.js'
 import { ROOT } from '../../test/helpers/example-pki.js'
 import { describeMachine } from '../verify/machine.js'
 import { runBacklog } from './backlog.js'
-import { PULL_RECIPIENT, PUSH_RECIPIENT, Signer } from './documents.js'
+import { PULL_RECIPIENT, PUSH_RECIPIENT, SENDER, Signer } from './documents.js'
 import { REDIS_URL, startHub, type HubProcess } from './hub.js'
 import { BenchRecipient } from './recipient.js'
 import { renderSection, sustained, TARGETS, targetVerdicts, writeSection, type Results } from './report.js'
@@ -34,7 +37,8 @@ import { runRatePhase, submitClosedLoop, waitForArrivals } from './steady.js'
 
 const argv = process.argv.slice(2)
 const quick = argv.includes('--quick')
-const write = !quick && !argv.includes('--no-write')
+const profile = argv.includes('--profile')
+const write = !quick && !profile && !argv.includes('--no-write')
 const backlogOption = argv.indexOf('--backlog')
 const DOC_PATH = join(ROOT, 'docs', 'benchmarks.md')
 
@@ -108,10 +112,15 @@ async function main (): Promise<void> {
 
     await recipient.start()
     log('starting the hub (lienthong start)')
-    hub = await startHub(SETTINGS)
+    const profileDir = profile ? mkdtempSync(join(tmpdir(), 'lienthong-bench-deliver-prof-')) : undefined
+    const windows: ProfileWindow[] = []
+    hub = await startHub(SETTINGS, profileDir != null ? { cpuProfileDir: profileDir } : {})
     await hub.db.query('UPDATE agencies SET push_url = $2 WHERE code = $1', [PUSH_RECIPIENT, recipient.url])
+    // The sender receives by push (registry.json): its receipts go to the same server, as a live
+    // sender's would, instead of being retried against a port nothing listens on (127.0.0.1:9441).
+    await hub.db.query('UPDATE agencies SET push_url = $2 WHERE code = $1', [SENDER, recipient.url])
     const versions = await serverVersions(hub)
-    log(`hub pid ${hub.pid} at ${hub.url}, schema ${hub.schema}; ${PUSH_RECIPIENT} pushes to ${recipient.url}`)
+    log(`hub pid ${hub.pid} at ${hub.url}, schema ${hub.schema}; ${PUSH_RECIPIENT} (and ${SENDER}'s receipts) pushes to ${recipient.url}`)
 
     log(`warm-up: ${warmupDocs.length} documents delivered, not counted`)
     const warm = await submitClosedLoop(hub.url, hub.apiKey, warmupDocs, 2)
@@ -128,7 +137,9 @@ async function main (): Promise<void> {
     log(`accept rate: ${acceptReference.acceptedPerSecond.toFixed(1)}/s (p50 ${acceptReference.latencyMs.p50} ms)`)
 
     log(`target rate: ${targetDocs.length} documents at ${TARGETS.rate}/s`)
+    let windowStart = process.hrtime.bigint()
     const target = await runRatePhase({ label: `${TARGETS.rate}/s for ${PLAN.targetSeconds} s`, hub, recipient, documents: targetDocs, rate: TARGETS.rate, drainTimeoutMs: 180_000 })
+    windows.push({ name: target.label, startNs: windowStart, endNs: process.hrtime.bigint(), documents: target.delivered })
     const targetSustained = sustained(target)
     log(`target: accepted ${target.acceptedPerSecond.toFixed(1)}/s, delivered ${target.deliveredPerSecond.toFixed(1)}/s, p50 ${target.endToEnd.p50.toFixed(0)} ms, ` +
       `p99 ${target.endToEnd.p99.toFixed(0)} ms; ${targetSustained ? 'sustained' : 'NOT sustained'}`)
@@ -137,7 +148,11 @@ async function main (): Promise<void> {
     const steadyCount = Math.round(steadyRate * PLAN.steadySeconds)
     log(`steady: signing ${steadyCount} documents, then ${steadyRate}/s for ${PLAN.steadySeconds} s`)
     const steadyDocs = await signer.sign(PUSH_RECIPIENT, DOCUMENT_BYTES, FIRST.steady, steadyCount)
+    windowStart = process.hrtime.bigint()
+    const connectionsBefore = { tls: recipient.connections, posts: recipient.posts, receipts: recipient.receipts }
     const steady = await runRatePhase({ label: `${steadyRate}/s for ${PLAN.steadySeconds} s`, hub, recipient, documents: steadyDocs, rate: steadyRate, drainTimeoutMs: 180_000 })
+    windows.push({ name: steady.label, startNs: windowStart, endNs: process.hrtime.bigint(), documents: steady.delivered })
+    log(`steady: the recipient's server took ${recipient.connections - connectionsBefore.tls} TLS connections for ${recipient.posts - connectionsBefore.posts} documents and ${recipient.receipts - connectionsBefore.receipts} receipt callbacks`)
     log(`steady: accepted ${steady.acceptedPerSecond.toFixed(1)}/s, delivered ${steady.deliveredPerSecond.toFixed(1)}/s, p50 ${steady.endToEnd.p50.toFixed(0)} ms, ` +
       `p99 ${steady.endToEnd.p99.toFixed(0)} ms, max ${steady.endToEnd.max.toFixed(0)} ms; ${sustained(steady) ? 'sustained' : 'NOT sustained'}`)
 
@@ -183,11 +198,17 @@ async function main (): Promise<void> {
     }
     const section = renderSection(results)
     process.stdout.write(`${section}\n`)
+    if (profileDir != null) {
+      process.stdout.write(`\n${profileSummary(profileDir, windows)}\n`)
+      // BENCH_KEEP_PROFILE=1: the .cpuprofile files stay (for Chrome DevTools or a closer look).
+      if (process.env.BENCH_KEEP_PROFILE === '1') log(`CPU profiles kept in ${profileDir}`)
+      else rmSync(profileDir, { recursive: true, force: true })
+    }
     if (write) {
       writeSection(DOC_PATH, section)
       log(`wrote the "Delivery (bench/deliver)" section of ${DOC_PATH}`)
     } else {
-      log(`${quick ? '--quick' : '--no-write'}: ${DOC_PATH} left unchanged`)
+      log(`${quick ? '--quick' : profile ? '--profile' : '--no-write'}: ${DOC_PATH} left unchanged`)
     }
     const verdicts = targetVerdicts(results)
     log(`targets: latency ${verdicts.latency ? 'met' : 'NOT met'}, drain ${verdicts.drain ? 'met' : 'NOT met'}; ${Math.round(results.durationMs / 1000)} s`)

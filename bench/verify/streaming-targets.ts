@@ -6,7 +6,8 @@
  *
  * - 20 MB document, full policy, in-process `verifyDocument` against `xmlsec1 --verify` (whole
  *   process) on the same file; peak memory of one verification in a fresh process over its baseline;
- * - 10 KB document: verifications per second on one thread;
+ * - 10 KB document: verifications per second on one thread, in a fresh process and again after the
+ *   20 MB documents (mixed sizes: a large document must not slow the small ones down);
  * - 100,000 empty siblings added to a genuine document (0.4 MB): time to the verdict;
  * - 50 MB nested to depth 10,000 (repeated): time to the refusal.
  *
@@ -72,6 +73,38 @@ async function verdictOf (bytes: Buffer, policy: VerificationPolicy): Promise<st
   return v.verdict === 'rejected' ? v.code : 'accepted'
 }
 
+const rate = (n: number): string => Math.round(n).toLocaleString('en')
+
+/**
+ * 10 KB verifications per CPU second, in three blocks: on a shared machine a block can land beside
+ * a neighbour's burst (CPU time per verification grows when the other hyperthread of the core is
+ * busy); the median is judged.
+ */
+async function smallThroughput (bytes: Buffer, policy: VerificationPolicy, when: string): Promise<{ median: number, text: string }> {
+  log(`10 KB: throughput ${when}`)
+  for (let i = 0; i < 200; i++) await verifyDocument(bytes, policy)
+  const blocks: { ops: number, cpuS: number, wallS: number }[] = []
+  for (let block = 0; block < 3; block++) {
+    let ops = 0
+    const cpu = process.cpuUsage()
+    const start = process.hrtime.bigint()
+    const budgetMs = quick ? 300 : 3000
+    while (Number(process.hrtime.bigint() - start) / 1e6 < budgetMs) {
+      await verifyDocument(bytes, policy)
+      ops++
+    }
+    const used = process.cpuUsage(cpu)
+    blocks.push({ ops, cpuS: (used.user + used.system) / 1e6, wallS: Number(process.hrtime.bigint() - start) / 1e9 })
+  }
+  const rates = blocks.map((b) => b.ops / b.cpuS).sort((x, y) => x - y)
+  const median = rates[1] as number
+  const total = blocks.reduce((sum, b) => ({ ops: sum.ops + b.ops, wallS: sum.wallS + b.wallS }), { ops: 0, wallS: 0 })
+  return {
+    median,
+    text: `median of 3 blocks: ${rates.map(rate).join(', ')}; ${(1000 / median).toFixed(3)} ms CPU each; ${rate(total.ops / total.wallS)}/s wall, ${total.ops} verifications`
+  }
+}
+
 const f1 = (n: number): string => n.toFixed(1)
 const mb = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MB`
 
@@ -86,34 +119,15 @@ async function main (): Promise<void> {
     if (small == null || large == null) throw new Error('no documents')
     const smallBytes = readFileSync(small.path)
     const largeBytes = readFileSync(large.path)
-    for (const b of [smallBytes, largeBytes]) if (await verdictOf(b, policy) !== 'accepted') throw new Error('a benchmark document is not accepted')
+    if (await verdictOf(smallBytes, policy) !== 'accepted') throw new Error('the 10 KB benchmark document is not accepted')
 
-    log('10 KB: throughput')
-    for (let i = 0; i < 200; i++) await verifyDocument(smallBytes, policy)
-    // Three blocks: on a shared machine a block can land beside a neighbour's burst (CPU time
-    // per verification grows when the other hyperthread of the core is busy); the median is judged.
-    const blocks: { ops: number, cpuS: number, wallS: number }[] = []
-    for (let block = 0; block < 3; block++) {
-      let ops = 0
-      const cpu = process.cpuUsage()
-      const start = process.hrtime.bigint()
-      const budgetMs = quick ? 300 : 3000
-      while (Number(process.hrtime.bigint() - start) / 1e6 < budgetMs) {
-        await verifyDocument(smallBytes, policy)
-        ops++
-      }
-      const used = process.cpuUsage(cpu)
-      blocks.push({ ops, cpuS: (used.user + used.system) / 1e6, wallS: Number(process.hrtime.bigint() - start) / 1e9 })
-    }
-    const rates = blocks.map((b) => b.ops / b.cpuS).sort((x, y) => x - y)
-    const median = rates[1] as number
-    const total = blocks.reduce((sum, b) => ({ ops: sum.ops + b.ops, wallS: sum.wallS + b.wallS }), { ops: 0, wallS: 0 })
-    rows.push(['10 KB document, full policy, one thread', '>= 1,500 verifications/s per core',
-      `**${Math.round(median).toLocaleString('en')}/s per CPU second** (median of 3 blocks: ${rates.map((r) => Math.round(r).toLocaleString('en')).join(', ')}; ${(1000 / median).toFixed(3)} ms CPU each; ${Math.round(total.ops / total.wallS).toLocaleString('en')}/s wall, ${total.ops} verifications)`,
-      median >= 1500 ? 'met (CPU)' : '**not met**'])
-
+    // Measured in a fresh process that has verified only 10 KB documents, and again after the
+    // 20 MB ones: a hub sees mixed sizes, and a large document once left the parser's hot loop
+    // deoptimising on every later document (0.45 -> 0.8 ms CPU each), which only the second
+    // measure shows. The target is judged on the worse of the two.
+    const fresh = await smallThroughput(smallBytes, policy, 'in a fresh process')
     log('20 MB: verifyDocument and xmlsec1')
-    await verifyDocument(largeBytes, policy)
+    if (await verdictOf(largeBytes, policy) !== 'accepted') throw new Error('the 20 MB benchmark document is not accepted')
     const ours = await timeIt(async () => await verifyDocument(largeBytes, policy), quick ? 1 : 5)
     const theirs = xmlsec(large.path, quick ? 1 : 5)
     rows.push(['20 MB document, full policy, in-process vs `xmlsec1 --verify` whole process', '<= 1.0x time',
@@ -126,6 +140,12 @@ async function main (): Promise<void> {
     rows.push(['20 MB: peak memory over baseline (fresh process, input bytes included)', '<= 2x the document',
       `${mb(delta)} = **${(delta / large.bytes).toFixed(2)}x** (baseline ${mb(memory[0]?.baselineRss ?? 0)}); xmlsec1 peak RSS ${mb(theirs.peakRss)}`,
       delta <= 2 * large.bytes ? 'met' : '**not met**'])
+
+    const mixed = await smallThroughput(smallBytes, policy, 'after the 20 MB documents')
+    const worse = Math.min(fresh.median, mixed.median)
+    rows.splice(0, 0, ['10 KB document, full policy, one thread', '>= 1,500 verifications/s per core',
+      `**${rate(fresh.median)}/s per CPU second** in a fresh process (${fresh.text}); **${rate(mixed.median)}/s** after the 20 MB documents in the same process (${mixed.text}): ${(mixed.median / fresh.median).toFixed(2)}x`,
+      worse >= 1500 ? 'met (CPU)' : '**not met**'])
 
     const template = readFileSync(join(FIXTURES, 'templates', 'document-one-recipient.edxml'), 'utf8')
     const genuine = signEdxml(template, { privateKeyPem: G22.keyPem, certificatePem: G22.certificatePem + G22.chainPem })

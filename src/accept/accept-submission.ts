@@ -8,9 +8,9 @@ import type { DeliveryQueue } from '../queue/delivery-queue.js'
 import { clearEnqueued } from '../store/delivery-outbox.js'
 import { storeAcceptedDocument } from './store-accepted-document.js'
 import { hasDeliveryTo } from '../store/deliveries.js'
-import { findAgencies, localCaseVariants } from '../store/agencies.js'
+import { findAgencies, localCaseVariants, type AgencyRow } from '../store/agencies.js'
 import type { AuthenticatedAgency } from '../store/credentials.js'
-import { findAnsweredDocument, findDuplicate, type NewDelivery } from '../store/documents.js'
+import { findAnsweredDocument, findDuplicate, findDuplicateAndAgencies, type NewDelivery } from '../store/documents.js'
 import { problemStatus, type ProblemCode } from '../errors/problem.js'
 import type { Accepted, Verdict } from '../domain/verdict.js'
 import { targetId, type ResolvedRoute } from '../routing/route.js'
@@ -97,12 +97,14 @@ export async function acceptSubmission (deps: AcceptDependencies, submission: Su
     return await reject('SENDER_MISMATCH', `authenticated as ${submission.auth.agencyCode}, but the document is from ${verdict.agency}`)
   }
 
-  const duplicate = await findDuplicate(db, verdict.digestSha256, verdict.agency, verdict.envelope.documentId, verdict.envelope.kind)
+  // A document's recipients are looked up in the same round trip as the duplicate check.
+  const codes = verdict.envelope.kind === 'document' ? recipientCodes(verdict) : []
+  const { duplicate, agencies } = await findDuplicateAndAgencies(db, verdict.digestSha256, verdict.agency, verdict.envelope.documentId, verdict.envelope.kind, codes)
   if (duplicate != null) return await logDuplicate(db, base, duplicate)
 
   // What an upstream hands us goes to our own agencies only, never routed on: its other recipients
   // are the upstream's business, and routing them (back upstream, to a peer) could loop.
-  const plan = await planDeliveries(db, verdict, fromUpstream ? undefined : await deps.routes?.table())
+  const plan = await planDeliveries(db, verdict, fromUpstream ? undefined : await deps.routes?.table(), agencies)
   if ('problem' in plan) return await reject(plan.problem, plan.detail, plan.recipients)
 
   const documentId = randomUUID()
@@ -197,7 +199,7 @@ type DeliveryPlan =
  * answers (on this hub, or along the route to it), and only a recipient of that document may
  * send one.
  */
-async function planDeliveries (db: Database, verdict: Accepted, table: RouteTable | undefined): Promise<DeliveryPlan> {
+async function planDeliveries (db: Database, verdict: Accepted, table: RouteTable | undefined, knownRecipients: Map<string, AgencyRow>): Promise<DeliveryPlan> {
   const envelope = verdict.envelope
   const routing = table?.hasRoutes === true ? table : undefined
   if (envelope.kind === 'status') {
@@ -221,8 +223,9 @@ async function planDeliveries (db: Database, verdict: Accepted, table: RouteTabl
     if (delivery == null) return { problem: 'DOCUMENT_UNKNOWN', detail: `agency ${answered.organId} is not known and no route leads to it` }
     return { deliveries: [delivery], recipients: [outcomeOf(delivery)], answers: original.id }
   }
-  const codes = [...new Set(envelope.to.map((t) => t.organId).filter((c) => c !== ''))]
-  const known = await findAgencies(db, codes)
+  const codes = recipientCodes(verdict)
+  // findDuplicateAndAgencies looked them up already.
+  const known = knownRecipients
   // Before any route: 000.00.00.h41 on a hub serving 000.00.00.H41 would otherwise leave on a
   // default or prefix route (codes match exactly) instead of being refused as the typo it is.
   const variants = await localCaseVariants(db, codes.filter((c) => !known.has(c)))
@@ -253,6 +256,11 @@ async function planDeliveries (db: Database, verdict: Accepted, table: RouteTabl
     return { problem: unroutable, detail, recipients }
   }
   return { deliveries, recipients, answers: undefined }
+}
+
+/** A document's To/OrganId codes, empty ones dropped, each once. */
+function recipientCodes (verdict: Accepted): string[] {
+  return [...new Set(verdict.envelope.to.map((t) => t.organId).filter((c) => c !== ''))]
 }
 
 export function localDelivery (code: string, mode: 'push' | 'pull'): NewDelivery {

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
 
@@ -32,15 +33,17 @@ const COMMANDS: Record<string, Commands> = {
 const DEFINED_BY: Record<string, string> = { serve: 'start' }
 
 /**
- * `lienthong verify` as one file (dist/verify-cli.js, made by `npm run build` from verify-main.ts):
- * even alone, the command imports ~1,200 modules, and resolving and compiling them one by one was
- * most of its start-up. Absent when running from src/ (tsx), where the command loads as below.
+ * `lienthong verify` as one file (dist/verify-cli.cjs, made by `npm run build` from verify-main.ts,
+ * compiled with its code cache by verify-bundle.ts): even alone, the command imports ~1,200
+ * modules, and resolving and compiling them one by one was most of its start-up. Absent when
+ * running from src/ (tsx), where the command loads as below. bin/lienthong.js goes to the bundle
+ * without this file; this path serves `node dist/cli/main.js verify` (the tests).
  */
-const VERIFY_BUNDLE = new URL('../verify-cli.js', import.meta.url)
+const DIST = fileURLToPath(new URL('../', import.meta.url))
 
 const named = process.argv[2] ?? ''
-if (named === 'verify' && existsSync(fileURLToPath(VERIFY_BUNDLE))) {
-  await import(VERIFY_BUNDLE.href)
+if (named === 'verify' && existsSync(join(DIST, 'verify-cli.cjs'))) {
+  await (await import('./verify-bundle.js')).runVerifyBundle(DIST)
 } else {
   const only = COMMANDS[DEFINED_BY[named] ?? named]
   const commands: Command[] = []

@@ -1,18 +1,20 @@
 import type { Database, Queryable } from '../db/database.js'
 import type { HubIdentity } from '../evidence/hub-identity.js'
-import { issueDeliveryReceipt, issueFailureNotice } from './delivery-receipts.js'
+import { randomUUID } from 'node:crypto'
+import { issueReceipt, type ReceiptFields } from '../evidence/receipts.js'
+import { deliveryReceiptFields, issueDeliveryReceipt, issueFailureNotice } from './delivery-receipts.js'
 import {
-  claimPushDelivery, holdUnsent, loadDelivery, markDelivered, markPushFailed, recordEvent, scheduleRetry,
+  claimPushDelivery, holdUnsent, loadDelivery, markDelivered, markPushFailed, recordEvent, recordPushDelivered, recordRetryScheduled, scheduleRetry,
   type AttemptRecord, type DeliveryRow, type FinalState, type PullState
 } from '../store/deliveries.js'
 import { loadRaw } from '../store/documents.js'
 import { pinFromColumns } from '../store/push-pins.js'
 import type { PushTls } from '../outbound/push-client.js'
-import { sendAndSettle, settleSent, type OutboundKind } from '../outbound/pipeline.js'
+import { settleSent, type OutboundKind } from '../outbound/pipeline.js'
 import type { RouteSenders, RouteSendOutcome } from '../outbound/route-sender.js'
 import { describeTarget, type RemoteTarget } from '../routing/route.js'
 import { DEFAULT_HOLD_MS, holdReason, remoteTarget, sendByRoute } from './route-delivery.js'
-import type { SendResult } from '../outbound/send-message.js'
+import { sendMessage, type SendResult } from '../outbound/send-message.js'
 import type { RetryPolicy } from '../outbound/retry-policy.js'
 import type { PushSettings } from '../registry/push-endpoint.js'
 import { carriesSignedReceipt, checkRecipientReceipt, recordRecipientReceipt } from './recipient-receipt.js'
@@ -31,6 +33,11 @@ export interface DeliveryDependencies {
   receiptPolicy?: () => VerificationPolicy
   /** Who acts, for the delivery trail (e.g. worker host:pid). */
   actor: string
+  /**
+   * Signs a hub receipt off the event loop (the gateway's receipt signing pool,
+   * src/evidence/receipt-signing-pool.ts); default: issueReceipt on this thread.
+   */
+  signReceipt?: (fields: ReceiptFields) => Promise<string>
   /** Development relaxations of the push rules (http://, unpinned); default from the environment. */
   pushSettings?: PushSettings
   /** Senders for deliveries routed to a peer hub or an upstream axis (issue 13); a missing one keeps them waiting. */
@@ -75,7 +82,7 @@ export type AttemptResult =
    */
   | { state: 'superseded', changed: false, outcome: 'delivered' | 'waiting_retry' | 'failed', feedback: AttemptFeedback }
 
-interface Claimed { row: DeliveryRow, token: string }
+interface Claimed { row: DeliveryRow, token: string, raw?: Buffer | undefined }
 
 /**
  * One delivery attempt of a push delivery; safe to run twice for the same delivery (duplicate
@@ -83,7 +90,7 @@ interface Claimed { row: DeliveryRow, token: string }
  * POST carries the same Idempotency-Key (= delivery id) so a recipient that honours it applies the
  * document once. The PostgreSQL row is the truth, the BullMQ job only a reminder.
  */
-export async function attemptDelivery (deps: DeliveryDependencies, deliveryId: string): Promise<AttemptResult> {
+export async function attemptDelivery (deps: DeliveryDependencies, deliveryId: string, onSent?: (feedback: AttemptFeedback) => void): Promise<AttemptResult> {
   const now = deps.now ?? Date.now
   const claim = await claimPushDelivery(deps.db, deliveryId, now())
   if (!claim.claimed) {
@@ -93,9 +100,13 @@ export async function attemptDelivery (deps: DeliveryDependencies, deliveryId: s
   }
   const target = remoteTarget(claim.row)
   if (target != null) return await attemptRoute(deps, { row: claim.row, token: claim.token }, target)
-  const { result, sent } = await sendAndSettle(documentPush(deps), { row: claim.row, token: claim.token }, {
-    retry: deps.retry, timeoutMs: deps.timeoutMs, tls: deps.tls, pushSettings: deps.pushSettings, now
-  })
+  const kind = documentPush(deps)
+  const item: Claimed = { row: claim.row, token: claim.token, raw: claim.raw }
+  const sent = await sendMessage(await kind.message(item), { timeoutMs: deps.timeoutMs, tls: deps.tls, pushSettings: deps.pushSettings, now })
+  // The exchange with the recipient is over: what remains (its receipt checked, the hub's receipt
+  // signed, the outcome recorded) is the hub's own work, which the recipient's slot need not wait for.
+  onSent?.(feedbackOf(sent))
+  const { result } = await settleSent(kind, item, sent, { retry: deps.retry, now })
   return withFeedback(result, sent)
 }
 
@@ -107,9 +118,13 @@ type Settled =
   | { state: 'superseded', changed: false, outcome: 'delivered' | 'waiting_retry' | 'failed' }
 
 function withFeedback (result: Settled, sent: SendResult): AttemptResult {
+  return { ...result, feedback: feedbackOf(sent) }
+}
+
+function feedbackOf (sent: SendResult): AttemptFeedback {
   const overloaded = sent.status === 429 || sent.status === 503
   const reached = sent.outcome.kind === 'delivered' || (sent.outcome.kind === 'permanent' && sent.status != null && !overloaded)
-  return { ...result, feedback: { status: sent.status, retryAfterMs: sent.retryAfterMs, latencyMs: sent.latencyMs, timedOut: sent.timedOut, sent: sent.sent, reached } }
+  return { status: sent.status, retryAfterMs: sent.retryAfterMs, latencyMs: sent.latencyMs, timedOut: sent.timedOut, sent: sent.sent, reached }
 }
 
 /** The document push as an outbound kind: the original signed bytes to the recipient's endpoint. */
@@ -120,9 +135,10 @@ function documentPush (deps: DeliveryDependencies): OutboundKind<Claimed, Settle
   return {
     attempts: ({ row }) => row.attempts,
     windowStart: ({ row }) => row.created_at,
-    message: async ({ row }) => ({
+    message: async ({ row, raw }) => ({
       url: row.push_url,
-      body: row.push_url == null ? Buffer.alloc(0) : await loadRaw(db, row.document_id),
+      // The claim read the bytes with the row when they are kept; otherwise loadRaw says why not.
+      body: row.push_url == null ? Buffer.alloc(0) : raw ?? await loadRaw(db, row.document_id),
       headers: {
         'content-type': 'application/xml',
         'idempotency-key': row.id,
@@ -142,6 +158,17 @@ function documentPush (deps: DeliveryDependencies): OutboundKind<Claimed, Settle
       const receipt = response != null && deps.receiptPolicy != null && carriesSignedReceipt(response)
         ? { body: response.body, verdict: await checkRecipientReceipt(deps.receiptPolicy(), row, response) }
         : undefined
+      if (receipt == null) {
+        // The usual case: the hub's receipt signed first (off the event loop, no lock held), then
+        // the row, the receipt, its callback and the trail in one statement. Nothing recorded
+        // (cancelled, resent or taken over meanwhile): the long way below says which, and
+        // records it.
+        const at = new Date(now())
+        const fields = deliveryReceiptFields(row, 'push', at)
+        const signed = { id: randomUUID(), xml: deps.signReceipt != null ? await deps.signReceipt(fields) : issueReceipt(fields, deps.hub) }
+        const seconds = await recordPushDelivered(db, row, token, record(sent), signed, { actor: deps.actor, detail: `attempt ${row.attempts}: HTTP ${sent.status ?? ''}` })
+        if (seconds != null) return { state: 'delivered', changed: true, recovered: row.attempts > 1, latencySeconds: seconds }
+      }
       return await settle(deps, row, 'delivered', async (tx) => {
         const seconds = await markDelivered(tx, row.id, token, record(sent))
         if (seconds == null) return undefined
@@ -158,11 +185,16 @@ function documentPush (deps: DeliveryDependencies): OutboundKind<Claimed, Settle
         return { state: 'delivered', changed: true, recovered: row.attempts > 1, latencySeconds: seconds }
       }, `HTTP ${sent.status ?? ''}`)
     },
-    retry: async ({ row, token }, sent, at, reason) => await settle(deps, row, 'waiting_retry', async (tx) => {
-      if (!(await scheduleRetry(tx, row.id, token, record(sent), at, reason))) return undefined
-      await recordEvent(tx, row.id, 'retry-scheduled', deps.actor, `attempt ${row.attempts}: ${reason}; next at ${at.toISOString()}`)
-      return { state: 'waiting_retry', retryAt: at }
-    }, reason),
+    retry: async ({ row, token }, sent, at, reason) => {
+      // One statement in the usual case; otherwise the long way says what happened meanwhile.
+      const detail = `attempt ${row.attempts}: ${reason}; next at ${at.toISOString()}`
+      if (await recordRetryScheduled(db, row.id, token, record(sent), at, reason, { actor: deps.actor, detail })) return { state: 'waiting_retry', retryAt: at }
+      return await settle(deps, row, 'waiting_retry', async (tx) => {
+        if (!(await scheduleRetry(tx, row.id, token, record(sent), at, reason))) return undefined
+        await recordEvent(tx, row.id, 'retry-scheduled', deps.actor, detail)
+        return { state: 'waiting_retry', retryAt: at }
+      }, reason)
+    },
     fail: async ({ row, token }, sent, reason) => await settle(deps, row, 'failed', async (tx) => {
       if (!(await markPushFailed(tx, row.id, token, record(sent), reason))) return undefined
       await issueFailureNotice(tx, deps.hub, row, reason, new Date(now()))

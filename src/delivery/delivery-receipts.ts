@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Queryable } from '../db/database.js'
 import type { HubIdentity } from '../evidence/hub-identity.js'
 import { issueReceipt } from '../evidence/receipts.js'
+import type { ReceiptFields } from '../evidence/receipts.js'
 import { insertReceipt } from '../store/documents.js'
 import type { DeliveryRow } from '../store/deliveries.js'
 import { scheduleReceiptCallback } from './receipt-callbacks.js'
@@ -11,7 +12,19 @@ import { scheduleReceiptCallback } from './receipt-callbacks.js'
  * answered 2xx, or pull acknowledged), a signed failure notice when delivery was given up.
  */
 export async function issueDeliveryReceipt (tx: Queryable, hub: HubIdentity, delivery: DeliveryRow, method: 'push' | 'pull', at: Date): Promise<void> {
-  const xml = issueReceipt({
+  const xml = issueReceipt(deliveryReceiptFields(delivery, method, at), hub)
+  const id = randomUUID()
+  await insertReceipt(tx, { id, documentId: delivery.document_id, deliveryId: delivery.id, kind: 'delivery', xml })
+  await scheduleReceiptCallback(tx, id, delivery)
+}
+
+/**
+ * The delivery receipt's fields, to be signed before the recording transaction (a push:
+ * attempt-delivery.ts signs it in the receipt signing pool, off the event loop and outside any
+ * transaction, then stores it with the delivered row in one statement).
+ */
+export function deliveryReceiptFields (delivery: DeliveryRow, method: 'push' | 'pull', at: Date): ReceiptFields {
+  return {
     kind: 'delivery',
     issuedAt: at,
     hubDocumentId: delivery.document_id,
@@ -22,10 +35,7 @@ export async function issueDeliveryReceipt (tx: Queryable, hub: HubIdentity, del
     recipient: delivery.recipient_code,
     method,
     ...acceptanceEntry(delivery)
-  }, hub)
-  const id = randomUUID()
-  await insertReceipt(tx, { id, documentId: delivery.document_id, deliveryId: delivery.id, kind: 'delivery', xml })
-  await scheduleReceiptCallback(tx, id, delivery)
+  }
 }
 
 export async function issueFailureNotice (tx: Queryable, hub: HubIdentity, delivery: DeliveryRow, reason: string, at: Date): Promise<void> {

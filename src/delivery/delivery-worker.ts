@@ -79,11 +79,26 @@ export function startDeliveryWorker (options: DeliveryWorkerOptions): DeliveryWo
       await job.moveToDelayed(Date.now() + 250 + Math.floor(Math.random() * 500), token)
       throw new DelayedError()
     }
-    // How the attempt went at the recipient, for its adaptive limit; none when nothing was sent.
-    let feedback: AttemptFeedback | undefined
+    // The slot is given back as soon as the exchange with the recipient is over (the limit is on
+    // POSTs in flight to it), with how it went, for its adaptive limit; or, at the latest, when
+    // the attempt ends (nothing was sent, or it failed before).
+    let released = false
+    const release = (feedback: AttemptFeedback | undefined): void => {
+      if (released) return
+      released = true
+      if (feedback == null || !feedback.sent) slots.releaseWithoutOutcome(recipient)
+      else {
+        slots.release(recipient, feedback.reached, {
+          latencyMs: feedback.latencyMs,
+          timedOut: feedback.timedOut,
+          ...(feedback.status != null ? { status: feedback.status } : {}),
+          ...(feedback.retryAfterMs != null ? { retryAfterMs: feedback.retryAfterMs } : {})
+        })
+      }
+    }
     try {
-      const result = await attemptDelivery(deps, deliveryId)
-      if ('feedback' in result) feedback = result.feedback
+      const result = await attemptDelivery(deps, deliveryId, release)
+      release('feedback' in result ? result.feedback : undefined)
       options.metrics?.deliveryAttempted(deliveryId, result)
       if ('recovered' in result && result.recovered) recipientRecovered(recipient)
       if (result.state === 'superseded') {
@@ -103,15 +118,7 @@ export function startDeliveryWorker (options: DeliveryWorkerOptions): DeliveryWo
       }
       return result.state
     } finally {
-      if (feedback == null || !feedback.sent) slots.releaseWithoutOutcome(recipient)
-      else {
-        slots.release(recipient, feedback.reached, {
-          latencyMs: feedback.latencyMs,
-          timedOut: feedback.timedOut,
-          ...(feedback.status != null ? { status: feedback.status } : {}),
-          ...(feedback.retryAfterMs != null ? { retryAfterMs: feedback.retryAfterMs } : {})
-        })
-      }
+      release(undefined)
     }
   }
 

@@ -50,6 +50,22 @@ export async function sendDueCallbacks (options: ReceiptCallbackOptions): Promis
   return claimed.length
 }
 
+/**
+ * Rounds until one claims less than a full batch (at most `maxRounds`): at 100 deliveries per
+ * second a push sender gets 100 receipts per second, more than one batch per interval, and
+ * taking one batch per interval would let them pile up without end.
+ */
+export async function sendAllDueCallbacks (options: ReceiptCallbackOptions, maxRounds = 20): Promise<number> {
+  const batch = options.batch ?? 32
+  let sent = 0
+  for (let round = 0; round < maxRounds; round++) {
+    const n = await sendDueCallbacks(options)
+    sent += n
+    if (n < batch) break
+  }
+  return sent
+}
+
 /** A receipt callback as an outbound kind: the signed receipt XML to the sender's endpoint. */
 function receiptCallback (db: Queryable): OutboundKind<ClaimedCallback, boolean> {
   return {
@@ -84,7 +100,7 @@ export function startReceiptCallbacks (options: ReceiptCallbackOptions): { close
   const task = startPeriodicTask({
     name: 'receipt-callbacks',
     intervalMs: options.intervalMs,
-    run: async () => { await sendDueCallbacks(options) },
+    run: async () => { await sendAllDueCallbacks(options) },
     onError: (err) => options.onError?.(err)
   })
   return { close: task.close }

@@ -27,18 +27,32 @@ export type Rule =
 export interface Entry {
   /** `namespace|localName`, what a DOM element is looked up by. */
   key: string
+  namespace: string
+  local: string
+  /** Position in its table's `entries` (the validator counts occurrences in an array). */
+  index: number
   /** The name as written in the grammar (`From`, `ds:Signature`), used in paths and messages. */
   name: string
   occurs: Occurs
   rule: Rule
 }
 
-export interface ChildTable { entries: Entry[], byKey: Map<string, Entry> }
+export interface ChildTable {
+  entries: Entry[]
+  byKey: Map<string, Entry>
+  /** The same entries by namespace, then local name: looked up without building a key string per element. */
+  byName: Map<string, Map<string, Entry>>
+}
+
+/** The entry an element with this namespace and local name falls under, as `byKey` would say. */
+export function entryFor (table: ChildTable, namespace: string, local: string): Entry | undefined {
+  return table.byName.get(namespace)?.get(local)
+}
 
 export interface Variant {
   kind?: MessageKind
   /** Chosen when the element has a child with this key; a variant without it is the default. */
-  hasChild?: { key: string, name: string }
+  hasChild?: { key: string, name: string, namespace: string, local: string }
   children: ChildTable
 }
 
@@ -75,7 +89,7 @@ export function compileGrammar (source: unknown): Grammar {
   const compiled = new Map<string, Rule>()
   const inProgress = new Set<string>()
 
-  const qualify = (name: unknown, where: string): { key: string, name: string, namespace: string } => {
+  const qualify = (name: unknown, where: string): { key: string, name: string, namespace: string, local: string } => {
     if (typeof name !== 'string' || !/^(?:[A-Za-z_][\w.-]*:)?[A-Za-z_][\w.-]*$/.test(name)) {
       throw new GrammarError(where, `${JSON.stringify(name)} is not an element name`)
     }
@@ -83,7 +97,8 @@ export function compileGrammar (source: unknown): Grammar {
     const prefix = colon < 0 ? '' : name.slice(0, colon)
     const namespace = namespaces.get(prefix)
     if (namespace == null) throw new GrammarError(where, `prefix "${prefix}" is not declared in namespaces`)
-    return { key: `${namespace}|${name.slice(colon + 1)}`, name, namespace }
+    const local = name.slice(colon + 1)
+    return { key: `${namespace}|${local}`, name, namespace, local }
   }
 
   const named = (name: string, where: string): Rule => {
@@ -113,6 +128,7 @@ export function compileGrammar (source: unknown): Grammar {
   const table = (source: unknown, where: string): ChildTable => {
     const entries: Entry[] = []
     const byKey = new Map<string, Entry>()
+    const byName = new Map<string, Map<string, Entry>>()
     for (const [name, value] of Object.entries(object(source, where))) {
       const at = `${where}.${name}`
       const json = object(value, at)
@@ -122,11 +138,15 @@ export function compileGrammar (source: unknown): Grammar {
       }
       if (json.rule !== undefined && typeof json.rule !== 'string') throw new GrammarError(`${at}.rule`, 'must be a rule name')
       const rule = typeof json.rule === 'string' ? named(json.rule, `${at}.rule`) : inlineRule(json, at)
-      const entry: Entry = { ...qualify(name, at), occurs: occurs(json.occurs, `${at}.occurs`), rule }
+      const { key, name: written, namespace, local } = qualify(name, at)
+      const entry: Entry = { key, name: written, namespace, local, index: entries.length, occurs: occurs(json.occurs, `${at}.occurs`), rule }
       entries.push(entry)
       byKey.set(entry.key, entry)
+      let locals = byName.get(namespace)
+      if (locals == null) byName.set(namespace, locals = new Map())
+      locals.set(local, entry)
     }
-    return { entries, byKey }
+    return { entries, byKey, byName }
   }
 
   const variants = (source: unknown, where: string): Variant[] => {
@@ -143,8 +163,8 @@ export function compileGrammar (source: unknown): Grammar {
       if (json.when !== undefined) {
         const when = object(json.when, `${at}.when`)
         allowKeys(when, ['hasChild'], `${at}.when`)
-        const { key, name } = qualify(when.hasChild, `${at}.when.hasChild`)
-        variant.hasChild = { key, name }
+        const { key, name, namespace, local } = qualify(when.hasChild, `${at}.when.hasChild`)
+        variant.hasChild = { key, name, namespace, local }
       } else if (i !== source.length - 1) {
         throw new GrammarError(at, 'only the last variant may omit "when"')
       }
@@ -157,7 +177,8 @@ export function compileGrammar (source: unknown): Grammar {
   if (typeof root.rule !== 'string') throw new GrammarError('root.rule', 'must be a rule name')
   const rootRule = named(root.rule, 'root.rule')
   for (const name of Object.keys(rulesJson)) named(name, `rules.${name}`)
-  return { namespaces, root: { ...qualify(root.name, 'root.name'), rule: rootRule } }
+  const { key, name, namespace } = qualify(root.name, 'root.name')
+  return { namespaces, root: { key, name, namespace, rule: rootRule } }
 }
 
 function textRule (source: unknown, where: string): TextRule {

@@ -86,7 +86,10 @@ function children (parent: XmlElement, localName: string): XmlElement[] {
 }
 
 function child (parent: XmlElement, localName: string): XmlElement | undefined {
-  return children(parent, localName)[0]
+  for (const n of parent.children) {
+    if (n.kind === 'element' && n.local === localName && n.uri === EDXML_NS) return n
+  }
+  return undefined
 }
 
 function path (start: XmlElement, ...names: string[]): XmlElement | undefined {
@@ -108,6 +111,12 @@ function textAt (parent: XmlElement, ...names: string[]): string | undefined {
   return holder != null ? text(holder, last) : undefined
 }
 
+/** `value` without its undefined fields, in the same order (a loop: no entry arrays per field). */
 function compact<T extends object> (value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(value)) {
+    const v = (value as Record<string, unknown>)[key]
+    if (v !== undefined) out[key] = v
+  }
+  return out as T
 }

@@ -14,6 +14,7 @@ import { AgencyRegistry } from '../registry/agency-registry.js'
 import { HubMetrics } from '../metrics/hub-metrics.js'
 import { configuredReadinessChecks } from './readiness-checks.js'
 import { openRevocationSync, REGISTRY_POLL_MS } from './revocation-sync.js'
+import { verificationPoolOptions } from './verification-pool-options.js'
 import { startConfiguredCrlRefresh } from './start-crl-refresh.js'
 import { configuredDirectoryPublisher, directoryReadinessCheck, startConfiguredDirectoryRefresh } from './start-directory.js'
 import { syncAgencies } from '../store/agencies.js'
@@ -64,15 +65,7 @@ export async function startHub (config: HubConfig, options: { role: 'start' | 's
   const registry = (): AgencyRegistry => revocation.registry() ?? fileRegistry
   // What this hub publishes follows the registry, admin changes and reloads included.
   const directory = configuredDirectoryPublisher(config, db, hub, () => registry().all())
-  const pool = await createVerificationPool({
-    ...revocation.workerInputs(),
-    trustDir: config.trustDir,
-    registryFile: config.registryFile,
-    maxBytes: config.maxBytes,
-    requireRevocation: config.requireRevocation,
-    ...(config.verifyThreads != null ? { threads: config.verifyThreads } : {}),
-    ...(config.verifyQueue != null ? { maxQueue: config.verifyQueue } : {})
-  })
+  const pool = await createVerificationPool(verificationPoolOptions(config, revocation.workerInputs()))
   revocation.attach(pool)
   // Acceptance receipts are signed in their own threads: a few ms of CPU each, off the event loop.
   const receiptSigner = createReceiptSigningPool(hub)

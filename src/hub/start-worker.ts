@@ -10,6 +10,7 @@ import { startCheckpoints } from '../evidence/signature-log-checkpoints.js'
 import type { HubMetrics } from '../metrics/hub-metrics.js'
 import { rateLimitedErrorLog } from '../logging/rate-limited-error-log.js'
 import { openRevocationSync, REGISTRY_POLL_MS } from './revocation-sync.js'
+import { verificationPoolOptions } from './verification-pool-options.js'
 import type { TrustStore } from '../pki/trust-store.js'
 import { AgencyRegistry } from '../registry/agency-registry.js'
 import { defaultPolicy, type VerificationPolicy } from '../verification/verification-policy.js'
@@ -74,16 +75,7 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
   const upstreams = (await listUpstreams(db)).map((u) => ({ id: u.upstream_id, endpoint: u.endpoint, systemId: u.system_id, secretFile: u.secret_file, secretEnv: u.secret_env }))
   const upstreamQueue = upstreams.length > 0 ? new DeliveryQueue(config.redisUrl, config.queuePrefix) : undefined
   const ownPool: VerificationPool | undefined = upstreams.length > 0 && revocation != null
-    ? await createVerificationPool({
-      ...revocation.workerInputs(),
-      trustDir: config.trustDir,
-      registryFile: config.registryFile,
-      maxBytes: config.maxBytes,
-      requireRevocation: config.requireRevocation,
-      ...(config.verifyThreads != null ? { threads: config.verifyThreads } : {}),
-      ...(config.verifyQueue != null ? { maxQueue: config.verifyQueue } : {}),
-      onWorkerError: (err) => logger.error({ err }, 'upstream verification pool: a thread failed')
-    })
+    ? await createVerificationPool(verificationPoolOptions(config, revocation.workerInputs(), (err) => { logger.error({ err }, 'upstream verification pool: a thread failed') }))
     : undefined
   revocation?.attach(ownPool ?? { reload: async () => {} })
   const upstreamVerify: AcceptDependencies['verify'] | undefined = shared?.verify ?? (ownPool != null ? async (bytes, options) => await ownPool.verify(bytes, options) : undefined)
@@ -99,6 +91,8 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
     }, { redisUrl: config.redisUrl, prefix: config.queuePrefix, pollMs: config.upstream.pollMs, timeoutMs: config.upstream.timeoutMs, maxBytes: config.maxBytes }, logger)
   const worker = startDeliveryWorker({
     receiptPolicy,
+    // In `start`, delivery receipts are signed in the gateway's signing threads, off the event loop.
+    ...(shared != null ? { signReceipt: shared.signReceipt } : {}),
     db,
     hub,
     redisUrl: config.redisUrl,

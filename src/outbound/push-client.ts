@@ -1,6 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
-import { checkServerIdentity, type PeerCertificate } from 'node:tls'
+import { checkServerIdentity, createSecureContext, type PeerCertificate, type SecureContext } from 'node:tls'
 import { checkServerPin, pushRefusal, pushSettingsFromEnv, type PushPin, type PushSettings } from '../registry/push-endpoint.js'
 
 export interface PushTls {
@@ -67,6 +67,22 @@ const MAX_KEPT_BODY = 64 * 1024
  */
 const NO_TLS = {}
 const agents = new WeakMap<object, Map<string, HttpAgent>>()
+/**
+ * The TLS identity as a SecureContext, made once: given only cert/key/ca, Node's agent builds a
+ * new context (parsing the key, the chain and the CA bundle: 2-5 ms of main-thread CPU) for
+ * EVERY new connection, and a connection attempt to an endpoint that is down (refused, retried
+ * with backoff) is a new connection each time.
+ */
+const secureContexts = new WeakMap<PushTls, SecureContext>()
+
+function secureContextFor (tls: PushTls): SecureContext {
+  let context = secureContexts.get(tls)
+  if (context == null) {
+    context = createSecureContext({ cert: tls.cert, key: tls.key, ...(tls.ca != null ? { ca: tls.ca } : {}) })
+    secureContexts.set(tls, context)
+  }
+  return context
+}
 
 function agentFor (url: URL, tls: PushTls | undefined, pin: PushPin | undefined, agency: string | undefined): HttpAgent {
   const identity = tls ?? NO_TLS
@@ -80,11 +96,18 @@ function agentFor (url: URL, tls: PushTls | undefined, pin: PushPin | undefined,
   const key = `${url.origin} ${JSON.stringify(pin ?? null)}`
   let agent = byOrigin.get(key)
   if (agent == null) {
-    const common = { keepAlive: true, keepAliveMsecs: 10_000, maxFreeSockets: 16, scheduling: 'lifo' as const }
+    // maxFreeSockets above the most POSTs in flight to one endpoint (adaptive limit up to 16
+    // documents, plus a round of up to 32 receipt callbacks to a sender): with 16, every burst
+    // wider than that closed the extra sockets afterwards and the next burst paid new TLS
+    // handshakes. Idle ones cost a file descriptor each until the server's keep-alive timeout.
+    const common = { keepAlive: true, keepAliveMsecs: 10_000, maxFreeSockets: 64, scheduling: 'lifo' as const }
     agent = url.protocol === 'https:'
       ? new HttpsAgent({
         ...common,
-        ...(tls != null ? { cert: tls.cert, key: tls.key, ...(tls.ca != null ? { ca: tls.ca } : {}) } : {}),
+        // The context carries the client certificate, its key and the CAs (secureContextFor); cert,
+        // key and ca are given as well only so that the agent's socket and session-cache names
+        // tell identities apart, as they did before.
+        ...(tls != null ? { secureContext: secureContextFor(tls), cert: tls.cert, key: tls.key, ...(tls.ca != null ? { ca: tls.ca } : {}) } : {}),
         ...(pin != null ? { checkServerIdentity: pinnedIdentityCheck(url, pin, agency) } : {})
       })
       : new HttpAgent(common)

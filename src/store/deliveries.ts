@@ -58,13 +58,16 @@ export interface DeliveryRow {
   held_at: Date | null
 }
 
+/** The columns of a DeliveryRow, over `x` (deliveries), `d` (documents) and `a` (agencies). */
+const ROW_COLUMNS = `x.id, x.document_id, x.recipient_code, x.mode, x.state, x.attempts, x.created_at, x.next_attempt_at,
+            a.push_url, a.push_server_certificates, a.push_server_subject, d.sender_code, d.digest_sha256, d.edxml_document_id, d.kind,
+            d.signature_log_id, (SELECT sl.entry_hash FROM signature_log sl WHERE sl.id = d.signature_log_id) AS signature_log_hash,
+            x.route_kind, x.route_target, x.route_rule, x.last_error, x.held_at`
+
 /** The delivery; row-locked (FOR UPDATE) when `forUpdate`, inside a transaction. */
 export async function loadDelivery (db: Queryable, id: string, forUpdate = false): Promise<DeliveryRow | undefined> {
   const { rows } = await db.query<DeliveryRow>(
-    `SELECT x.id, x.document_id, x.recipient_code, x.mode, x.state, x.attempts, x.created_at, x.next_attempt_at,
-            a.push_url, a.push_server_certificates, a.push_server_subject, d.sender_code, d.digest_sha256, d.edxml_document_id, d.kind,
-            d.signature_log_id, (SELECT sl.entry_hash FROM signature_log sl WHERE sl.id = d.signature_log_id) AS signature_log_hash,
-            x.route_kind, x.route_target, x.route_rule, x.last_error, x.held_at
+    `SELECT ${ROW_COLUMNS}
      FROM deliveries x JOIN documents d ON d.id = x.document_id
        -- LEFT: a recipient behind a peer or upstream is no agency of this hub (no push URL, no pin).
        LEFT JOIN agencies a ON a.code = x.recipient_code
@@ -86,19 +89,53 @@ export async function hasDeliveryTo (db: Queryable, documentId: string, recipien
 // ---- push: claim and the three fenced outcomes -------------------------------------------------
 
 export type Claim =
-  /** Claimed for one attempt: `token` fences this attempt's outcome (migration 011_delivery_claims). */
-  | { claimed: true, row: DeliveryRow, token: string }
+  /**
+   * Claimed for one attempt: `token` fences this attempt's outcome (migration 011_delivery_claims).
+   * `raw`: the document's signed bytes, read by the claim itself for a local push delivery with a
+   * push URL whose bytes are still kept; undefined otherwise (the caller reads them if it needs
+   * them, and gets ContentExpiredError for removed ones).
+   */
+  | { claimed: true, row: DeliveryRow, token: string, raw?: Buffer }
   /** Nothing to send: gone, final or pull. */
   | { claimed: false, state: FinalState | PullState | 'gone' }
   /** Not due yet: its retry time stands (the job came early). */
   | { claimed: false, state: 'waiting_retry', retryAt: Date }
 
 /**
- * Claims a push delivery for one attempt: `sending`, attempts + 1 and a fresh claim token, in one
- * short transaction with the row locked. A row that is final, pull, or due later than
- * `now + earlyMs` is not claimed.
+ * Claims a push delivery for one attempt: `sending`, attempts + 1 and a fresh claim token. A row
+ * that is final, pull, or due later than `now + earlyMs` is not claimed.
+ *
+ * One statement in the usual case (issue 15: a round trip per step of a delivery is most of its
+ * cost): the UPDATE's WHERE is the claimable condition, so it locks the row and re-checks it
+ * after any concurrent change (READ COMMITTED re-evaluates a changed row), exactly what the
+ * locked read-then-update did; it returns the joined row and, for a local push, the bytes to
+ * send. Only when it claims nothing does a second look say why (gone, final, pull, not yet due).
  */
 export async function claimPushDelivery (db: Database, id: string, now: number, earlyMs = 1000): Promise<Claim> {
+  const token = randomUUID()
+  const { rows } = await db.query<DeliveryRow & { raw: Uint8Array | null }>(
+    `WITH c AS (
+       UPDATE deliveries SET state = 'sending', attempts = attempts + 1, claim_token = $2, updated_at = now()
+       WHERE id = $1 AND mode = 'push' AND state IN ('queued', 'sending', 'waiting_retry')
+         AND (next_attempt_at IS NULL OR next_attempt_at <= $3)
+       RETURNING *
+     )
+     SELECT ${ROW_COLUMNS},
+            -- The bytes only where they are sent as they are: a local agency's push endpoint.
+            CASE WHEN x.route_kind = 'local' AND a.push_url IS NOT NULL THEN d.raw END AS raw
+     FROM c x JOIN documents d ON d.id = x.document_id
+       LEFT JOIN agencies a ON a.code = x.recipient_code`, [id, token, new Date(now + earlyMs)])
+  const claimed = rows[0]
+  if (claimed == null) return await claimPushDeliveryLocked(db, id, now, earlyMs)
+  const { raw, ...row } = claimed
+  return { claimed: true, row, token, ...(raw != null ? { raw: Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength) } : {}) }
+}
+
+/**
+ * The claim as a locked read then an update: says why a row is not claimed, and claims one that
+ * became claimable since the one-statement attempt.
+ */
+async function claimPushDeliveryLocked (db: Database, id: string, now: number, earlyMs: number): Promise<Claim> {
   return await db.transaction(async (tx): Promise<Claim> => {
     const row = await loadDelivery(tx, id, true)
     if (row == null) return { claimed: false, state: 'gone' }
@@ -132,11 +169,70 @@ export async function markDelivered (tx: Queryable, id: string, token: string, r
   return rows[0] == null ? undefined : Number(rows[0].seconds)
 }
 
+/** The hub's delivery receipt of a push, signed before the record (src/delivery/delivery-receipts.ts). */
+export interface SignedDeliveryReceipt {
+  id: string
+  xml: string
+}
+
+/**
+ * sending -> delivered with everything that goes with it, in ONE statement (one round trip, its
+ * own transaction): the fenced UPDATE, the hub's delivery receipt, its callback row when the
+ * sender receives by push (as scheduleReceiptCallback), and the trail entry. The inserts read
+ * from the UPDATE's result, so they happen exactly when the row changed. Unlike markDelivered
+ * it also requires the row to be `sending`: a row an operator cancelled or resent meanwhile
+ * (its claim token unchanged) is left alone and undefined returned, as when the claim was taken
+ * over; the caller then records the outcome the long way (settle), which says which it was.
+ * Returns the seconds from acceptance to delivery.
+ */
+export async function recordPushDelivered (
+  db: Queryable,
+  delivery: Pick<DeliveryRow, 'id' | 'sender_code'>,
+  token: string,
+  record: AttemptRecord,
+  receipt: SignedDeliveryReceipt,
+  event: { actor: string, detail: string }
+): Promise<number | undefined> {
+  const { rows } = await db.query<{ seconds: number | string }>(
+    `WITH u AS (
+       UPDATE deliveries SET state = 'delivered', delivered_at = now(), next_attempt_at = NULL, last_status = $1, last_response = $2, last_error = NULL, updated_at = now()
+       WHERE id = $3 AND claim_token = $4 AND state = 'sending'
+       RETURNING id, document_id, extract(epoch FROM delivered_at - created_at) AS seconds
+     ), r AS (
+       INSERT INTO receipts (id, document_id, delivery_id, kind, xml) SELECT $5, u.document_id, u.id, 'delivery', $6 FROM u
+     ), cb AS (
+       INSERT INTO receipt_callbacks (id, receipt_id, document_id, agency_code)
+       SELECT $7, $5, u.document_id, a.code FROM u JOIN agencies a ON a.code = $8 AND a.delivery_mode = 'push' AND a.push_url IS NOT NULL
+     ), e AS (
+       INSERT INTO delivery_events (delivery_id, event, actor, detail) SELECT u.id, 'delivered', $9, $10 FROM u
+     )
+     SELECT seconds FROM u`,
+    [record.status, record.answer, delivery.id, token, receipt.id, receipt.xml, randomUUID(), delivery.sender_code, event.actor, event.detail])
+  return rows[0] == null ? undefined : Number(rows[0].seconds)
+}
+
 /** sending -> waiting_retry at `retryAt`, fenced like markDelivered; false when the claim was lost. */
 export async function scheduleRetry (tx: Queryable, id: string, token: string, record: AttemptRecord, retryAt: Date, reason: string): Promise<boolean> {
   const { rows } = await tx.query(
     `UPDATE deliveries SET state = 'waiting_retry', next_attempt_at = $5, last_status = $1, last_response = $2, last_error = $6, updated_at = now()
      WHERE id = $3 AND claim_token = $4 RETURNING id`, [record.status, record.answer, id, token, retryAt, reason])
+  return rows.length > 0
+}
+
+/**
+ * scheduleRetry and its trail entry in ONE statement (like recordPushDelivered): only while the
+ * row is `sending` under this claim; false otherwise (the caller then takes the long way, which
+ * says why).
+ */
+export async function recordRetryScheduled (db: Queryable, id: string, token: string, record: AttemptRecord, retryAt: Date, reason: string, event: { actor: string, detail: string }): Promise<boolean> {
+  const { rows } = await db.query(
+    `WITH u AS (
+       UPDATE deliveries SET state = 'waiting_retry', next_attempt_at = $5, last_status = $1, last_response = $2, last_error = $6, updated_at = now()
+       WHERE id = $3 AND claim_token = $4 AND state = 'sending' RETURNING id
+     ), e AS (
+       INSERT INTO delivery_events (delivery_id, event, actor, detail) SELECT u.id, 'retry-scheduled', $7, $8 FROM u
+     )
+     SELECT id FROM u`, [record.status, record.answer, id, token, retryAt, reason, event.actor, event.detail])
   return rows.length > 0
 }
 

@@ -1,6 +1,7 @@
 import type { Database, Queryable } from '../db/database.js'
 import type { Accepted } from '../domain/verdict.js'
 import type { Hop } from '../domain/hop.js'
+import type { AgencyRow } from './agencies.js'
 import { documentHops, forwardedHops, type HopView } from './peer-forwarding.js'
 
 export interface StoredDocumentRef {
@@ -21,6 +22,37 @@ export async function findDuplicate (db: Queryable, digest: string, sender: stri
   )
   const row = rows[0]
   return row != null ? { id: row.id, acceptanceReceipt: row.xml, signatureLogId: row.signature_log_id } : undefined
+}
+
+/**
+ * findDuplicate and findAgencies(recipientCodes) in one round trip (the accept path asks both of
+ * every document before it plans deliveries): the same two queries, their rows told apart by
+ * which half of the UNION they come from. One statement fewer per accepted document for the
+ * hub's database client and for PostgreSQL (issue 15).
+ */
+export async function findDuplicateAndAgencies (
+  db: Queryable, digest: string, sender: string, edxmlDocumentId: string | undefined, kind: 'document' | 'status', recipientCodes: readonly string[]
+): Promise<{ duplicate: StoredDocumentRef | undefined, agencies: Map<string, AgencyRow> }> {
+  const { rows } = await db.query<{ id: string | null, xml: string | null, signature_log_id: number | null, code: string | null, name: string | null, delivery_mode: 'push' | 'pull' | null, push_url: string | null }>(
+    `(SELECT d.id, r.xml, d.signature_log_id, NULL::text AS code, NULL::text AS name, NULL::text AS delivery_mode, NULL::text AS push_url
+       FROM documents d
+       JOIN receipts r ON r.document_id = d.id AND r.kind = 'acceptance' AND r.delivery_id IS NULL
+      WHERE d.digest_sha256 = $1 OR ($4 = 'document' AND d.kind = 'document' AND d.sender_code = $2 AND d.edxml_document_id = $3)
+      ORDER BY d.accepted_at LIMIT 1)
+     UNION ALL
+     SELECT NULL, NULL, NULL, code, name, delivery_mode, push_url FROM agencies WHERE code = ANY($5)`,
+    [digest, sender, edxmlDocumentId ?? null, kind, recipientCodes]
+  )
+  let duplicate: StoredDocumentRef | undefined
+  const agencies = new Map<string, AgencyRow>()
+  for (const row of rows) {
+    if (row.code != null) {
+      agencies.set(row.code, { code: row.code, name: row.name as string, delivery_mode: row.delivery_mode as 'push' | 'pull', push_url: row.push_url })
+    } else if (row.id != null) {
+      duplicate = { id: row.id, acceptanceReceipt: row.xml as string, signatureLogId: row.signature_log_id as number }
+    }
+  }
+  return { duplicate, agencies }
 }
 
 /** The document a status message answers: ResponseFor/OrganId is its sender, DocumentId its id. */

@@ -40,18 +40,23 @@ export interface ClaimedCallback {
  * crashed). Each gets state `sending` and attempts + 1.
  */
 export async function claimDueCallbacks (db: Database, batch: number, staleMs: number): Promise<ClaimedCallback[]> {
-  return await db.transaction(async (tx) => {
-    const { rows } = await tx.query<ClaimedCallback>(
-      `SELECT c.id, c.receipt_id, c.document_id, c.attempts, c.created_at, r.xml, r.kind, r.delivery_id, c.agency_code, a.push_url, a.push_server_certificates, a.push_server_subject
-       FROM receipt_callbacks c JOIN receipts r ON r.id = c.receipt_id JOIN agencies a ON a.code = c.agency_code
+  // One statement (one round trip, its own transaction): the due rows locked SKIP LOCKED, marked
+  // `sending` with attempts + 1, and returned with what sending them needs.
+  const { rows } = await db.query<ClaimedCallback>(
+    `WITH due AS (
+       SELECT c.id FROM receipt_callbacks c
        WHERE (c.state IN ('queued', 'waiting_retry') AND (c.next_attempt_at IS NULL OR c.next_attempt_at <= now()))
           OR (c.state = 'sending' AND c.updated_at < now() - ($2 || ' milliseconds')::interval)
-       ORDER BY c.created_at LIMIT $1 FOR UPDATE OF c SKIP LOCKED`, [batch, String(staleMs)])
-    if (rows.length > 0) {
-      await tx.query('UPDATE receipt_callbacks SET state = \'sending\', attempts = attempts + 1, updated_at = now() WHERE id = ANY($1)', [rows.map((r) => r.id)])
-    }
-    return rows.map((r) => ({ ...r, attempts: r.attempts + 1 }))
-  })
+       ORDER BY c.created_at LIMIT $1 FOR UPDATE OF c SKIP LOCKED
+     ), u AS (
+       UPDATE receipt_callbacks c SET state = 'sending', attempts = c.attempts + 1, updated_at = now()
+       FROM due WHERE c.id = due.id
+       RETURNING c.id, c.receipt_id, c.document_id, c.attempts, c.created_at, c.agency_code
+     )
+     SELECT u.id, u.receipt_id, u.document_id, u.attempts, u.created_at, r.xml, r.kind, r.delivery_id, u.agency_code, a.push_url, a.push_server_certificates, a.push_server_subject
+     FROM u JOIN receipts r ON r.id = u.receipt_id JOIN agencies a ON a.code = u.agency_code
+     ORDER BY u.created_at`, [batch, String(staleMs)])
+  return rows
 }
 
 // The outcome UPDATEs are fenced by (state 'sending', attempts): a worker whose claim went stale

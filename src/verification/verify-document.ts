@@ -60,7 +60,7 @@ export async function verifyDocument (bytes: Buffer, policy: VerificationPolicy,
     // with the settings guessed from the bytes (step 6 checks the guess; docs/verification.md).
     const uniqueness = new EnvelopeUniqueness()
     const streamed = new StreamedDigest(predictReferenceDigest(bytes), excludeFirstSignature(), canonicalBudget(bytes.length))
-    const doc = parseForVerification(bytes, policy, { keep: { ...envelopeKeepPolicy(), observe: uniqueness.observe }, also: streamed.canonicalizer })
+    const doc = parseForVerification(bytes, policy, { keep: envelopeKeepPolicy(uniqueness.observe), also: streamed.canonicalizer })
 
     // The schema is the boundary: nothing below looks at a document that is not edXML.
     const schema = validateEdxmlEnvelope(doc)

@@ -37,6 +37,13 @@ export interface KeepPolicy {
 
 const XMLDSIG_NS = 'http://www.w3.org/2000/09/xmldsig#'
 /**
+ * Nodes the first ds:Signature may hold when a keep policy keeps it whole. The profile's
+ * signature has about 40 (elements, white space, a few certificates); without a bound, comments
+ * and text nodes in turn (`a<!---->`) kept two objects per 8 input bytes, all before the profile
+ * could refuse them (340 MB of heap for 5 MB; issue 15 review, V1).
+ */
+export const MAX_KEPT_SIGNATURE_NODES = 4096
+/**
  * Attributes a verifier might take as an element's Id: all of them count when the Reference's Id
  * is checked for uniqueness (signature-profile.ts), wherever they stand.
  */
@@ -71,13 +78,35 @@ export function parseXml (input: Buffer | Uint8Array | string, options: ParseOpt
   return builder.document()
 }
 
-/** A text node whose string is made only when someone asks for it. */
+/** Slices of the input at least this long are kept as they are (a base64 certificate or payload). */
+const LARGE_PIECE = 512
+/** Small pieces are joined into one string once they reach this many UTF-16 units... */
+const JOINED_PIECE = 4096
+/** ...or this many pieces (joined into one, so the waiting list stays short). */
+const PENDING_PIECES = 256
+
+/**
+ * A text node whose string is made only when someone asks for it.
+ *
+ * Small pieces are joined as they arrive: the tokenizer hands on a slice between every two `>`
+ * or CRs and a string per reference, and one object per piece cost about 110 bytes of heap per
+ * input byte (5 MB of `a>` inside a ds:Signature held 500 MB; issue 15 review, V1). A small
+ * Buffer piece is decoded to its string, which is the same text (it holds no character C14N
+ * escapes: see xml-tokenizer.ts), so canonical output is unchanged.
+ */
 class TextNode implements XmlText {
   readonly kind = 'text'
-  readonly pieces: (Buffer | string)[] = []
+  private readonly kept: (Buffer | string)[] = []
+  private pending: string[] = []
+  private pendingUnits = 0
   truncated = false
   private size = 0
   private decoded: string | undefined
+
+  get pieces (): readonly (Buffer | string)[] {
+    this.flush()
+    return this.kept
+  }
 
   get value (): string {
     if (this.decoded === undefined) {
@@ -98,8 +127,24 @@ class TextNode implements XmlText {
       piece = typeof piece === 'string' ? Buffer.from(piece.slice(0, room), 'utf8').toString('utf8') : piece.subarray(0, room)
     }
     this.size += piece.length
-    this.pieces.push(piece)
     this.decoded = undefined
+    if (typeof piece !== 'string' && piece.length >= LARGE_PIECE) {
+      this.flush()
+      this.kept.push(piece)
+      return
+    }
+    const text = typeof piece === 'string' ? piece : piece.toString('utf8')
+    this.pending.push(text)
+    this.pendingUnits += text.length
+    if (this.pendingUnits >= JOINED_PIECE) this.flush()
+    else if (this.pending.length >= PENDING_PIECES) this.pending = [this.pending.join('')]
+  }
+
+  private flush (): void {
+    if (this.pending.length === 0) return
+    this.kept.push(this.pending.length === 1 ? this.pending[0] as string : this.pending.join(''))
+    this.pending = []
+    this.pendingUnits = 0
   }
 }
 
@@ -119,8 +164,19 @@ class TreeBuilder implements XmlTokenHandler {
   private decl: XmlDeclaration | undefined
   /** Depth inside the first ds:Signature (0: outside it), whose content is always kept. */
   private inSignature = 0
+  private signatureNodes = 0
 
-  constructor (private readonly keep: KeepPolicy | undefined, private readonly also: XmlTokenHandler | undefined) {}
+  /**
+   * Text kept per node outside the signature (Infinity without a policy), read once: text() runs
+   * for every piece of every document, inlined into the tokenizer's text loop, and must not
+   * depend on the hidden class of a caller's policy object (a different one per document
+   * deoptimised that loop on every document after it).
+   */
+  private readonly maxKeptText: number
+
+  constructor (private readonly keep: KeepPolicy | undefined, private readonly also: XmlTokenHandler | undefined) {
+    this.maxKeptText = keep == null ? Infinity : keep.maxKeptText
+  }
 
   document (): XmlDocument {
     return { children: this.top, root: this.root as XmlElement, elements: this.elements, facts: this.facts, ...(this.decl != null ? { declaration: this.decl } : {}) }
@@ -150,6 +206,7 @@ class TreeBuilder implements XmlTokenHandler {
     this.count(element)
     if (this.inSignature > 0) this.inSignature++
     else if (element === this.facts.firstSignature) this.inSignature = 1
+    if (this.inSignature > 0) this.keptInSignature()
     const decision = this.keep == null || this.inSignature > 0 ? 'content' : open == null || open.keeps ? this.keep.keep(element) : 'none'
     const attached = open == null || decision !== 'none'
     if (parent == null) {
@@ -175,7 +232,7 @@ class TreeBuilder implements XmlTokenHandler {
     const open = this.stack[this.stack.length - 1]
     // Text outside the root element is white space, which the data model does not keep.
     if (open == null || !open.keeps) return
-    const max = this.keep == null || this.inSignature > 0 ? Infinity : this.keep.maxKeptText
+    const max = this.inSignature > 0 ? Infinity : this.maxKeptText
     const children = open.element.children
     // Text, references and CDATA next to each other are one text node of the data model.
     const last = children[children.length - 1]
@@ -183,6 +240,7 @@ class TreeBuilder implements XmlTokenHandler {
       last.add(piece, max)
       return
     }
+    if (this.inSignature > 0) this.keptInSignature()
     const node = new TextNode()
     node.add(piece, max)
     children.push(node)
@@ -196,6 +254,13 @@ class TreeBuilder implements XmlTokenHandler {
   processingInstruction (target: string, data: string): void {
     this.also?.processingInstruction(target, data)
     this.append({ kind: 'pi', target, data })
+  }
+
+  /** Counts a node kept inside the first signature; refuses past the bound when a policy keeps only part of the tree. */
+  private keptInSignature (): void {
+    if (this.keep != null && ++this.signatureNodes > MAX_KEPT_SIGNATURE_NODES) {
+      throw new XmlRefusal('XML_LIMIT_EXCEEDED', `ds:Signature holds more than ${MAX_KEPT_SIGNATURE_NODES} nodes (elements, text, comments)`)
+    }
   }
 
   /** The facts the signature profile reads, for every element whether kept or not. */
@@ -216,6 +281,7 @@ class TreeBuilder implements XmlTokenHandler {
     // With a keep policy, comments and PIs are kept only inside the signature (SignedInfo
     // canonicalised with comments signs them); no check outside it reads them.
     if (this.keep != null && this.inSignature === 0) return
+    if (this.inSignature > 0) this.keptInSignature()
     if (open == null) this.top.push(node)
     else if (open.keeps) open.element.children.push(node)
   }

@@ -1,5 +1,5 @@
 import { createHash, sign, type KeyObject } from 'node:crypto'
-import { canonicalize, canonicalizeTo, C14N_METHODS, withoutComments } from './c14n.js'
+import { canonicalize, canonicalizeTo, C14N_METHODS, EXC_C14N, withoutComments } from './c14n.js'
 import { parseXml } from './parse.js'
 import { DSIG_NS, ENVELOPED_SIGNATURE, HASH_OF } from './signature-profile.js'
 import type { XmlDocument, XmlElement } from './xml-tree.js'
@@ -69,14 +69,47 @@ export function signXml (xml: string, spec: SignatureSpec): string {
   const declaration = p === '' ? `xmlns="${DSIG_NS}"` : `xmlns:${p}="${DSIG_NS}"`
   const build = (value: string): string => `<${n('Signature')} ${declaration}>${signedInfo}<${n('SignatureValue')}>${value}</${n('SignatureValue')}>${keyInfo}</${n('Signature')}>`
 
-  // SignedInfo is canonicalised in place: inclusive C14N pulls in the namespaces and xml:*
-  // attributes in scope where the signature stands, so it is parsed where it will live.
   const around = (inserted: string): Buffer => Buffer.concat([text.subarray(0, offset), Buffer.from(inserted, 'utf8'), text.subarray(offset)])
-  const draftDoc = parseXml(around(build('')))
-  const info = draftDoc.elements.find((e) => e.uri === DSIG_NS && e.local === 'SignedInfo') as XmlElement
-  const canonicalInfo = canonicalize(draftDoc, { method: spec.canonicalization, apex: info })
+  let canonicalInfo = exclusiveSignedInfo(spec, digest)
+  if (canonicalInfo == null) {
+    // SignedInfo is canonicalised in place: inclusive C14N pulls in the namespaces and xml:*
+    // attributes in scope where the signature stands, so it is parsed where it will live.
+    const draftDoc = parseXml(around(build('')))
+    const info = draftDoc.elements.find((e) => e.uri === DSIG_NS && e.local === 'SignedInfo') as XmlElement
+    canonicalInfo = canonicalize(draftDoc, { method: spec.canonicalization, apex: info })
+  }
   const value = sign(HASH_OF[spec.signatureMethod] ?? 'sha256', Buffer.from(canonicalInfo, 'utf8'), spec.privateKey).toString('base64')
   return around(build(value)).toString('utf8')
+}
+
+/** Algorithm URIs and references that need no escaping in an attribute, as written and as canonicalised. */
+const PLAIN_ATTRIBUTE = /^[A-Za-z0-9:/#._-]*$/
+
+/**
+ * The exclusive C14N of the SignedInfo signXml writes, without parsing it back (issue 15: the
+ * hub signs a receipt per accepted document). Exclusive C14N with SignedInfo as the apex renders
+ * nothing of the context it stands in (no inherited namespaces, no xml:* attributes): the
+ * XML-DSig namespace is declared once on SignedInfo, the only namespace it and its descendants
+ * visibly use, and every empty element is written as a start and an end tag. That holds for the
+ * exact text built above only, so anything else (inclusive C14N, an attribute value that C14N
+ * would escape) returns undefined and is canonicalised the long way, by parsing the draft.
+ * test/evidence/receipts.test.ts compares both ways, and xmlsec1 checks the result (test/interop).
+ */
+export function exclusiveSignedInfo (spec: Pick<SignatureSpec, 'canonicalization' | 'signatureMethod' | 'digestMethod' | 'referenceUri' | 'prefix'>, digest: string): string | undefined {
+  if (spec.canonicalization !== EXC_C14N) return undefined
+  const p = spec.prefix ?? 'ds'
+  if (![spec.canonicalization, spec.signatureMethod, spec.digestMethod, spec.referenceUri].every((v) => PLAIN_ATTRIBUTE.test(v))) return undefined
+  if (!/^[A-Za-z0-9+/=]*$/.test(digest)) return undefined
+  const n = (local: string): string => p === '' ? local : `${p}:${local}`
+  const empty = (local: string, algorithm: string): string => `<${n(local)} Algorithm="${algorithm}"></${n(local)}>`
+  const declaration = p === '' ? `xmlns="${DSIG_NS}"` : `xmlns:${p}="${DSIG_NS}"`
+  return `<${n('SignedInfo')} ${declaration}>` +
+    empty('CanonicalizationMethod', spec.canonicalization) +
+    empty('SignatureMethod', spec.signatureMethod) +
+    `<${n('Reference')} URI="${spec.referenceUri}"><${n('Transforms')}>` +
+    empty('Transform', ENVELOPED_SIGNATURE) + empty('Transform', spec.canonicalization) +
+    `</${n('Transforms')}>${empty('DigestMethod', spec.digestMethod)}<${n('DigestValue')}>${digest}</${n('DigestValue')}></${n('Reference')}>` +
+    `</${n('SignedInfo')}>`
 }
 
 function hashOf (digestMethod: string): string {

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { join } from 'node:path'
 import { startDeliveryWorker } from '../../src/delivery/delivery-worker.js'
-import { startReceiptCallbacks } from '../../src/delivery/receipt-callbacks.js'
+import { sendAllDueCallbacks, sendDueCallbacks, startReceiptCallbacks } from '../../src/delivery/receipt-callbacks.js'
 import { hubPinOf, verifyReceipt } from '../../src/evidence/receipts.js'
 import { TrustStore } from '../../src/pki/trust-store.js'
 import { PKI } from '../helpers/example-pki.js'
@@ -92,4 +92,28 @@ t.test('a sender that receives by pull gets no callback', async (t) => {
   })
   const { rows } = await hub.db.query('SELECT 1 FROM receipt_callbacks WHERE document_id = $1', [documentId])
   t.equal(rows.length, 0)
+})
+
+t.test('more due callbacks than one batch: a round claims again until they are all sent', async (t) => {
+  // No periodic sender here: the rounds are called by hand, with a batch of 2.
+  const hub = await testHub(t)
+  const server = await recipientServer(t, {})
+  const sender = await recipientServer(t, {})
+  await hub.db.query('UPDATE agencies SET push_url = $1 WHERE code = $2', [server.url, H29])
+  await hub.db.query('UPDATE agencies SET push_url = $1 WHERE code = $2', [sender.url, G22])
+  const prefix = (hub.queue?.queue.opts as { prefix: string }).prefix
+  const worker = startDeliveryWorker({ db: hub.db, hub: hub.context.hub, redisUrl: REDIS_URL, prefix, concurrency: 4, perRecipient: 2, timeoutMs: 2000, retry: RETRY, tls: WORKER_TLS })
+  t.teardown(async () => { await worker.close(5000) })
+  const documents = [] as string[]
+  for (let i = 0; i < 5; i++) documents.push(await submit(hub, G22, H29))
+  const queued = async (): Promise<number> => Number((await hub.db.query<{ n: string }>('SELECT count(*) AS n FROM receipt_callbacks WHERE state = \'queued\' AND document_id = ANY($1)', [documents])).rows[0]?.n)
+  await waitFor('five callbacks queued', async () => await queued() === 5 ? true : undefined)
+  const options = { db: hub.db, tls: WORKER_TLS, timeoutMs: 2000, retry: RETRY, intervalMs: 1000, batch: 2 }
+  t.equal(await sendDueCallbacks(options), 2, 'one round: one batch')
+  t.equal(await queued(), 3)
+  t.equal(await sendAllDueCallbacks(options), 3, 'the rounds of one interval: the rest, in batches of 2')
+  t.equal(await queued(), 0, 'none left waiting for the next interval')
+  const { rows } = await hub.db.query<{ state: string, attempts: number }>('SELECT state, attempts FROM receipt_callbacks WHERE document_id = ANY($1)', [documents])
+  t.same(rows.map((r) => [r.state, r.attempts]), Array.from({ length: 5 }, () => ['delivered', 1]), 'each sent once, delivered')
+  t.equal(sender.requests.filter((r) => r.headers['x-lienthong-kind'] === 'receipt').length, 5, 'the sender got five receipts')
 })

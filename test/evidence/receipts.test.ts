@@ -1,5 +1,6 @@
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
+import { verify } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Command } from 'commander'
@@ -11,6 +12,11 @@ import {
 } from '../../src/evidence/receipts.js'
 import { TrustStore } from '../../src/pki/trust-store.js'
 import { PKI } from '../helpers/example-pki.js'
+import { C14N_10, canonicalize, EXC_C14N, EXC_C14N_COMMENTS } from '../../src/xmldsig/c14n.js'
+import { parseXml } from '../../src/xmldsig/parse.js'
+import { exclusiveSignedInfo, signXml } from '../../src/xmldsig/sign.js'
+import { DSIG_NS, RSA_SHA256, SHA256 } from '../../src/xmldsig/signature-profile.js'
+import type { XmlDocument, XmlElement } from '../../src/xmldsig/xml-tree.js'
 
 const TRUST = join(PKI, 'trust')
 const HUB = { keyFile: join(PKI, 'hub', 'signing-key.pem'), certFile: join(PKI, 'hub', 'signing-cert.pem'), chainFile: join(TRUST, 'issuing-ca.pem') }
@@ -247,6 +253,29 @@ t.test('signReceipt signs receipts only', async (t) => {
   t.throws(() => signReceipt(unsigned.replace('<Method>', '<Method><!-- c -->'), hub), /<Method> holds a comment/, 'a comment inside a field')
   t.throws(() => signReceipt(unsigned.replace('<Method>', '<Method note="x">'), hub), /unexpected attribute note/, 'an attribute on a field')
   t.type(signReceipt(unsigned.replace('<?xml version="1.0" encoding="UTF-8"?>\n', ''), hub), 'string', 'the declaration is optional')
+})
+
+t.test('signXml canonicalises its own SignedInfo without parsing it back only where that gives the same bytes', async (t) => {
+  const unsigned = '<?xml version="1.0" encoding="UTF-8"?>\n<r:Doc xmlns:r="urn:x" xmlns="urn:default" xml:lang="vi" Id="d1"><r:a>1</r:a></r:Doc>\n'
+  const cases: Array<{ name: string, canonicalization: string, prefix?: string, referenceUri: string, fast: boolean }> = [
+    { name: 'receipts: exclusive C14N, ds prefix, URI=""', canonicalization: EXC_C14N, referenceUri: '', fast: true },
+    { name: 'default namespace prefix', canonicalization: EXC_C14N, prefix: '', referenceUri: '', fast: true },
+    { name: 'other prefix, #Id reference', canonicalization: EXC_C14N, prefix: 'sig', referenceUri: '#d1', fast: true },
+    { name: 'inclusive C14N takes the context in: parsed', canonicalization: C14N_10, referenceUri: '', fast: false },
+    { name: 'exclusive with comments: parsed', canonicalization: EXC_C14N_COMMENTS, referenceUri: '', fast: false }
+  ]
+  for (const c of cases) {
+    const spec = { privateKey: hub.privateKey, certificates: [], signatureMethod: RSA_SHA256, digestMethod: SHA256, canonicalization: c.canonicalization, referenceUri: c.referenceUri, ...(c.prefix != null ? { prefix: c.prefix } : {}), place: (d: XmlDocument) => ({ append: d.root }) }
+    const signed = signXml(unsigned, spec)
+    const doc = parseXml(signed)
+    const info = doc.elements.find((e) => e.uri === DSIG_NS && e.local === 'SignedInfo') as XmlElement
+    const digest = /DigestValue>([^<]+)</.exec(signed)?.[1] ?? ''
+    const fast = exclusiveSignedInfo(spec, digest)
+    if (c.fast) t.equal(fast, canonicalize(doc, { method: c.canonicalization, apex: info }), `${c.name}: built = parsed and canonicalised`)
+    else t.equal(fast, undefined, `${c.name}`)
+    const value = /SignatureValue>([^<]+)</.exec(signed)?.[1] ?? ''
+    t.ok(verify('sha256', Buffer.from(canonicalize(doc, { method: c.canonicalization, apex: info }), 'utf8'), hub.certificate.publicKey, Buffer.from(value, 'base64')), `${c.name}: SignatureValue signs the canonical SignedInfo`)
+  }
 })
 
 t.test('loadHubIdentity', async (t) => {

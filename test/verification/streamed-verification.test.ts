@@ -28,7 +28,7 @@ import { ourSign, replace, UNSIGNED } from './review/documents.js'
 
 function keptParse (xml: Buffer): { doc: XmlDocument, uniqueness: EnvelopeUniqueness } {
   const uniqueness = new EnvelopeUniqueness()
-  const keep: KeepPolicy = { ...envelopeKeepPolicy(), observe: uniqueness.observe }
+  const keep: KeepPolicy = envelopeKeepPolicy(uniqueness.observe)
   return { doc: parseXml(xml, { keep }), uniqueness }
 }
 
