@@ -1,6 +1,6 @@
 /**
  * Where the accept path's CPU goes, thread by thread: `node --import tsx bench/accept/cpu-split.ts
- * [--documents N] [--hub-env NAME=VALUE ...] [--profile] [--perf FILE [--perf-postgres]] [--hub-root CHECKOUT]`.
+ * [--documents N] [--hub-env NAME=VALUE ...] [--profile] [--perf FILE [--perf-postgres]] [--hub-root CHECKOUT] [--sql STATEMENT ...]`.
  * --hub-root runs the hub of another checkout (e.g. /work/main) for a before/after comparison. --profile: the hub runs under
  * --cpu-prof and the main thread's profile of the measured load is printed after the table. Starts the bench hub (hub.ts), accepts N distinct
  * 10 KB documents after a warm-up (load.ts, 8 connections), and prints CPU milliseconds per
@@ -9,7 +9,7 @@
  * process (the load generator). CPU time from /proc, so a busy machine changes the rate but
  * hardly the cost per document; compare variants run back to back.
  */
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -47,6 +47,12 @@ const bytes = batch.paths.map((p) => readFileSync(p))
 const hubRoot = option('--hub-root')[0]
 const hub = await startHub({ verifyQueue: 32, env: hubEnv, ...(hubRoot != null ? { root: hubRoot } : {}), ...(profileDir != null ? { cpuProfileDir: profileDir } : {}) })
 try {
+  // --sql: statements run in the hub's schema before the warm-up (what-if experiments such as
+  // dropping an index); psql with the bench's DATABASE_URL.
+  for (const sql of option('--sql')) {
+    const run = spawnSync('psql', [process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test', '-v', 'ON_ERROR_STOP=1', '-c', `SET search_path = ${hub.schema}; ${sql}`], { encoding: 'utf8' })
+    if (run.status !== 0) throw new Error(`--sql ${sql}: ${run.stderr}`)
+  }
   const warm = await runLoad({ url: hub.url, apiKey: hub.apiKey, documents: bytes.slice(0, warmup), connections: 8, timeoutSeconds: 120 })
   if (warm.errors > 0) throw new Error(`warm-up: ${warm.firstError ?? ''}`)
   const load0 = loadavg()[0] ?? 0
@@ -81,7 +87,7 @@ try {
   const hubMs = after.processMs - before.processMs
   const pgMs = backendDeltaMs(before, after)
   const clientMs = (clientCpu.user + clientCpu.system) / 1000
-  console.log(`${n} documents of ${batch.bytes} bytes accepted at ${load.acceptedPerSecond.toFixed(1)}/s, load average ${load0.toFixed(1)} -> ${(loadavg()[0] ?? 0).toFixed(1)}; hub env ${JSON.stringify(hubEnv)}, hub from ${hubRoot ?? 'this checkout'}`)
+  console.log(`${n} documents of ${batch.bytes} bytes accepted at ${load.acceptedPerSecond.toFixed(1)}/s, load average ${load0.toFixed(1)} -> ${(loadavg()[0] ?? 0).toFixed(1)}; hub env ${JSON.stringify(hubEnv)}, hub from ${hubRoot ?? 'this checkout'}${option('--sql').length > 0 ? `, after ${option('--sql').join('; ')}` : ''}`)
   console.log('| CPU ms per document | |\n| --- | ---: |')
   for (const [name, ms] of [...groups].sort((a, b) => b[1] - a[1])) if (ms > 0) console.log(row(`hub thread ${name}`, ms))
   console.log(row('**hub, all threads**', hubMs))

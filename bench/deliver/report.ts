@@ -183,9 +183,9 @@ export function renderSection (results: Results): string {
   lines.push('### Where the time goes (per document)', '')
   lines.push('Latency split at the hub\'s own timestamps: `documents.accepted_at` (the hub\'s clock once the document is verified, ' +
     'duplicate-checked and its recipients looked up, before the accepting transaction) and `deliveries.delivered_at` ' +
-    '(PostgreSQL\'s clock at the start of the transaction that records the 200). "verified -> received" is storing the document, ' +
-    'the signed acceptance receipt, the signature-log entry, commit, enqueue, the worker taking the job, its claiming transaction, ' +
-    'reading the bytes back, a new TLS connection with the client certificate and the POST; "202 answer -> received" is how long ' +
+    '(PostgreSQL\'s clock at the start of the statement that records the 200, after the hub\'s delivery receipt was signed). "verified -> received" is storing the document, ' +
+    'the signed acceptance receipt, the signature-log entry, commit, enqueue, the worker taking the job, its claiming statement (which ' +
+    'returns the bytes too), the POST on a kept-alive mutual-TLS connection; "202 answer -> received" is how long ' +
     'after its answer the recipient had the document (negative: the delivery overtook the answer). ' +
     'CPU: user + system from /proc from the first submission until the last delivery was recorded, over the documents delivered: ' +
     'the hub process (all threads), its main thread (HTTP, receipts, database client and the delivery worker all run there), ' +

@@ -164,7 +164,7 @@ async function main (): Promise<void> {
       connections: CONNECTIONS,
       perRecipient: Number(SETTINGS.LIENTHONG_DELIVERY_MAX_PER_RECIPIENT),
       pollMs: 100,
-      settleTimeoutMs: 300_000,
+      settleTimeoutMs: 600_000,
       drainTimeoutMs: 900_000,
       log
     })

@@ -131,7 +131,13 @@ export async function readCheckpoint (db: Queryable, id?: number): Promise<Store
   return { id: Number(row.id), signed: JSON.parse(row.signed) as SignedCheckpoint, text: row.signed }
 }
 
-/** Key of the advisory lock that keeps two workers from issuing at the same moment (727002: appends). */
+/**
+ * Key of the advisory lock that keeps two workers from issuing at the same moment (727002: appends),
+ * taken as (727003, hash of the schema): advisory locks are per database, and hubs (or test runs)
+ * whose logs live in different schemas of one database have nothing to keep apart. With one key
+ * for the whole database, a worker checkpointing its own log made another hub's checkpoint (and a
+ * test's, beside a suite of workers) come back "another checkpoint is being issued".
+ */
 const CHECKPOINT_LOCK = 727003
 
 export interface IssueOptions {
@@ -152,7 +158,7 @@ export type IssueResult = { issued: true, stored: StoredCheckpoint } | { issued:
  */
 export async function issueCheckpoint (db: Database, hub: HubIdentity, options: IssueOptions = {}): Promise<IssueResult> {
   return await db.transaction(async (tx) => {
-    const { rows: [locked] } = await tx.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(${CHECKPOINT_LOCK}) AS ok`)
+    const { rows: [locked] } = await tx.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(${CHECKPOINT_LOCK}, hashtext(current_schema())) AS ok`)
     if (locked?.ok !== true) return { issued: false, reason: 'another checkpoint is being issued' }
     const previous = await readCheckpoint(tx)
     const from = previous?.signed.checkpoint

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { DEFAULT_SCRYPT, type ScryptParams } from '../accounts/password-hash.js'
 import { createUser, resetPassword } from '../accounts/user-admin.js'
 import type { Database } from '../db/database.js'
 import type { Role } from '../domain/principal.js'
@@ -24,7 +25,7 @@ function clerkNames (codes: readonly string[]): Map<string, string> {
  * data/demo-accounts.json (mode 600) so that they survive restarts, like the demo API keys. A
  * demo user missing from the file gets a new password (the file is the only place it is shown).
  */
-export async function demoAccounts (db: Database, dataDir: string): Promise<DemoAccount[]> {
+export async function demoAccounts (db: Database, dataDir: string, params: ScryptParams = DEFAULT_SCRYPT): Promise<DemoAccount[]> {
   const file = join(dataDir, 'demo-accounts.json')
   let known: Record<string, DemoAccount> = {}
   try {
@@ -47,8 +48,8 @@ export async function demoAccounts (db: Database, dataDir: string): Promise<Demo
       continue
     }
     const password = randomBytes(12).toString('base64url')
-    if (existing == null) await createUser(db, DEMO_ACTOR, { ...account, password, displayName: `Demo ${account.username}` })
-    else await resetPassword(db, DEMO_ACTOR, existing.id, password)
+    if (existing == null) await createUser(db, DEMO_ACTOR, { ...account, password, displayName: `Demo ${account.username}` }, params)
+    else await resetPassword(db, DEMO_ACTOR, existing.id, password, params)
     accounts.push({ ...account, password })
     changed = true
   }
@@ -57,4 +58,27 @@ export async function demoAccounts (db: Database, dataDir: string): Promise<Demo
     await writeFile(file, JSON.stringify(Object.fromEntries(accounts.map((a) => [a.username, a])), null, 2) + '\n', { mode: 0o600 })
   }
   return accounts
+}
+
+export class TestScryptRefused extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'TestScryptRefused'
+  }
+}
+
+/**
+ * Test-only setting TEST_DEMO_SCRYPT_LOGN (test/helpers/hub-process.ts sets it for the hubs the
+ * tests start): the scrypt cost of the demo accounts' password hashes, which otherwise take
+ * ~0.5 s of CPU each, eight per new demo hub. Only the demo accounts (demo registry, embedded
+ * database) use it, and only with LIENTHONG_DEMO=1: any other hub given it refuses to start, so
+ * it can never weaken the hashes of a real installation's people. Unset: the default cost.
+ */
+export function demoAccountsScrypt (env: NodeJS.ProcessEnv, demo: boolean): ScryptParams {
+  const value = env.TEST_DEMO_SCRYPT_LOGN
+  if (value == null || value === '') return DEFAULT_SCRYPT
+  if (!demo) throw new TestScryptRefused('TEST_DEMO_SCRYPT_LOGN is a test setting (cheaper demo password hashes): refused without LIENTHONG_DEMO=1')
+  const logN = Number(value)
+  if (!Number.isInteger(logN) || logN < 10 || logN > DEFAULT_SCRYPT.logN) throw new TestScryptRefused(`TEST_DEMO_SCRYPT_LOGN=${value}: must be an integer from 10 to ${DEFAULT_SCRYPT.logN}`)
+  return { ...DEFAULT_SCRYPT, logN }
 }

@@ -6,12 +6,15 @@ import { startHub, type RunningHub } from './start-hub.js'
 import { apiKeyPrefixIsLive, createApiKey } from '../store/credentials.js'
 import { listAgencyCodes } from '../store/agencies.js'
 import type { Database } from '../db/database.js'
+import type { ScryptParams } from '../accounts/password-hash.js'
 import { DEMO_REGISTRY } from '../paths.js'
-import { demoAccounts } from './demo-accounts.js'
+import { demoAccounts, demoAccountsScrypt } from './demo-accounts.js'
 
 export async function runHub (role: 'start' | 'serve'): Promise<void> {
   const config = loadConfig()
   refuseDemoMaterial(config, role)
+  // Before anything starts: a hub that is not a demo refuses the test-only hash cost.
+  const demoHashCost = demoAccountsScrypt(process.env, config.demo)
   const hub = await startHub(config, { role })
   // Signals are handled from the moment the hub runs: the demo set-up below takes seconds (the
   // demo accounts' password hashes), and a SIGTERM meanwhile must still stop the hub cleanly.
@@ -25,7 +28,7 @@ export async function runHub (role: 'start' | 'serve'): Promise<void> {
   out(`  database: ${config.databaseUrl != null ? 'PostgreSQL' : `embedded PGlite in ${join(config.dataDir, 'pglite')}`}`)
   if (config.registryFile === DEMO_REGISTRY) {
     try {
-      await printDemoCredentials(hub, config, out)
+      await printDemoCredentials(hub, config, demoHashCost, out)
     } catch (err) {
       // The database closed under the set-up by a stop: nothing to report.
       if (stopping()) return
@@ -35,7 +38,7 @@ export async function runHub (role: 'start' | 'serve'): Promise<void> {
 }
 
 /** The demo API keys and (embedded database) the demo accounts, printed and kept under the data directory. */
-async function printDemoCredentials (hub: RunningHub, config: ReturnType<typeof loadConfig>, out: (line: string) => void): Promise<void> {
+async function printDemoCredentials (hub: RunningHub, config: ReturnType<typeof loadConfig>, hashCost: ScryptParams, out: (line: string) => void): Promise<void> {
   const keys = await demoApiKeys(hub.db, config.dataDir)
   out('  demo registry and PKI from certs-example/ (NOT FOR PRODUCTION); demo API keys:')
   for (const [agency, key] of Object.entries(keys)) out(`    ${agency}  ${key}`)
@@ -43,7 +46,7 @@ async function printDemoCredentials (hub: RunningHub, config: ReturnType<typeof 
   // People only on the embedded database: a PostgreSQL hub's users are the operator's to make.
   if (config.databaseUrl == null) {
     out(`  demo accounts (sign in at ${hub.url}/console, or POST ${hub.url}/api/session):`)
-    for (const a of await demoAccounts(hub.db, config.dataDir)) out(`    ${a.username.padEnd(16)} ${a.password}  ${a.role}${a.agencyCode != null ? ` of ${a.agencyCode}` : ''}`)
+    for (const a of await demoAccounts(hub.db, config.dataDir, hashCost)) out(`    ${a.username.padEnd(16)} ${a.password}  ${a.role}${a.agencyCode != null ? ` of ${a.agencyCode}` : ''}`)
     out(`  (also in ${join(config.dataDir, 'demo-accounts.json')})`)
   }
 }

@@ -173,7 +173,7 @@ t.test('another route family declares its own authenticator; failed authenticati
   t.same([ok.statusCode, ok.json()], [200, { credential: 'console:operator' }], 'the console\'s own credential enters the console')
   const cases = [
     { name: 'an agency key does not open the console', url: '/backoffice/overview', headers: { authorization: `Bearer ${hub.keys[G22]}` }, detail: /sign in to the console/ },
-    { name: 'an unknown backoffice route asks for the console credential', url: '/backoffice/nope', headers: {}, detail: /sign in to the console/ },
+    { name: 'an unknown backoffice route asks for the console credential', url: '/backoffice/nope', headers: { cookie: 'session=guess' }, detail: /sign in to the console/ },
     { name: 'the console cookie does not open /v1', url: '/v1/inbox', headers: { cookie: 'session=valid' }, detail: /API key/ }
   ]
   for (const c of cases) {

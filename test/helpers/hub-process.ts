@@ -23,7 +23,8 @@ const READY: Record<LienthongCommand, RegExp> = {
  * compiled CLI) and minus any hub setting the test runner happens to carry (LIENTHONG_*, DATABASE_URL,
  * REDIS_URL), plus `settings`. What a test does not set is the documented default, except
  * LIENTHONG_DEMO=1: the tests run on the demo key material of certs-example/, which `serve`,
- * `worker` and `start` on PostgreSQL refuse without it (`LIENTHONG_DEMO: ''` to see the refusal).
+ * `worker` and `start` on PostgreSQL refuse without it (`LIENTHONG_DEMO: ''` to see the refusal),
+ * and with it the test-only TEST_DEMO_SCRYPT_LOGN=12 (cheaper demo account hashes).
  */
 export function lienthongEnv (settings: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env }
@@ -31,7 +32,13 @@ export function lienthongEnv (settings: Record<string, string>): NodeJS.ProcessE
   delete env.DATABASE_URL
   delete env.REDIS_URL
   for (const key of Object.keys(env)) if (key.startsWith('LIENTHONG_')) delete env[key]
-  return { ...env, LIENTHONG_DEMO: '1', ...settings }
+  const result: NodeJS.ProcessEnv = { ...env, LIENTHONG_DEMO: '1', ...settings }
+  // The demo accounts of a new embedded hub hash their passwords at scrypt 2^12 instead of 2^17
+  // (8 x ~0.5 s of CPU per hub start; src/hub/demo-accounts.ts). Only where LIENTHONG_DEMO=1, the
+  // one place the hub accepts it; a test that sets its own value keeps it.
+  if (result.LIENTHONG_DEMO === '1' && settings.TEST_DEMO_SCRYPT_LOGN == null) result.TEST_DEMO_SCRYPT_LOGN = '12'
+  else if (result.LIENTHONG_DEMO !== '1' && settings.TEST_DEMO_SCRYPT_LOGN == null) delete result.TEST_DEMO_SCRYPT_LOGN
+  return result
 }
 
 /**

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { HubProblem } from '../../errors/problem.js'
 import type { HubContext } from '../hub-context.js'
 import { FailureCounter } from '../limits/failure-counter.js'
+import { presentsCredential } from './credential-presence.js'
 import type { GatewayScope } from './scope.js'
 
 declare module 'fastify' {
@@ -30,8 +31,8 @@ export interface ScopesOptions {
  * (no body parsed, no memory reserved, nothing logged for a caller without a credential).
  *
  * Failed authentications are counted per client address, across all scopes; past
- * LIENTHONG_AUTH_FAILURES_PER_MINUTE the address gets 429 RATE_LIMITED without its credential
- * being looked at, until the minute ends.
+ * LIENTHONG_AUTH_FAILURES_PER_MINUTE a failure from the address gets 429 RATE_LIMITED, until the
+ * minute ends. A request presenting no credential at all is answered 401 and not counted.
  *
  * An unknown route asks for credentials first (the scope its URL falls under, else
  * `unknownRoutes`): which routes exist is not disclosed to a caller without a credential.
@@ -57,6 +58,9 @@ export async function registerScopes (app: FastifyInstance, options: ScopesOptio
       if (/^100-continue$/i.test(request.headers.expect ?? '') && !reply.raw.headersSent) reply.raw.writeContinue()
     } catch (err) {
       if (!(err instanceof HubProblem && err.code === 'UNAUTHENTICATED')) throw err
+      // Nothing presented, nothing guessed: 401, and the budget is left to real failures
+      // (credential-presence.ts), also once the address has spent it.
+      if (!presentsCredential(request)) throw err
       if (failures.exhausted(address)) {
         throw new HubProblem('RATE_LIMITED', 'too many failed authentications from this address; retry later', { retryAfterSeconds: failures.retryAfterSeconds() })
       }
