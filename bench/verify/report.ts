@@ -217,5 +217,10 @@ function issue15Targets (results: Results): string[] {
     if (r.document.startsWith('50 MB nested')) rows.push(['50 MB nested to depth 10,000: refused < 0.5 s (CPU)', `${ms(r.ms)} ms, ${r.note}`, r.ms < 500 ? 'met' : '**not met**'])
   }
   if (rows.length === 0) return []
-  return ['### Issue 15 targets (same run)', '', ...table(['Target', 'Measured', 'Result'], rows, ['l', 'l', 'l']), '']
+  return [
+    '### Issue 15 targets (same run, wall time)', '',
+    'From the wall-time measures above, which on a shared machine include waiting for a core; the targets are judged on CPU time in ' +
+      '"Streaming verifier targets" (bench/verify/streaming-targets.ts, the last step of `npm run bench`), which also measures 10 KB after the 20 MB documents.', '',
+    ...table(['Target', 'Measured (wall time)', 'Result'], rows, ['l', 'l', 'l']), ''
+  ]
 }
