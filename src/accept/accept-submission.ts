@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import type { Database } from '../db/database.js'
-import { entryFromVerdict, type SignatureLogEntryInput } from '../evidence/signature-log.js'
+import { entryFromVerdict, type PreparedSignatureLogEntry, type SignatureLogEntryInput } from '../evidence/signature-log.js'
 import { sequencerFor } from '../evidence/signature-log-sequencer.js'
 import { issueReceipt, type ReceiptFields } from '../evidence/receipts.js'
 import type { HubIdentity } from '../evidence/hub-identity.js'
 import type { DeliveryQueue } from '../queue/delivery-queue.js'
 import { clearEnqueued } from '../store/delivery-outbox.js'
-import { storeAcceptedDocument } from './store-accepted-document.js'
+import { acceptedDocumentGroupItem, storeAcceptedDocument, type AcceptedDocumentRows } from './store-accepted-document.js'
 import { hasDeliveryTo } from '../store/deliveries.js'
 import { findAgencies, localCaseVariants, type AgencyRow } from '../store/agencies.js'
 import type { AuthenticatedAgency } from '../store/credentials.js'
@@ -114,6 +114,14 @@ export async function acceptSubmission (deps: AcceptDependencies, submission: Su
     ? await findAnsweredDocument(db, verdict.agency, verdict.envelope.businessDocumentId)
     : undefined
   const sign = deps.signReceipt ?? (async (fields: ReceiptFields) => issueReceipt(fields, deps.hub))
+  const rowsFor = (entry: PreparedSignatureLogEntry, receipt: string): AcceptedDocumentRows => ({
+    entry,
+    document: { id: documentId, verdict, raw: submission.bytes, acceptedAt, responseForDocumentId: plan.answers, changesDocumentId: changes?.id },
+    deliveries: plan.deliveries,
+    pushEnqueued: deps.queue != null,
+    receipt: { id: randomUUID(), xml: receipt },
+    ...(plan.answers != null ? { statusEvent: { id: randomUUID(), description: verdict.envelope.description } } : {})
+  })
   let result: { receipt: string, signatureLogId: number }
   try {
     // One statement (migration 014) stores document, deliveries, receipt, status event and the
@@ -132,15 +140,13 @@ export async function acceptSubmission (deps: AcceptDependencies, submission: Su
         signatureLogEntryHash: entry.entryHash
       }),
       write: async (entry, receipt, run) => {
-        await storeAcceptedDocument(run, {
-          entry,
-          document: { id: documentId, verdict, raw: submission.bytes, acceptedAt, responseForDocumentId: plan.answers, changesDocumentId: changes?.id },
-          deliveries: plan.deliveries,
-          pushEnqueued: deps.queue != null,
-          receipt: { id: randomUUID(), xml: receipt },
-          ...(plan.answers != null ? { statusEvent: { id: randomUUID(), description: verdict.envelope.description } } : {})
-        })
+        await storeAcceptedDocument(run, rowsFor(entry, receipt))
         return { receipt, signatureLogId: entry.id }
+      },
+      // Group commit (signature-log-sequencer.ts): the same rows as one item of a multi-document statement.
+      group: (entry, receipt) => {
+        const item = acceptedDocumentGroupItem(rowsFor(entry, receipt))
+        return item != null ? { ...item, result: { receipt, signatureLogId: entry.id } } : undefined
       }
     })
   } catch (err) {

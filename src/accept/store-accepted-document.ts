@@ -41,3 +41,45 @@ export async function storeAcceptedDocument (run: Run, rows: AcceptedDocumentRow
         rows.statusEvent?.id ?? null, rows.statusEvent?.description ?? null])
   }, large)
 }
+
+/**
+ * The same rows as one item of a group commit (lienthong_append_group, migration 027): the
+ * fields lienthong_accept_document takes, as JSON (raw in base64), and the bytes the item adds to
+ * its group. Undefined for a large document: it stays on its own path (COPY on PostgreSQL).
+ */
+export function acceptedDocumentGroupItem (rows: AcceptedDocumentRows): { document: Record<string, unknown>, bytes: number } | undefined {
+  const { document: doc, deliveries } = rows
+  if (doc.raw.length >= LARGE_RAW_BYTES) return undefined
+  const v = doc.verdict
+  const document = {
+    id: doc.id,
+    kind: v.envelope.kind,
+    sender: v.agency,
+    edxml_document_id: v.envelope.documentId ?? null,
+    digest: v.digestSha256,
+    size: doc.raw.length,
+    raw: doc.raw.toString('base64'),
+    envelope: v.envelope,
+    signer: { ...v.signer, chain: v.chain },
+    algorithms: v.algorithms,
+    flags: v.flags,
+    status_code: v.envelope.statusCode ?? null,
+    response_for: doc.responseForDocumentId ?? null,
+    accepted_at: doc.acceptedAt.toISOString(),
+    business_doc_type: v.envelope.businessDocType ?? null,
+    changes: doc.changesDocumentId ?? null,
+    delivery_ids: deliveries.map((d) => d.id),
+    recipients: deliveries.map((d) => d.recipientCode),
+    modes: deliveries.map((d) => d.mode),
+    push_enqueued: rows.pushEnqueued,
+    route_kinds: deliveries.map((d) => d.route?.kind ?? 'local'),
+    route_targets: deliveries.map((d) => d.route?.target ?? null),
+    route_sources: deliveries.map((d) => d.route?.source ?? null),
+    route_rules: deliveries.map((d) => d.route?.rule ?? null),
+    receipt_id: rows.receipt.id,
+    receipt_xml: rows.receipt.xml,
+    event_id: rows.statusEvent?.id ?? null,
+    event_description: rows.statusEvent?.description ?? null
+  }
+  return { document, bytes: document.raw.length + rows.receipt.xml.length + rows.entry.canonical.length }
+}

@@ -17,6 +17,18 @@ import {
  * database one after another in slot order, each one statement (migration 014) that appends only
  * if its `prev` is still the head.
  *
+ * Group commit: the writes wait in slot order in `pending`; whenever none is in flight, every slot
+ * at the front that is ready (prepared) and can be grouped goes to the database in ONE statement
+ * (lienthong_append_group, migration 027: each item through the same per-document function, each
+ * prev still checked), so N documents cost one round trip and one commit. Slots that become ready
+ * while a group is in flight form the next group: no timer, an idle hub writes each slot at once.
+ * A group is bounded (GROUP_MAX_ITEMS, GROUP_MAX_BYTES) and holds slots of one generation only; a
+ * slot without a group item (a large document, a custom write) is written alone by its own write.
+ * A group refused as stale (another process appended before it) fails every item as stale, as
+ * each would have failed alone; any other error rolls the group back whole and its items are
+ * written one by one, so each document's outcome is its own (a duplicate fails alone, the items
+ * after it are refused as stale and start over on a new slot).
+ *
  * The database decides; this only guesses well. When the head moved (another process appended,
  * a rejection was logged by appendSignatureLog, an earlier slot failed) the write is refused with
  * SQLSTATE LTSTL and the actual head; the tail is reset to it and the append starts over on a new
@@ -40,6 +52,32 @@ export interface AppendStep<P, R> {
   prepare: (entry: PreparedSignatureLogEntry) => Promise<P>
   /** The write: must append `entry` with lienthong_append_signature_log (directly or inside lienthong_accept_document). */
   write: (entry: PreparedSignatureLogEntry, prepared: P, run: Run) => Promise<R>
+  /**
+   * The same write as an item of a group commit: what lienthong_append_group takes besides the
+   * entry (`document`, null for a log-only entry), its size in bytes, and the result the write
+   * would give. Undefined (or no `group`): this slot is written alone by `write`.
+   */
+  group?: (entry: PreparedSignatureLogEntry, prepared: P) => GroupItem<R> | undefined
+}
+
+export interface GroupItem<R> {
+  document: Record<string, unknown> | null
+  bytes: number
+  result: R
+}
+
+/** A group holds at most this many slots and (beyond its first) this many bytes. */
+export const GROUP_MAX_ITEMS = 64
+export const GROUP_MAX_BYTES = 4 * 1024 * 1024
+
+/** A slot waiting for its turn to be written, in slot order. */
+interface PendingSlot {
+  entry: PreparedSignatureLogEntry
+  generation: number
+  /** Set once prepared: how to write it (alone, or as a group item), or why it cannot be. */
+  ready?: { write: () => Promise<unknown>, item?: GroupItem<unknown> } | { failed: unknown }
+  resolve: (value: unknown) => void
+  reject: (err: unknown) => void
 }
 
 const STALE_HEAD = 'LTSTL'
@@ -57,9 +95,16 @@ export class SignatureLogSequencer {
   private loading: Promise<SignatureLogHead> | undefined
   /** Bumped whenever the tail is reset: slots of an older generation do not reset it again. */
   private generation = 0
-  private lastWrite: Promise<unknown> = Promise.resolve()
+  /** Slots not yet written, in slot order; `writing`: a write (one slot or a group) is in flight. */
+  private readonly pending: PendingSlot[] = []
+  private writing = false
   /** Counters for tests and benchmarks: how often the guess was wrong, and the locked fallback. */
   readonly stats = { appended: 0, stale: 0, locked: 0, backoffs: 0 }
+  /**
+   * Group commit: statements that wrote a group, the slots they held, and groups rolled back by
+   * an error other than a stale head and then written one by one.
+   */
+  readonly groupStats = { groups: 0, grouped: 0, fallbacks: 0 }
   /** Refusals in a row (decays by one per success), and the time before which no slot is taken. */
   private contention = 0
   private notBefore = 0
@@ -86,7 +131,8 @@ export class SignatureLogSequencer {
       write: async (prepared, _p, run) => {
         await run(async (q) => await callAppend(q, prepared), false)
         return prepared
-      }
+      },
+      group: (prepared) => ({ document: null, bytes: prepared.canonical.length, result: prepared })
     })
   }
 
@@ -97,15 +143,7 @@ export class SignatureLogSequencer {
     const generation = this.generation
     const prepared = prepareSignatureLogEntry(entry, current)
     this.tail = { id: prepared.id, hash: prepared.entryHash }
-    const previous = this.lastWrite
-    const run: Run = async (fn, needsTransaction) => needsTransaction ? await this.db.transaction(fn) : await fn(this.db)
-    const write = (async () => {
-      const value = await step.prepare(prepared)
-      // In slot order: a write sent before its predecessor committed would find the head moved.
-      await previous
-      return await step.write(prepared, value, run)
-    })()
-    this.lastWrite = write.then(() => undefined, () => undefined)
+    const write = this.enqueue(prepared, generation, step)
     try {
       const result = await write
       this.stats.appended++
@@ -124,6 +162,91 @@ export class SignatureLogSequencer {
       if (head != null) return { done: false }
       throw err
     }
+  }
+
+  /** Queues the slot's write behind the earlier slots; it goes out once prepared and at the front. */
+  private async enqueue<P, R>(entry: PreparedSignatureLogEntry, generation: number, step: AppendStep<P, R>): Promise<R> {
+    const run: Run = async (fn, needsTransaction) => needsTransaction ? await this.db.transaction(fn) : await fn(this.db)
+    const written = new Promise<unknown>((resolve, reject) => {
+      const slot: PendingSlot = { entry, generation, resolve, reject }
+      this.pending.push(slot)
+      // Never rejects: whatever happens, the slot becomes ready (or failed) so the queue moves on.
+      const preparing = (async () => {
+        try {
+          const value = await step.prepare(entry)
+          slot.ready = { write: async () => await step.write(entry, value, run), item: step.group?.(entry, value) }
+        } catch (err) {
+          slot.ready = { failed: err }
+        }
+        this.flush()
+      })()
+      preparing.catch(() => {})
+    })
+    return await (written as Promise<R>)
+  }
+
+  /** Starts the next write if none is in flight and the front slot is prepared. */
+  private flush (): void {
+    if (this.writing || this.pending[0]?.ready == null) return
+    this.writing = true
+    const done = (): void => {
+      this.writing = false
+      this.flush()
+    }
+    // writeFront settles every slot it takes and does not throw; `done` runs either way.
+    this.writeFront().then(done, done)
+  }
+
+  /** Writes the front slot, or the group of ready slots at the front; settles each slot's promise. */
+  private async writeFront (): Promise<void> {
+    const first = this.pending[0]
+    const ready = first?.ready
+    if (first == null || ready == null) return
+    if ('failed' in ready) {
+      this.pending.shift()
+      first.reject(ready.failed)
+      return
+    }
+    const group = ready.item != null ? this.takeGroup(first) : [this.pending.shift() as PendingSlot]
+    if (group.length === 1) {
+      await settle(first, ready.write)
+      return
+    }
+    const items = group.map((slot) => {
+      const { entry } = slot
+      const item = (slot.ready as { item: GroupItem<unknown> }).item
+      return { prev_id: entry.prev.id, prev_hash: entry.prev.hash, canonical: entry.canonical, entry_hash: entry.entryHash, document: item.document }
+    })
+    try {
+      await this.db.query('SELECT lienthong_append_group($1::jsonb) AS id', [JSON.stringify(items)])
+    } catch (err) {
+      if (staleHead(err) != null) {
+        // The first item's prev was not the head; the others chain on it: all stale, nothing written.
+        for (const slot of group) slot.reject(err)
+        return
+      }
+      // Rolled back whole: each item alone, so only the one at fault fails with its own error.
+      this.groupStats.fallbacks++
+      for (const slot of group) await settle(slot, (slot.ready as { write: () => Promise<unknown> }).write)
+      return
+    }
+    this.groupStats.groups++
+    this.groupStats.grouped += group.length
+    for (const slot of group) slot.resolve((slot.ready as { item: GroupItem<unknown> }).item.result)
+  }
+
+  /** Removes and returns the ready, groupable slots at the front (same generation, within the bounds). */
+  private takeGroup (first: PendingSlot): PendingSlot[] {
+    let bytes = 0
+    let count = 0
+    for (const slot of this.pending) {
+      const ready = slot.ready
+      if (ready == null || 'failed' in ready || ready.item == null || slot.generation !== first.generation) break
+      if (count >= GROUP_MAX_ITEMS || (count > 0 && bytes + ready.item.bytes > GROUP_MAX_BYTES)) break
+      bytes += ready.item.bytes
+      count++
+    }
+    return this.pending.splice(0, count)
   }
 
   /** After a refusal: no new slot for a random time up to 2^(refusals in a row - 1) ms (capped). */
@@ -178,6 +301,14 @@ export class SignatureLogSequencer {
 /** Appends a prepared entry (one statement); throws with SQLSTATE LTSTL when the head moved. */
 export async function callAppend (q: Queryable, entry: PreparedSignatureLogEntry): Promise<void> {
   await q.query('SELECT lienthong_append_signature_log($1, $2, $3, $4) AS id', [entry.prev.id, entry.prev.hash, entry.canonical, entry.entryHash])
+}
+
+async function settle (slot: PendingSlot, write: () => Promise<unknown>): Promise<void> {
+  try {
+    slot.resolve(await write())
+  } catch (err) {
+    slot.reject(err)
+  }
 }
 
 /** The actual head from a stale-head refusal, or undefined for any other error. */
