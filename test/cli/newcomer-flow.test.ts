@@ -2,7 +2,7 @@ import t from 'tap'
 import { execFile } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { CLI, childEnv } from '../helpers/cli.js'
+import { CLI, childEnv, untracked } from '../helpers/cli.js'
 import { FIXTURES, PKI, ROOT } from '../helpers/example-pki.js'
 
 // Exactly what the README tells a newcomer, as real processes: make an own example PKI, sign a
@@ -17,7 +17,7 @@ function lienthong (...args: string[]): Promise<Run> {
   delete env.LIENTHONG_TRUST_DIR
   delete env.LIENTHONG_REGISTRY
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 90_000 }, (err, stdout, stderr) => {
+    execFile(...untracked(process.execPath, [CLI, ...args]), { cwd: ROOT, env, encoding: 'utf8', timeout: 90_000 }, (err, stdout, stderr) => {
       resolve({ code: err == null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr })
     })
   })

@@ -4,7 +4,7 @@ import { copyFileSync, readFileSync } from 'node:fs'
 import { X509Certificate, randomUUID } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CLI, childEnv } from '../helpers/cli.js'
+import { CLI, childEnv, untracked } from '../helpers/cli.js'
 import { FIXTURES, PKI, ROOT } from '../helpers/example-pki.js'
 
 // `lienthong verify` over real processes: the CLI as an operator runs it, against the committed
@@ -31,7 +31,7 @@ function lienthong (...args: string[]): Promise<Run> {
   delete env.LIENTHONG_TRUST_DIR
   delete env.LIENTHONG_REGISTRY
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(...untracked(process.execPath, [CLI, ...args]), { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) => {
       const code = err == null ? 0 : typeof err.code === 'number' ? err.code : null
       resolve({ code, signal: err?.signal ?? null, stdout, stderr })
     })

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process'
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CLI, DIST, childEnv } from '../helpers/cli.js'
+import { CLI, DIST, childEnv, untracked } from '../helpers/cli.js'
 import { FIXTURES, PKI, ROOT } from '../helpers/example-pki.js'
 
 // `lienthong verify` answers quickly because it loads only what verification needs, from one
@@ -39,7 +39,7 @@ async function runRecorded (args: string[], entry = CLI): Promise<Loaded> {
   delete env.LIENTHONG_TRUST_DIR
   delete env.LIENTHONG_REGISTRY
   const { code, stdout } = await new Promise<{ code: number | null, stdout: string }>((resolve) => {
-    execFile(process.execPath, ['--import', RECORDER, entry, ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 }, (err, stdout) => {
+    execFile(...untracked(process.execPath, ['--import', RECORDER, entry, ...args]), { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 }, (err, stdout) => {
       resolve({ code: err == null ? 0 : typeof err.code === 'number' ? err.code : null, stdout })
     })
   })
@@ -100,7 +100,7 @@ process.stderr.write('cache:' + bundle.cache + '\\n')
 process.argv = [process.argv[0], 'lienthong', 'verify', ...${JSON.stringify(args)}]
 await bundle.run()`
   return await new Promise((resolve) => {
-    execFile(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, env: childEnv(), encoding: 'utf8', timeout: 120_000 }, (err, stdout, stderr) => {
+    execFile(...untracked(process.execPath, ['--input-type=module', '-e', script]), { cwd: ROOT, env: childEnv(), encoding: 'utf8', timeout: 120_000 }, (err, stdout, stderr) => {
       resolve({ code: err == null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, cache: /^cache:(.*)$/m.exec(stderr)?.[1] ?? stderr })
     })
   })

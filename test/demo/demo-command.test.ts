@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
-import { CLI, childEnv } from '../helpers/cli.js'
+import { CLI, childEnv, untracked } from '../helpers/cli.js'
 import { testDatabase } from '../helpers/database.js'
 import { PKI, ROOT } from '../helpers/example-pki.js'
 
@@ -27,7 +27,7 @@ interface Run { code: number | null, stdout: string, stderr: string }
 /** The compiled CLI, in the repository root, with `env` over the test's environment. */
 function lienthong (args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, env: childEnv(env), encoding: 'utf8', timeout: 100_000 }, (err, stdout, stderr) => {
+    execFile(...untracked(process.execPath, [CLI, ...args]), { cwd: ROOT, env: childEnv(env), encoding: 'utf8', timeout: 100_000 }, (err, stdout, stderr) => {
       resolve({ code: err == null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr })
     })
   })
@@ -49,7 +49,7 @@ async function startHub (t: Test, role: 'start' | 'serve' = 'start'): Promise<{ 
   const dataDir = t.testdir()
   const db = await testDatabase(t)
   const prefix = `{lt-demo-${process.pid}-${role}}`
-  const child = spawn(process.execPath, [CLI, role], {
+  const child = spawn(...untracked(process.execPath, [CLI, role]), {
     cwd: ROOT,
     env: {
       ...childEnv(),
@@ -169,7 +169,7 @@ t.test('lienthong demo without a running hub: one clear message, exit 2', async 
 
 t.test('the README quick start on this checkout: npm start, then npx lienthong demo (scripts/quick-start-check.sh)', async (t) => {
   const run = await new Promise<Run>((resolve) => {
-    execFile('bash', [join(ROOT, 'scripts', 'quick-start-check.sh')], { cwd: ROOT, env: childEnv(), encoding: 'utf8', timeout: 110_000 }, (err, stdout, stderr) => {
+    execFile(...untracked('bash', [join(ROOT, 'scripts', 'quick-start-check.sh')]), { cwd: ROOT, env: childEnv(), encoding: 'utf8', timeout: 110_000 }, (err, stdout, stderr) => {
       resolve({ code: err == null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr })
     })
   })

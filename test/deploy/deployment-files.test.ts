@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
 import { AgencyRegistry } from '../../src/registry/agency-registry.js'
 import { ENV_KEYS } from '../../src/config/env-schema.js'
-import { CLI, childEnv } from '../helpers/cli.js'
+import { CLI, childEnv, untracked } from '../helpers/cli.js'
 
 // Docker does not run on the development machines or in CI, so the deployment files are kept
 // honest here: compose.yaml, deploy/*, the Dockerfile and .dockerignore are parsed and checked
@@ -372,7 +372,7 @@ function whichSync (command: string): string | undefined {
 
 async function run (file: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number, output: string }> {
   return await new Promise((resolve) => {
-    execFile(file, args, { cwd: ROOT, env: childEnv(env), timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(...untracked(file, args), { cwd: ROOT, env: childEnv(env), timeout: 60_000 }, (err, stdout, stderr) => {
       const code = err == null ? 0 : typeof err.code === 'number' ? err.code : 1
       resolve({ code, output: stdout + stderr })
     })

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { CLI } from './cli.js'
+import { CLI, untracked } from './cli.js'
 import type { TeardownHost, TestPostgres } from './database.js'
 import { ROOT } from './example-pki.js'
 
@@ -81,7 +81,7 @@ export class LienthongProcess {
   private err = ''
 
   constructor (readonly command: LienthongCommand, env: NodeJS.ProcessEnv, args: string[] = []) {
-    this.child = spawn(process.execPath, [CLI, command, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    this.child = spawn(...untracked(process.execPath, [CLI, command, ...args]), { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
     this.child.stdout?.on('data', (chunk: Buffer) => { this.out += chunk.toString() })
     this.child.stderr?.on('data', (chunk: Buffer) => { this.err += chunk.toString() })
     this.exited = new Promise((resolve) => this.child.once('close', (code, signal) => resolve({ code, signal })))

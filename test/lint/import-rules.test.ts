@@ -2,6 +2,7 @@ import t, { type Test } from 'tap'
 import { execFile } from 'node:child_process'
 import { copyFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { untracked } from '../helpers/cli.js'
 import { ROOT } from '../helpers/example-pki.js'
 
 // The import rules of `npm run lint` (.dependency-cruiser.cjs and scripts/check-folder-cycles.js),
@@ -12,7 +13,7 @@ interface Run { code: number | null, output: string }
 
 function run (cwd: string, args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { cwd, encoding: 'utf8', timeout: 90_000 }, (err, stdout, stderr) => {
+    execFile(...untracked(process.execPath, args), { cwd, encoding: 'utf8', timeout: 90_000 }, (err, stdout, stderr) => {
       const code = err == null ? 0 : typeof err.code === 'number' ? err.code : null
       resolve({ code, output: stdout + stderr })
     })

@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config/config.js'
 import type { Queryable } from '../../src/db/database.js'
 import { startHub } from '../../src/hub/start-hub.js'
 import { createApiKey } from '../../src/store/credentials.js'
-import { CLI } from '../helpers/cli.js'
+import { CLI, untracked } from '../helpers/cli.js'
 import { testDatabase, type TestPostgres } from '../helpers/database.js'
 import { FIXTURES, ROOT } from '../helpers/example-pki.js'
 import { REDIS_URL, testHub } from '../helpers/hub.js'
@@ -64,7 +64,7 @@ t.test('lienthong worker with LIENTHONG_WORKER_METRICS_PORT serves its delivery 
   const { app, queue, keys } = await testHub(t, { db })
   const recipient = await recipientServer(t)
   await db.query('UPDATE agencies SET push_url = $1 WHERE code = $2', [recipient.url, H29])
-  const child = spawn(process.execPath, [CLI, 'worker'], {
+  const child = spawn(...untracked(process.execPath, [CLI, 'worker']), {
     cwd: ROOT,
     env: cleanEnv({
       DATABASE_URL: databaseUrlOf(db),
