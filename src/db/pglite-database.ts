@@ -55,15 +55,21 @@ export async function openPglite (dataDir: string | undefined): Promise<Database
 
 /**
  * Test-only hook (TEST_PGLITE_TEMPLATE, set by test/helpers/suite-env.mjs, by nothing in the hub):
- * a new database (no PG_VERSION yet) starts from this tarball of a freshly initialised PGlite data
- * directory instead of running initdb, which costs ~4.4 s of CPU per database and the test suite
- * creates dozens (scripts/pglite-template.js makes it once per run). The tarball is what initdb
- * writes and nothing else: the migrations still run on it as on a first start. Never used for an
+ * a new database (no PG_VERSION yet) starts from this tarball instead of running initdb and every
+ * migration, which cost ~5.5 s of CPU per database and the test suite creates dozens
+ * (scripts/pglite-template.js makes it once per run). The tarball is what a first start of the hub
+ * leaves behind (initdb's output, every migration applied, their schema_migrations rows): migrate()
+ * still runs after this and applies any migration the tarball does not list. Never used for an
  * existing database, and an unreadable template means a normal initdb.
+ *
+ * Honoured only in a tap test process and the processes it starts: tap sets TAP=1 in every test
+ * process and the hubs the tests start inherit their environment. A production hub that finds
+ * TEST_PGLITE_TEMPLATE in its environment ignores it and initialises its database itself, so a
+ * stray variable cannot seed it with a file's tables and rows (test/db/pglite-template-guard.test.ts).
  */
 async function testTemplate (dataDir: string | undefined): Promise<{ loadDataDir?: Blob }> {
   const template = process.env.TEST_PGLITE_TEMPLATE
-  if (template == null || template === '') return {}
+  if (template == null || template === '' || process.env.TAP !== '1') return {}
   if (dataDir != null && existsSync(join(dataDir, 'PG_VERSION'))) return {}
   try {
     return { loadDataDir: new Blob([await readFile(template)]) }
