@@ -17,6 +17,7 @@ import { targetId, type ResolvedRoute } from '../routing/route.js'
 import type { RouteTable } from '../routing/route-table.js'
 import type { RouteTableSource } from '../routing/stored-routes.js'
 import { documentHops } from '../store/peer-forwarding.js'
+import { upstreamPathProblem } from './upstream-path.js'
 
 export interface AcceptDependencies {
   db: Database
@@ -101,6 +102,13 @@ export async function acceptSubmission (deps: AcceptDependencies, submission: Su
   const codes = verdict.envelope.kind === 'document' ? recipientCodes(verdict) : []
   const { duplicate, agencies } = await findDuplicateAndAgencies(db, verdict.digestSha256, verdict.agency, verdict.envelope.documentId, verdict.envelope.kind, codes)
   if (duplicate != null) return await logDuplicate(db, base, duplicate)
+
+  // An upstream is bound to the document's path like a peer on /peer (upstream-path.ts): after
+  // the duplicate rule, so an axis handing back a copy of what this hub sent is only a duplicate.
+  if (submission.source != null) {
+    const off = await upstreamPathProblem(db, verdict, submission.source.upstreamId)
+    if (off != null) return await reject(off.problem, off.detail)
+  }
 
   // What an upstream hands us goes to our own agencies only, never routed on: its other recipients
   // are the upstream's business, and routing them (back upstream, to a peer) could loop.

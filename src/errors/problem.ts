@@ -21,7 +21,7 @@ export const GATEWAY_CODES = {
   HOP_LOOP: { status: 409, title: 'The document already went through this hub (routing loop)' },
   HOP_LIMIT: { status: 409, title: 'The document went through too many hubs' },
   HOPS_INVALID: { status: 400, title: 'The Lienthong-Hops header is not a hop list' },
-  PEER_NOT_ON_PATH: { status: 403, title: 'This peer hub may not bring this document or status here' },
+  PEER_NOT_ON_PATH: { status: 403, title: 'This peer hub or upstream may not bring this document or status here' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   BAD_REQUEST: { status: 400, title: 'Bad request' },
   REQUEST_TIMEOUT: { status: 408, title: 'The request was not received in time' },

@@ -7,7 +7,12 @@ import { pollUpstream, type PollDependencies, type PollReport } from '../../src/
 import { UpstreamCallError } from '../../src/upstream/upstream-errors.js'
 import { VdxpUpstreamClient } from '../../src/upstream/vdxp-client.js'
 import { testHub, type TestHub } from '../helpers/hub.js'
-import { documentFromTo } from '../helpers/ops-fixtures.js'
+import { documentFromTo, signedDocument } from '../helpers/ops-fixtures.js'
+import { testDatabase } from '../helpers/database.js'
+import { StoredRoutes } from '../../src/routing/stored-routes.js'
+import { upsertPeer, upsertRule, upsertUpstream } from '../../src/store/routes.js'
+import { answeredDocumentOf, status03 } from '../../src/demo/demo-documents.js'
+import { signAsDemoAgency } from '../../src/demo/demo-agencies.js'
 
 // Attacks by a malicious upstream VDXP axis on the poller (issue 13, outsider review). The axis is
 // a real HTTP server speaking the protocol (it checks our HMAC like a real axis), scripted per
@@ -68,6 +73,9 @@ async function setup (t: Test): Promise<{ hub: TestHub, axis: MaliciousAxis, end
   await hub.db.query('DELETE FROM agency_credentials WHERE agency_code = $1', [NOT_OURS])
   await hub.db.query('DELETE FROM agency_signing_certificates WHERE agency_code = $1', [NOT_OURS])
   await hub.db.query('DELETE FROM agencies WHERE code = $1', [NOT_OURS])
+  // G22 sends only through the axis: on hub 1 it is a registry row that verifies its documents,
+  // with no credential of its own (an agency that submits here is bound to its own submission).
+  await hub.db.query('DELETE FROM agency_credentials WHERE agency_code = $1', [SENDER])
   const axis = new MaliciousAxis()
   const server = createServer((req, res) => { axis.handle(req, res) })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -198,4 +206,110 @@ t.test('an axis that refuses our HMAC (a rotated secret, a clock it does not acc
   t.equal(await scalar(hub, 'SELECT count(*) AS n FROM documents'), 0, 'nothing stored')
 })
 
-t.todo('the upstream path is not bound like /peer: a document signed by one of OUR agencies, or a status whose document went to its signer through a peer hub (not this upstream), is accepted when an upstream lists it (the signature is genuine, duplicates are caught by digest). /peer refuses both (PEER_NOT_ON_PATH); for an upstream the same rule needs a decision on hubs that send one document both locally and upstream (the axis may hand our own recipients a copy back), so it is left to the routing owner', async () => {})
+// What an upstream may not bring (docs/vdxp-compat.md): hub 1 serves G22 (a sender with its own
+// API key) and H41; H29 is served beyond the axis `axis`, G12 beyond peer hub `hub-9`. The
+// many-recipients document goes from G22 to all three, so hub 1 sends it locally, through the
+// peer and upstream at once.
+const G12 = '000.00.00.G12'
+
+async function routedSetup (t: Test): Promise<{ hub: TestHub, axis: MaliciousAxis, poll: (upstreamId: string) => Promise<PollReport> }> {
+  const db = await testDatabase(t)
+  const hub = await testHub(t, { db, redisUrl: null, routes: new StoredRoutes(db, { refreshMs: 0 }) })
+  for (const code of [NOT_OURS, G12]) {
+    await db.query('DELETE FROM agency_credentials WHERE agency_code = $1', [code])
+    await db.query('DELETE FROM agency_signing_certificates WHERE agency_code = $1', [code])
+    await db.query('DELETE FROM agencies WHERE code = $1', [code])
+  }
+  const axis = new MaliciousAxis()
+  const server = createServer((req, res) => { axis.handle(req, res) })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { axis.close(); server.closeAllConnections(); server.close() })
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/vdxp`
+  // Two upstreams (the same scripted server): a status must come from the one its document went to.
+  for (const id of ['axis', 'axis-2']) await upsertUpstream(db, { upstream_id: id, endpoint, system_id: 'hub-1', secret_file: null, secret_env: 'AXIS_SECRET', source: 'cli' })
+  await upsertPeer(db, { hub_id: 'hub-9', base_url: 'https://127.0.0.1:1', server_certificates: ['00'.repeat(32)], client_certificates: ['00'.repeat(32)], signing_certificates: ['00'.repeat(32)], source: 'cli' })
+  await upsertRule(db, { rule_kind: 'explicit', pattern: NOT_OURS, target_kind: 'upstream', target_id: 'axis', source: 'cli' })
+  await upsertRule(db, { rule_kind: 'explicit', pattern: G12, target_kind: 'peer', target_id: 'hub-9', source: 'cli' })
+  const poll = async (upstreamId: string): Promise<PollReport> => {
+    const client = new VdxpUpstreamClient({ id: upstreamId, endpoint, systemId: 'hub-1', secret: SECRET }, { timeoutMs: 2000 })
+    const accept = acceptFromUpstream({ db, verify: hub.context.verify, queue: undefined, hub: hub.context.hub }, upstreamId)
+    return await pollUpstream({ db, client, accept })
+  }
+  return { hub, axis, poll }
+}
+
+async function submitAsG22 (t: Test, hub: TestHub, bytes: Buffer): Promise<string> {
+  const res = await hub.app.inject({ method: 'POST', url: '/v1/documents', headers: { authorization: `Bearer ${hub.keys[SENDER] ?? ''}`, 'content-type': 'application/xml' }, payload: bytes })
+  t.equal(res.statusCode, 202, res.body.slice(0, 300))
+  return (res.json() as { id: string }).id
+}
+
+async function statusOf (from: string, document: Buffer): Promise<Buffer> {
+  const answered = answeredDocumentOf(document)
+  if (answered == null) throw new Error('the document names no DocumentId')
+  return await signAsDemoAgency(from, status03({ code: from, name: from }, answered))
+}
+
+/** The refusal's signature-log entry, and the answer the axis got for the item. */
+async function refusalOf (hub: TestHub, axis: MaliciousAxis, docId: string): Promise<{ reason: string | undefined, status: string | undefined, logged: string | undefined, authenticated: string | undefined }> {
+  const ack = axis.acks.find((a) => a.docId === docId)
+  const row = (await hub.db.query<{ signature_log_id: string | null }>('SELECT signature_log_id FROM upstream_received WHERE upstream_doc_id = $1', [docId])).rows[0]
+  const entry = (await hub.db.query<{ reason_code: string, authenticated_agency: string }>('SELECT reason_code, authenticated_agency FROM signature_log WHERE id = $1', [row?.signature_log_id])).rows[0]
+  return { reason: ack?.reason, status: ack?.status, logged: entry?.reason_code, authenticated: entry?.authenticated_agency }
+}
+
+t.test('a document signed by one of our own senders: the axis handing back what we sent is a duplicate, new bytes are refused', async (t) => {
+  const { hub, axis, poll } = await routedSetup(t)
+  const sent = signedDocument(9501)
+  const documentId = await submitAsG22(t, hub, sent.bytes)
+  const routes = (await hub.db.query<{ recipient_code: string, route_kind: string }>('SELECT recipient_code, route_kind FROM deliveries WHERE document_id = $1', [documentId])).rows
+  t.same(Object.fromEntries(routes.map((r) => [r.recipient_code, r.route_kind])), { [G12]: 'peer', [OURS]: 'local', [NOT_OURS]: 'upstream' }, 'sent locally, through the peer and upstream')
+
+  // The axis lists H41's copy of it back to us, and a G22 document hub 1 never accepted.
+  axis.documents.set('echo', sent.bytes)
+  axis.documents.set('new', signedDocument(9502).bytes)
+  axis.lists.edoc = [{ docId: 'echo' }, { docId: 'new' }]
+  const report = await poll('axis')
+  t.match(report, { fetched: 2, accepted: 0, duplicates: 1, rejected: 1, acknowledged: 2 }, JSON.stringify(report))
+  t.same(axis.acks.find((a) => a.docId === 'echo'), { docId: 'echo', status: 'done', reason: undefined }, 'the echo is acknowledged done')
+  t.equal(await scalar(hub, 'SELECT count(*) AS n FROM deliveries WHERE document_id = $1', [documentId]), 3, 'no second delivery to H41')
+  const refusal = await refusalOf(hub, axis, 'new')
+  t.equal(refusal.status, 'fail', 'the new document is reported failed upstream')
+  t.match(refusal.reason, /^PEER_NOT_ON_PATH \(lienthong signature log \d+\)$/, 'with our reason and log entry')
+  t.equal(refusal.logged, 'PEER_NOT_ON_PATH', 'the refusal is in the signature log')
+  t.equal(refusal.authenticated, 'upstream:axis', 'naming the upstream as the party')
+  t.equal(await scalar(hub, 'SELECT count(*) AS n FROM documents'), 1, 'only the document G22 submitted here')
+})
+
+t.test('a status comes back only from the upstream its document went to', async (t) => {
+  const { hub, axis, poll } = await routedSetup(t)
+  const sent = signedDocument(9601)
+  const documentId = await submitAsG22(t, hub, sent.bytes)
+  // H41 is reached locally: without a credential of its own (a push-only recipient) it is no
+  // sender of this hub, so what binds its status is the route its document took.
+  await hub.db.query('DELETE FROM agency_credentials WHERE agency_code = $1', [OURS])
+  axis.documents.set('s-h29', await statusOf(NOT_OURS, sent.bytes))
+  axis.documents.set('s-g12', await statusOf(G12, sent.bytes))
+  axis.documents.set('s-h41', await statusOf(OURS, sent.bytes))
+  axis.dropAcknowledged = false
+  axis.lists.status = [{ docId: 's-h29' }, { docId: 's-g12' }, { docId: 's-h41' }]
+
+  // axis-2 lists them all first: none of the three documents went through it.
+  const other = await poll('axis-2')
+  t.match(other, { fetched: 3, accepted: 0, rejected: 3 }, JSON.stringify(other))
+  for (const docId of ['s-h29', 's-g12', 's-h41']) {
+    const refusal = await refusalOf(hub, axis, docId)
+    t.equal(refusal.status, 'fail', `${docId} from axis-2: reported failed`)
+    t.match(refusal.reason, /^PEER_NOT_ON_PATH \(lienthong signature log \d+\)$/, `${docId} from axis-2: our reason`)
+    t.equal(refusal.logged, 'PEER_NOT_ON_PATH', `${docId} from axis-2: in the signature log`)
+  }
+
+  // The axis that carried the document to H29 brings H29's status; G12's (peer) and H41's (local) stay refused.
+  axis.acks.length = 0
+  const own = await poll('axis')
+  t.match(own, { fetched: 3, accepted: 1, rejected: 2 }, JSON.stringify(own))
+  t.same(axis.acks.map((a) => [a.docId, a.status]), [['s-h29', 'done'], ['s-g12', 'fail'], ['s-h41', 'fail']])
+  const events = (await hub.db.query<{ from_code: string }>('SELECT from_code FROM status_events WHERE document_id = $1', [documentId])).rows
+  t.same(events, [{ from_code: NOT_OURS }], 'only H29\'s status is on the document')
+  t.equal(await scalar(hub, 'SELECT count(*) AS n FROM signature_log WHERE reason_code = \'PEER_NOT_ON_PATH\''), 5, 'every refusal has its entry')
+})

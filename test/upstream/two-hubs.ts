@@ -40,6 +40,10 @@ export async function twoHubs (t: Test, hub1Agencies: string[], remoteOnHub1: st
   const endpoint = `http://127.0.0.1:${(hub2.app.server.address() as AddressInfo).port}/vdxp`
   const db1 = await testDatabase(t)
   const hub1 = await testHub(t, { db: db1, routes: new StoredRoutes(db1, { refreshMs: 0 }) })
+  // Hub 2's agencies send through hub 2: on hub 1 they are registry rows that verify what hub 1
+  // fetches, with no credential (an agency that submits to hub 1 itself is never fetched from
+  // an upstream, src/accept/upstream-path.ts).
+  await db1.query('DELETE FROM agency_credentials WHERE NOT (agency_code = ANY($1))', [hub1Agencies])
   if (remoteOnHub1.length > 0) {
     await db1.query('DELETE FROM agency_credentials WHERE agency_code = ANY($1)', [remoteOnHub1])
     // Signing certificates rows (migration 023) reference the agency: they go first.
