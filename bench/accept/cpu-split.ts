@@ -1,6 +1,7 @@
 /**
  * Where the accept path's CPU goes, thread by thread: `node --import tsx bench/accept/cpu-split.ts
- * [--documents N] [--hub-env NAME=VALUE ...] [--profile] [--perf FILE [--perf-postgres]] [--hub-root CHECKOUT] [--sql STATEMENT ...]`.
+ * [--documents N] [--hub-env NAME=VALUE ...] [--hub-node-arg FLAG ...] [--profile] [--perf FILE [--perf-postgres]] [--hub-root CHECKOUT] [--sql STATEMENT ...]`.
+ * --hub-node-arg passes a node/V8 flag to the hub (e.g. --trace-deopt, which NODE_OPTIONS refuses).
  * --hub-root runs the hub of another checkout (e.g. /work/main) for a before/after comparison. --profile: the hub runs under
  * --cpu-prof and the main thread's profile of the measured load is printed after the table. Starts the bench hub (hub.ts), accepts N distinct
  * 10 KB documents after a warm-up (load.ts, 8 connections), and prints CPU milliseconds per
@@ -45,7 +46,7 @@ const [batch] = await makeBatches(dir, [{ label: '10 KB', targetBytes: 10 * 1024
 if (batch == null) throw new Error('no documents')
 const bytes = batch.paths.map((p) => readFileSync(p))
 const hubRoot = option('--hub-root')[0]
-const hub = await startHub({ verifyQueue: 32, env: hubEnv, ...(hubRoot != null ? { root: hubRoot } : {}), ...(profileDir != null ? { cpuProfileDir: profileDir } : {}) })
+const hub = await startHub({ verifyQueue: 32, env: hubEnv, nodeArgs: option('--hub-node-arg'), ...(hubRoot != null ? { root: hubRoot } : {}), ...(profileDir != null ? { cpuProfileDir: profileDir } : {}) })
 try {
   // --sql: statements run in the hub's schema before the warm-up (what-if experiments such as
   // dropping an index); psql with the bench's DATABASE_URL.

@@ -32,6 +32,8 @@ export interface HubOptions {
   env?: Record<string, string>
   /** Another checkout to run the hub from (before/after comparisons); default: this one. */
   root?: string
+  /** More node/V8 flags for the hub process (e.g. --trace-deopt, which NODE_OPTIONS refuses). */
+  nodeArgs?: string[]
 }
 
 export interface CpuSample {
@@ -96,7 +98,7 @@ export async function startHub (options: HubOptions): Promise<HubProcess> {
   const db: Database = await openPostgres({ connectionString: DATABASE_URL, schema, max: 2 })
 
   const root = options.root ?? ROOT
-  const nodeArgs = [...(options.cpuProfileDir != null ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : []), '--import', 'tsx', join(root, 'src/cli/main.ts'), 'serve']
+  const nodeArgs = [...(options.cpuProfileDir != null ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : []), ...(options.nodeArgs ?? []), '--import', 'tsx', join(root, 'src/cli/main.ts'), 'serve']
   // BENCH_PG_EXTRA_OPTIONS: more URL-encoded `-c name=value` for the hub's PostgreSQL sessions,
   // e.g. `%20-c%20log_min_duration_statement%3D0` to count its statements in the server log.
   const env: Record<string, string> = {

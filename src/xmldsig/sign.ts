@@ -42,8 +42,22 @@ export class XmlSigningError extends Error {
  */
 export function signXml (xml: string, spec: SignatureSpec): string {
   if (!C14N_METHODS.has(spec.canonicalization)) throw new XmlSigningError(`unsupported canonicalization ${spec.canonicalization}`)
-  const text = Buffer.from(xml.charCodeAt(0) === 0xfeff ? xml.slice(1) : xml, 'utf8')
-  const doc = parseXml(text)
+  const text = signingText(xml)
+  return signParsedXml(text, parseXml(text), spec)
+}
+
+/** The UTF-8 bytes signXml works on: the text without a leading byte order mark. */
+export function signingText (xml: string): Buffer {
+  return Buffer.from(xml.charCodeAt(0) === 0xfeff ? xml.slice(1) : xml, 'utf8')
+}
+
+/**
+ * signXml over a document its caller has parsed already (the receipt signer parses once to check
+ * the receipt, and signs that same tree): `doc` must be parseXml of exactly `text` (signingText),
+ * with no processing instruction in it (signXml's own parse refuses them).
+ */
+export function signParsedXml (text: Buffer, doc: XmlDocument, spec: SignatureSpec): string {
+  if (!C14N_METHODS.has(spec.canonicalization)) throw new XmlSigningError(`unsupported canonicalization ${spec.canonicalization}`)
   const place = spec.place(doc)
   // Byte offsets: the parser reports where elements end in the UTF-8 input.
   const offset = 'after' in place ? place.after.end : endTagStart(text, place.append)

@@ -255,6 +255,19 @@ t.test('signReceipt signs receipts only', async (t) => {
   t.type(signReceipt(unsigned.replace('<?xml version="1.0" encoding="UTF-8"?>\n', ''), hub), 'string', 'the declaration is optional')
 })
 
+t.test('signReceipt parses once and signs the tree it checked: the same bytes signXml gives from the text', async (t) => {
+  // RSA PKCS#1 v1.5 is deterministic, so the one-parse path must reproduce signXml byte for byte
+  // (non-ASCII and escaped field values move the byte offsets the signature is inserted at).
+  const spec = { privateKey: hub.privateKey, certificates: hub.certificatePem.split('-----END CERTIFICATE-----').filter((b) => b.includes('BEGIN')).map((b) => b.replace(/-----BEGIN CERTIFICATE-----|\s/g, '')), signatureMethod: RSA_SHA256, digestMethod: SHA256, canonicalization: EXC_C14N, referenceUri: '', place: (d: XmlDocument) => ({ append: d.root }) }
+  for (const c of CASES) {
+    const unsigned = buildReceipt(c as ReceiptFields)
+    t.equal(signReceipt(unsigned, hub), signXml(unsigned, spec), `${c.kind}: same signed receipt`)
+    t.equal(signReceipt(`\ufeff${unsigned}`, hub), signXml(unsigned, spec), `${c.kind}: a byte order mark is dropped, as signXml drops it`)
+  }
+  const unsigned = buildReceipt(CASES[1] as ReceiptFields)
+  t.throws(() => signReceipt(unsigned.replace('<Method>', '<Method><?pi x?>'), hub), ReceiptFormatError, 'a processing instruction inside <Receipt> is refused, never signed')
+})
+
 t.test('signXml canonicalises its own SignedInfo without parsing it back only where that gives the same bytes', async (t) => {
   const unsigned = '<?xml version="1.0" encoding="UTF-8"?>\n<r:Doc xmlns:r="urn:x" xmlns="urn:default" xml:lang="vi" Id="d1"><r:a>1</r:a></r:Doc>\n'
   const cases: Array<{ name: string, canonicalization: string, prefix?: string, referenceUri: string, fast: boolean }> = [

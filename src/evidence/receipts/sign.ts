@@ -2,7 +2,7 @@ import { readPemBlocks } from '../../pki/pem.js'
 import { EXC_C14N } from '../../xmldsig/c14n.js'
 import { parseXml, XmlRefusal } from '../../xmldsig/parse.js'
 import { DSIG_NS, RSA_SHA256, SHA256 } from '../../xmldsig/signature-profile.js'
-import { signXml } from '../../xmldsig/sign.js'
+import { signingText, signParsedXml } from '../../xmldsig/sign.js'
 import type { XmlDocument } from '../../xmldsig/xml-tree.js'
 import type { HubIdentity } from '../hub-identity.js'
 import { buildReceipt } from './build.js'
@@ -18,9 +18,12 @@ export { EXC_C14N }
  * (ReceiptFormatError otherwise): the hub's key signs receipts, never arbitrary XML handed to it.
  */
 export function signReceipt (xml: string, hub: HubIdentity): string {
+  // Parsed once: the tree checked here is the tree signed (signParsedXml). PIs are kept so that
+  // they are refused as receipt content below, with the receipt's own error.
+  const text = signingText(xml)
   let doc: XmlDocument
   try {
-    doc = parseXml(xml, { processingInstructions: 'keep' })
+    doc = parseXml(text, { processingInstructions: 'keep' })
   } catch (err) {
     if (err instanceof XmlRefusal) throw new ReceiptFormatError(`the receipt is not well-formed XML: ${err.message}`)
     throw err
@@ -30,8 +33,9 @@ export function signReceipt (xml: string, hub: HubIdentity): string {
   // document, and a PI or comment there would only confuse readers.
   if (doc.children.length !== 1) throw new ReceiptFormatError('only the XML declaration may stand outside <Receipt>')
   readReceipt(doc.root)
-
-  return signXml(xml, {
+  // readReceipt refuses PIs inside <Receipt> and the check above anything outside it: the tree
+  // holds none, as signXml's own parse would require.
+  return signParsedXml(text, doc, {
     privateKey: hub.privateKey,
     certificates: certificatesOf(hub),
     signatureMethod: RSA_SHA256,
