@@ -155,7 +155,7 @@ interface AppenderStats { appended: number, stale: number, locked: number, backo
 async function twoProcesses (t: Test, backoffMaxMs: number, appends: number): Promise<AppenderStats[]> {
   const db = await testDatabase(t)
   const run = async (): Promise<AppenderStats> => await new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', APPENDER, db.schema, String(appends), '8', String(backoffMaxMs), '1'], { env: childEnv(), encoding: 'utf8', timeout: 120_000 }, (err, stdout) => {
+    execFile(process.execPath, ['--import', 'tsx', APPENDER, db.schema, String(appends), '8', String(backoffMaxMs), '1'], { env: childEnv({ TEST_DATABASE_URL }), encoding: 'utf8', timeout: 120_000 }, (err, stdout) => {
       if (err != null) reject(err); else resolve(JSON.parse(stdout) as AppenderStats)
     })
   })

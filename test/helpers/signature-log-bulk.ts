@@ -48,10 +48,18 @@ export async function bulkAppend (db: Queryable, count: number, make: (index: nu
     const rows: Array<Record<string, unknown>> = []
     for (let i = start; i < Math.min(count, start + batch); i++) {
       id++
-      const row: Record<string, unknown> = { ...defaults(i, id), ...make(i), id }
-      for (const c of CANONICAL_COLUMNS) if (!(c in row)) row[c] = null
+      // One object per row, completed and then changed in place (after its hash is taken): at
+      // 10^5 rows, copying it twice more cost more CPU than the hashing.
+      const row: Record<string, unknown> = Object.assign(defaults(i, id), make(i))
+      row.id = id
+      for (const c of CANONICAL_COLUMNS) if (row[c] === undefined) row[c] = null
       const entryHash = signatureLogEntryHash(prev, canonicalSignatureLogRow(row as BulkEntry))
-      rows.push({ ...row, logged_at: toIso(row.logged_at), cert_not_before: toIso(row.cert_not_before), cert_not_after: toIso(row.cert_not_after), prev_hash: prev, entry_hash: entryHash })
+      row.logged_at = toIso(row.logged_at)
+      row.cert_not_before = toIso(row.cert_not_before)
+      row.cert_not_after = toIso(row.cert_not_after)
+      row.prev_hash = prev
+      row.entry_hash = entryHash
+      rows.push(row)
       prev = entryHash
     }
     await db.query(
