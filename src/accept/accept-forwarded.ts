@@ -11,7 +11,7 @@ import { findAgencies, localCaseVariants } from '../store/agencies.js'
 import { findAnsweredDocument, findDuplicate, insertReceipt, type NewDelivery } from '../store/documents.js'
 import { deliveryRouteTo, deliveryTo, documentHops, findArrival, insertArrival, insertForwardedDelivery, setDocumentHops, storedFacts } from '../store/peer-forwarding.js'
 import { problemStatus, type ProblemCode } from '../errors/problem.js'
-import type { Verdict } from '../domain/verdict.js'
+import type { Accepted, Verdict } from '../domain/verdict.js'
 import type { Hop } from '../routing/hops.js'
 import type { PeerHub } from '../routing/peer-hubs.js'
 import type { RouteTableSource } from '../routing/stored-routes.js'
@@ -64,19 +64,8 @@ export type ForwardedOutcome =
 export async function acceptForwarded (deps: ForwardedDependencies, submission: ForwardedSubmission): Promise<ForwardedOutcome> {
   const { db } = deps
   const { peer } = submission
-  const earlier = await findArrival(db, peer.hubId, submission.idempotencyKey)
-  if (earlier != null) {
-    // The key answers the very hop it was first used for, and nothing else: the same key with
-    // other bytes or for another recipient would otherwise get the first hop's receipt, which the
-    // forwarding hub would keep as proof of a hop that never happened. Checked by digest, before
-    // any signature work (a protocol error of the peer, like a bad header: no log entry).
-    const digest = createHash('sha256').update(submission.bytes).digest('hex')
-    const first = await storedFacts(db, earlier.documentId)
-    if (first?.digestSha256 !== digest || earlier.recipientCode !== submission.recipient) {
-      return { outcome: 'rejected', code: 'CONFLICT', status: problemStatus('CONFLICT'), detail: `Idempotency-Key ${submission.idempotencyKey} of peer hub ${peer.hubId} was used for ${earlier.recipientCode === submission.recipient ? 'other bytes' : `recipient ${earlier.recipientCode}`}: a retried hop sends the same bytes for the same recipient` }
-    }
-  }
-  if (earlier != null) return { outcome: 'duplicate', documentId: earlier.documentId, deliveryId: earlier.deliveryId, receipt: earlier.receiptXml }
+  const earlier = await answerFromArrival(db, submission)
+  if (earlier != null) return earlier
 
   const verdict = await deps.verify(submission.bytes)
   const flags = [`forwarded-by:${peer.hubId}`]
@@ -132,7 +121,57 @@ export async function acceptForwarded (deps: ForwardedDependencies, submission: 
   if ('problem' in delivery) return await reject(delivery.problem, delivery.detail)
 
   const existing = await findDuplicate(db, verdict.digestSha256, verdict.agency, envelope.documentId, envelope.kind)
-  if (existing != null) return await addRecipient(deps, submission, base, existing, delivery)
+  try {
+    if (existing != null) return await addRecipient(deps, submission, base, existing, delivery)
+    return await storeNew(deps, submission, base, verdict, delivery, answers)
+  } catch (err) {
+    if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err
+    // Two hops raced past findArrival and findDuplicate (a peer's retries overlapping, or sent
+    // at once on purpose): the loser's transaction rolled back whole, and it answers from what
+    // the winner stored, like a retried hop (a 500 made the peer retry, each retry verified
+    // again; test/security/attack-peer-race.test.ts).
+    const arrived = await answerFromArrival(db, submission)
+    if (arrived != null) return arrived
+    const stored = await findDuplicate(db, verdict.digestSha256, verdict.agency, envelope.documentId, envelope.kind)
+    if (stored != null) return await addRecipient(deps, submission, base, stored, delivery)
+    throw err
+  }
+}
+
+const UNIQUE_VIOLATION = '23505'
+
+/**
+ * The answer to a hop whose Idempotency-Key this peer used before: the first acceptance again.
+ * The key answers the very hop it was first used for, and nothing else: the same key with other
+ * bytes or for another recipient would otherwise get the first hop's receipt, which the
+ * forwarding hub would keep as proof of a hop that never happened. Checked by digest, before any
+ * signature work (a protocol error of the peer, like a bad header: no log entry).
+ */
+async function answerFromArrival (db: Database, submission: ForwardedSubmission): Promise<ForwardedOutcome | undefined> {
+  const { peer } = submission
+  const earlier = await findArrival(db, peer.hubId, submission.idempotencyKey)
+  if (earlier == null) return undefined
+  const digest = createHash('sha256').update(submission.bytes).digest('hex')
+  const first = await storedFacts(db, earlier.documentId)
+  if (first?.digestSha256 !== digest || earlier.recipientCode !== submission.recipient) {
+    return { outcome: 'rejected', code: 'CONFLICT', status: problemStatus('CONFLICT'), detail: `Idempotency-Key ${submission.idempotencyKey} of peer hub ${peer.hubId} was used for ${earlier.recipientCode === submission.recipient ? 'other bytes' : `recipient ${earlier.recipientCode}`}: a retried hop sends the same bytes for the same recipient` }
+  }
+  return { outcome: 'duplicate', documentId: earlier.documentId, deliveryId: earlier.deliveryId, receipt: earlier.receiptXml }
+}
+
+/** A document (or status) new to this hub: stored with its hop list and arrival, receipt and log entry in one transaction. */
+async function storeNew (
+  deps: ForwardedDependencies,
+  submission: ForwardedSubmission,
+  base: SignatureLogEntryInput,
+  verdict: Accepted,
+  delivery: NewDelivery,
+  answers: string | undefined
+): Promise<ForwardedOutcome> {
+  const { db } = deps
+  const { peer } = submission
+  const envelope = verdict.envelope
+  const recipient = submission.recipient
 
   const documentId = randomUUID()
   const deliveryId = delivery.id
