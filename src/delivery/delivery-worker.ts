@@ -6,6 +6,7 @@ import { attemptDelivery, type AttemptFeedback, type DeliveryDependencies } from
 import { loadDelivery } from '../store/deliveries.js'
 import { pullForward } from './pull-forward.js'
 import { RecipientSlots } from './recipient-slots.js'
+import { ParkedJobs } from './parked-jobs.js'
 import { closePushConnections } from '../outbound/push-client.js'
 import type { HubMetrics } from '../metrics/hub-metrics.js'
 import { rateLimitedErrorLog } from '../logging/rate-limited-error-log.js'
@@ -29,9 +30,17 @@ export interface DeliveryWorkerOptions extends Omit<DeliveryDependencies, 'actor
   onError?: (err: unknown) => void
   /** An attempt whose claim another worker took over: its outcome was dropped, not recorded. */
   onSuperseded?: (deliveryId: string, outcome: string) => void
+  /**
+   * How long a job of a held recipient (failing, its probe in flight) rests in Redis before it is
+   * fetched again, unless the recipient answers first (then it is promoted at once). Default 60 s.
+   */
+  heldParkMs?: number
   /** Counts attempts by outcome and observes delivery latency (Prometheus). */
   metrics?: Pick<HubMetrics, 'deliveryAttempted'>
 }
+
+/** A held recipient's job rests this long unless the recipient answers first. */
+const DEFAULT_HELD_PARK_MS = 60_000
 
 export interface DeliveryWorker {
   worker: Worker<DeliveryJob>
@@ -65,6 +74,14 @@ export function startDeliveryWorker (options: DeliveryWorkerOptions): DeliveryWo
     pullForward(options.db, producer, recipient).catch((err: unknown) => options.onError?.(err))
   }
 
+  // A held recipient's jobs rest here until it answers again (parked-jobs.ts).
+  const parked = new ParkedJobs()
+  const heldParkMs = options.heldParkMs ?? DEFAULT_HELD_PARK_MS
+  const wakeParked = (recipient: string): void => {
+    const ids = parked.take(recipient)
+    if (ids.length > 0) producer.promote(ids).catch((err: unknown) => options.onError?.(err))
+  }
+
   const processor = async (job: Job<DeliveryJob>, token?: string): Promise<string> => {
     const deliveryId = job.data.deliveryId
     let recipient = job.data.recipient
@@ -74,7 +91,18 @@ export function startDeliveryWorker (options: DeliveryWorkerOptions): DeliveryWo
       if (row == null) return 'gone'
       recipient = row.recipient_code
     }
+    if (job.id != null) parked.delete(recipient, job.id)
     if (!(await slots.acquire(recipient))) {
+      if (slots.isFailing(recipient) && slots.inFlight(recipient) > 0 && job.id != null) {
+        // Its last attempt failed and its probe holds its slots: fetching this job again every
+        // few hundred ms until the probe ends would cost Redis and CPU for nothing. It rests
+        // until the recipient answers (promoted then), or at the latest heldParkMs; another
+        // worker that sees the recipient back promotes it too (pull-forward.ts). Not while
+        // nothing is in flight (a 429/503 pause): no answer would come to wake it.
+        parked.add(recipient, job.id)
+        await job.moveToDelayed(Date.now() + heldParkMs, token)
+        throw new DelayedError()
+      }
       // This recipient already has its share of workers: try again shortly, let others run.
       await job.moveToDelayed(Date.now() + 250 + Math.floor(Math.random() * 500), token)
       throw new DelayedError()
@@ -101,6 +129,7 @@ export function startDeliveryWorker (options: DeliveryWorkerOptions): DeliveryWo
       release('feedback' in result ? result.feedback : undefined)
       options.metrics?.deliveryAttempted(deliveryId, result)
       if ('recovered' in result && result.recovered) recipientRecovered(recipient)
+      if (parked.has(recipient) && !slots.isFailing(recipient)) wakeParked(recipient)
       if (result.state === 'superseded') {
         // This worker lost the job's lock (paused, stalled) and another took the delivery over:
         // its outcome was dropped (see attempt-delivery.ts); the job is the other worker's now.

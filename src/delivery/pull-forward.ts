@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/database.js'
 import type { DeliveryQueue } from '../queue/delivery-queue.js'
-import { makeWaitingDueNow } from '../store/deliveries.js'
+import { dueDeliveryIds, makeWaitingDueNow } from '../store/deliveries.js'
 
 /**
  * A push to a recipient that had been failing has just succeeded: the recipient is back, so its
@@ -11,7 +11,10 @@ import { makeWaitingDueNow } from '../store/deliveries.js'
  */
 export async function pullForward (db: Queryable, queue: DeliveryQueue, recipientCode: string): Promise<number> {
   const ids = await makeWaitingDueNow(db, recipientCode)
-  if (ids.length === 0) return 0
-  await queue.promote(ids)
+  // Deliveries due already whose jobs a worker parked while the recipient was held (another
+  // process's, or this one's): promoted too (a job not delayed is left alone by promote).
+  const due = await dueDeliveryIds(db, recipientCode)
+  const all = [...new Set([...ids, ...due])]
+  if (all.length > 0) await queue.promote(all)
   return ids.length
 }

@@ -147,6 +147,11 @@ export class RecipientSlots {
     else this.active.set(recipient, busy)
   }
 
+  /** The recipient's last attempt failed (it gets no waiters; its other jobs are held back). */
+  isFailing (recipient: string): boolean {
+    return this.failing.has(recipient)
+  }
+
   inFlight (recipient: string): number {
     return this.active.get(recipient) ?? 0
   }

@@ -267,6 +267,19 @@ export async function makeWaitingDueNow (db: Queryable, recipientCode: string): 
   return rows.map((r) => r.id)
 }
 
+/**
+ * Push deliveries to the recipient that are due (queued, or waiting_retry whose time has come),
+ * at most `limit`: their jobs may be resting in another worker that held them while the recipient
+ * was down (delivery-worker.ts); the caller promotes them.
+ */
+export async function dueDeliveryIds (db: Queryable, recipientCode: string, limit = 5000): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id FROM deliveries
+     WHERE recipient_code = $1 AND mode = 'push' AND (state = 'queued' OR (state = 'waiting_retry' AND next_attempt_at <= now()))
+     LIMIT $2`, [recipientCode, limit])
+  return rows.map((r) => r.id)
+}
+
 // ---- pull: the recipient's inbox ---------------------------------------------------------------
 
 /** available -> downloaded on the first download; false when it was not `available`. */

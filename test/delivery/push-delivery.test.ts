@@ -331,15 +331,21 @@ t.test('a recipient back up: its other waiting deliveries are pulled forward, no
   const env = await setup(t, { down: true }, { baseDelayMs: 60_000, maxDelayMs: 60_000, windowMs: 3_600_000 })
   const ids: string[] = []
   for (let i = 0; i < 5; i++) ids.push(deliveryTo(await submit(env.app, env.keys[G22]!, signedDocument(G22, H29)), H29))
-  const scheduled = await waitFor('every delivery refused once and scheduled', async () => {
-    const rows = await Promise.all(ids.map(async (id) => await delivery(env, id)))
-    return rows.every((r) => r.state === 'waiting_retry') ? rows : undefined
+  // Each delivery is refused once and scheduled, or, when it came while another one's attempt
+  // (the probe) was in flight after a refusal, parked: still queued, its job resting in Redis
+  // until the recipient answers (delivery-worker.ts).
+  const scheduled = await waitFor('every delivery refused once and scheduled, or parked', async () => {
+    const rows = await Promise.all(ids.map(async (id) => ({ ...await delivery(env, id), job: await env.queue!.queue.getJobState(id) })))
+    return rows.every((r) => r.state === 'waiting_retry' || (r.state === 'queued' && r.attempts === 0 && r.job === 'delayed')) ? rows : undefined
   })
-  const soonest = Math.min(...scheduled.map((r) => (r.next_attempt_at as Date).getTime())) - Date.now()
+  t.ok(scheduled.some((r) => r.state === 'waiting_retry'), 'at least one refused')
+  const soonest = Math.min(...scheduled.filter((r) => r.state === 'waiting_retry').map((r) => (r.next_attempt_at as Date).getTime())) - Date.now()
   t.ok(soonest > 20_000, `next attempts are at least ${Math.round(soonest / 1000)} s away`)
   await env.server.start()
   // The recipient is back; one delivery's retry comes due (an operator could also resend it).
-  const [probe, ...others] = ids as [string, ...string[]]
+  const refused = scheduled.filter((r) => r.state === 'waiting_retry').map((r) => ids[scheduled.indexOf(r)] as string)
+  const probe = refused[0] as string
+  const others = ids.filter((id) => id !== probe)
   await env.db.query('UPDATE deliveries SET next_attempt_at = now() WHERE id = $1', [probe])
   t.equal(await env.queue!.promote([probe]), 1, 'the probe job was delayed and is promoted')
   t.equal((await waitState(env, probe, 'delivered')).attempts, 2)
