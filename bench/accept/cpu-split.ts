@@ -9,6 +9,14 @@
  * and receipt workers, libuv pool, V8 platform threads), the hub's PostgreSQL backends and this
  * process (the load generator). CPU time from /proc, so a busy machine changes the rate but
  * hardly the cost per document; compare variants run back to back.
+ *
+ * Reading the table (perf record of the hub, December 2026): the unnamed `node` threads with the
+ * lowest ids are V8's platform threads (TurboFan's concurrent compiler, GC helpers); then come
+ * the verification threads (one per core, the first idle one gets each task, so the first is the
+ * busiest) and last the receipt-signing thread (RSA). With --warmup 600 the optimizing compiler
+ * is still at work during the measured load: about 0.5 ms per document on the platform threads
+ * (and slower unoptimised code elsewhere) that a --warmup 3000 run no longer shows. That is a
+ * one-time cost of a freshly started hub, not a per-document one: compare like with like.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
