@@ -23,6 +23,7 @@ import { listUpstreams } from '../store/routes.js'
 import { peerSender } from '../delivery/peer-forward.js'
 import { verifyReceipt } from '../evidence/receipts/verify.js'
 import { storedPeerHubs } from '../routing/peer-hubs.js'
+import { createReceiptSigningPool } from '../evidence/receipt-signing-pool.js'
 
 /** The delivery worker with the hub's configuration (used by `start` and `worker`). */
 /** `metrics`: where attempts and latency are counted (`start` passes the gateway's own). */
@@ -61,6 +62,12 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
     key: await readFile(d.clientKeyFile),
     ...(d.serverCaFile != null ? { ca: await readFile(d.serverCaFile) } : {})
   }
+  // Receipts (delivery and failure receipts, acceptances of what an upstream brings) are signed
+  // off the event loop: in `start` in the gateway's signing threads, in a `worker` process in a
+  // pool of its own (receipt-signing-pool.ts), so a burst of deliveries never signs on the thread
+  // that drives them.
+  const ownSigner = shared == null ? createReceiptSigningPool(hub) : undefined
+  const signReceipt = shared?.signReceipt ?? (ownSigner as NonNullable<typeof ownSigner>).sign
   const retry = { baseDelayMs: d.retryBaseMs, maxDelayMs: Math.max(d.retryBaseMs, 15 * 60 * 1000), windowMs: d.retryWindowMs }
   // Receipts pushed to senders that receive by push (see receipt-callbacks.ts).
   const callbacks = startReceiptCallbacks({
@@ -86,13 +93,12 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
       hub,
       queue: upstreamQueue,
       verify: upstreamVerify,
-      ...(shared != null ? { signReceipt: shared.signReceipt } : {}),
+      signReceipt,
       onEnqueueError: (err, ids) => logger.warn({ err, deliveries: ids.length }, 'upstream: enqueue failed; the reconciler will retry')
     }, { redisUrl: config.redisUrl, prefix: config.queuePrefix, pollMs: config.upstream.pollMs, timeoutMs: config.upstream.timeoutMs, maxBytes: config.maxBytes }, logger)
   const worker = startDeliveryWorker({
     receiptPolicy,
-    // In `start`, delivery receipts are signed in the gateway's signing threads, off the event loop.
-    ...(shared != null ? { signReceipt: shared.signReceipt } : {}),
+    signReceipt,
     db,
     hub,
     redisUrl: config.redisUrl,
@@ -153,6 +159,8 @@ export async function startConfiguredWorker (config: HubConfig, db: Database, hu
       await upstreamQueue?.close()
       await worker.close(deadlineMs)
       await ownPool?.close()
+      // After the worker: its last deliveries may still sign their receipts.
+      await ownSigner?.close()
     }
   }
 }

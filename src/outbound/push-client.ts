@@ -1,5 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http'
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
+import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions as HttpsRequestOptions } from 'node:https'
+import { createHash, X509Certificate } from 'node:crypto'
 import { checkServerIdentity, createSecureContext, type PeerCertificate, type SecureContext } from 'node:tls'
 import { checkServerPin, pushRefusal, pushSettingsFromEnv, type PushPin, type PushSettings } from '../registry/push-endpoint.js'
 
@@ -84,6 +85,37 @@ function secureContextFor (tls: PushTls): SecureContext {
   return context
 }
 
+/**
+ * An agent for one TLS client identity. Node names an agent's sockets and cached TLS sessions by
+ * the connection options (cert, key, ca...), not by a `secureContext`: the name here carries the
+ * SHA-256 fingerprint of the client certificate (and of the CA bundle) instead, so a socket or
+ * session made for one identity is never handed to another, without giving Node the PEMs to
+ * compare per request.
+ */
+class IdentityAgent extends HttpsAgent {
+  constructor (options: ConstructorParameters<typeof HttpsAgent>[0], private readonly identity: string) {
+    super(options)
+  }
+
+  override getName (options?: HttpsRequestOptions): string {
+    return `${super.getName(options)}:${this.identity}`
+  }
+}
+
+const identityNames = new WeakMap<PushTls, string>()
+
+/** `client=<sha256 of the leaf certificate>[ ca=<sha256 of the CA bundle>]`, computed once. */
+function identityName (tls: PushTls): string {
+  let name = identityNames.get(tls)
+  if (name == null) {
+    // The first certificate of the PEM is the leaf (the chain may follow it).
+    const leaf = new X509Certificate(tls.cert).fingerprint256.replace(/:/g, '').toLowerCase()
+    name = `client=${leaf}${tls.ca != null ? ` ca=${createHash('sha256').update(tls.ca).digest('hex')}` : ''}`
+    identityNames.set(tls, name)
+  }
+  return name
+}
+
 function agentFor (url: URL, tls: PushTls | undefined, pin: PushPin | undefined, agency: string | undefined): HttpAgent {
   const identity = tls ?? NO_TLS
   let byOrigin = agents.get(identity)
@@ -102,14 +134,13 @@ function agentFor (url: URL, tls: PushTls | undefined, pin: PushPin | undefined,
     // handshakes. Idle ones cost a file descriptor each until the server's keep-alive timeout.
     const common = { keepAlive: true, keepAliveMsecs: 10_000, maxFreeSockets: 64, scheduling: 'lifo' as const }
     agent = url.protocol === 'https:'
-      ? new HttpsAgent({
+      ? new IdentityAgent({
         ...common,
-        // The context carries the client certificate, its key and the CAs (secureContextFor); cert,
-        // key and ca are given as well only so that the agent's socket and session-cache names
-        // tell identities apart, as they did before.
-        ...(tls != null ? { secureContext: secureContextFor(tls), cert: tls.cert, key: tls.key, ...(tls.ca != null ? { ca: tls.ca } : {}) } : {}),
+        // The context carries the client certificate, its key and the CAs (secureContextFor); the
+        // agent names its sockets and sessions by the certificate's fingerprint (IdentityAgent).
+        ...(tls != null ? { secureContext: secureContextFor(tls) } : {}),
         ...(pin != null ? { checkServerIdentity: pinnedIdentityCheck(url, pin, agency) } : {})
-      })
+      }, tls != null ? identityName(tls) : 'client=none')
       : new HttpAgent(common)
     byOrigin.set(key, agent)
   }

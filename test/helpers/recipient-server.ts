@@ -54,6 +54,8 @@ export interface RecordedRequest {
   /** The client certificate the hub presented (already verified by the TLS layer). */
   clientSubject: Record<string, string | string[] | undefined> | undefined
   clientFingerprint256: string | undefined
+  /** The client's port: requests with the same one came over the same (kept-alive) connection. */
+  remotePort: number | undefined
   /** The request body, when the server was made with keepBodies. */
   body?: Buffer
   /** What was answered, and when (undefined while open or when the connection was dropped). */
@@ -193,7 +195,8 @@ export class RecipientServer {
       bodySha256: '',
       bodyBytes: 0,
       clientSubject: peer?.subject != null ? { ...peer.subject } : undefined,
-      clientFingerprint256: peer?.fingerprint256
+      clientFingerprint256: peer?.fingerprint256,
+      remotePort: socket.remotePort
     }
     this.requests.push(record)
     this.open++
