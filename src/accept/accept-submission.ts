@@ -73,7 +73,7 @@ const UNIQUE_VIOLATION = '23505'
  * The accept path (architecture.md steps 3-6) without HTTP: verify, bind the authenticated
  * agency, detect duplicates, then store document + deliveries + signature-log entry + signed
  * acceptance receipt in ONE statement (lienthong_accept_document, migration 014, through the
- * signature-log sequencer), and only after commit enqueue the deliveries. Every attempt, accepted
+ * signature-log sequencer, which may group it with other ready documents: migration 027), and only after commit enqueue the deliveries. Every attempt, accepted
  * or not, leaves exactly one signature-log entry.
  */
 export async function acceptSubmission (deps: AcceptDependencies, submission: Submission): Promise<AcceptOutcome> {

@@ -80,6 +80,31 @@ for (const { name, open } of databases) {
     t.match(await verifySignatureLogChain(db), { ok: true, entries: count })
   })
 
+  t.test(`${name}: a slot that cannot be grouped (a large document) is written alone between groups`, async (t) => {
+    const db = await open(t)
+    const sequencer = new SignatureLogSequencer(db)
+    const g = gate()
+    const count = 20
+    const alone = 9
+    let aloneWrites = 0
+    const appended = Array.from({ length: count }, async (_, i) => await sequencer.append(entry(), {
+      prepare: async () => { await g.wait() },
+      write: async (prepared, _p, run) => {
+        if (i === alone) aloneWrites++
+        await run(async (q) => await callAppend(q, prepared), false)
+        return prepared.id
+      },
+      group: (prepared) => i === alone ? undefined : { document: null, bytes: prepared.canonical.length, result: prepared.id }
+    }))
+    g.open()
+    const ids = await Promise.all(appended)
+    t.same(ids, Array.from({ length: count }, (_, i) => i + 1), 'every slot kept its place in the chain')
+    t.equal(aloneWrites, 1, 'the ungroupable slot went by its own write')
+    // The first slot ready goes at once (no timer); the rest are ready before it commits.
+    t.same(sequencer.groupStats, { groups: 2, grouped: count - 2, fallbacks: 0 }, 'the first slot and the ungroupable one alone, a group before and after it')
+    t.match(await verifySignatureLogChain(db), { ok: true, entries: count })
+  })
+
   t.test(`${name}: a head moved by another appender refuses the whole group; every slot starts over and the chain holds`, async (t) => {
     const db = await open(t)
     const sequencer = new SignatureLogSequencer(db)
