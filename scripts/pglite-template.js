@@ -18,17 +18,22 @@
 // migration file's name and content (a new or edited migration means a new template).
 /* c8 ignore start */
 import { createHash } from 'node:crypto'
-import { mkdirSync, readFileSync, readdirSync, renameSync, existsSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const migrationsDir = join(root, 'src', 'db', 'migrations')
 
+/** The migration files in the order migrate() applies them. */
+function migrationFiles () {
+  return readdirSync(migrationsDir).filter((f) => f.endsWith('.sql')).sort()
+}
+
 /** sha256 over every migration file's name and content, in name order (the order migrate() applies them). */
 export function migrationsHash () {
   const hash = createHash('sha256')
-  for (const file of readdirSync(migrationsDir).filter((f) => f.endsWith('.sql')).sort()) {
+  for (const file of migrationFiles()) {
     hash.update(`${file}\0`)
     hash.update(readFileSync(join(migrationsDir, file)))
     hash.update('\0')
@@ -54,12 +59,22 @@ export async function ensurePgliteTemplate () {
   // The same extensions as src/db/pglite-database.ts (pg_trgm: migration 024).
   const db = await PGlite.create({ extensions: { pg_trgm: pgTrgm } })
   try {
-    await migrate(asDatabase(db))
+    // dist/ is what the key does not cover: it must hold exactly the migrations of src/ that the
+    // file name was hashed from (a stale dist/ would make a template under the wrong key).
+    const applied = await migrate(asDatabase(db))
+    const expected = migrationFiles()
+    if (applied.join('\n') !== expected.join('\n')) {
+      throw new Error(`pglite-template: dist/ applied ${applied.length} migrations, src/db/migrations has ${expected.length}: run npm run build`)
+    }
     const blob = await db.dumpDataDir('none')
     mkdirSync(join(root, '.tap'), { recursive: true })
     const partial = `${file}.${process.pid}.partial`
     writeFileSync(partial, Buffer.from(await blob.arrayBuffer()))
     renameSync(partial, file)
+    // Templates of other PGlite versions or migrations are never read again: 40 MB each.
+    for (const other of readdirSync(join(root, '.tap'))) {
+      if (/^pglite-template-.*\.tar$/.test(other) && join(root, '.tap', other) !== file) rmSync(join(root, '.tap', other), { force: true })
+    }
   } finally {
     await db.close()
   }
