@@ -8,6 +8,7 @@ import type { HubIdentity } from '../evidence/hub-identity.js'
 import type { DeliveryQueue } from '../queue/delivery-queue.js'
 import { markEnqueued } from '../store/delivery-outbox.js'
 import { findAgencies, localCaseVariants } from '../store/agencies.js'
+import { submitsHere } from '../store/submitting-agencies.js'
 import { findAnsweredDocument, findDuplicate, insertReceipt, type NewDelivery } from '../store/documents.js'
 import { deliveryRouteTo, deliveryTo, documentHops, findArrival, insertArrival, insertForwardedDelivery, setDocumentHops, storedFacts } from '../store/peer-forwarding.js'
 import { problemStatus, type ProblemCode } from '../errors/problem.js'
@@ -86,11 +87,14 @@ export async function acceptForwarded (deps: ForwardedDependencies, submission: 
 
   const recipient = submission.recipient
   const envelope = verdict.envelope
-  // An agency of this hub sends only through its own authenticated submission here: its signed
-  // bytes arriving from a peer are a replay (a captured document re-injected, a loop whose hop
-  // list was rewritten), whatever the hop list says. Refused before anything is stored.
-  if ((await findAgencies(db, [verdict.agency])).has(verdict.agency)) {
-    return await reject('PEER_NOT_ON_PATH', `${verdict.agency} is an agency of this hub (${deps.hubId}): what it signs enters here through its own submission, never forwarded by peer hub ${peer.hubId}`)
+  // One of this hub's own senders (submitsHere: a credential, a VDXP system or a clerk here, the
+  // rule upstream-path.ts applies to upstreams) sends only through its own authenticated
+  // submission: its signed bytes arriving from a peer are a replay (a captured document
+  // re-injected, a loop whose hop list was rewritten), whatever the hop list says. Refused before
+  // anything is stored. A registry row alone does not make a sender ours: an upstream's senders
+  // are listed only to verify what they sign, and a peer may well forward them.
+  if (await submitsHere(db, verdict.agency)) {
+    return await reject('PEER_NOT_ON_PATH', `${verdict.agency} submits to this hub (${deps.hubId}) itself: what it signs enters here through its own submission, never forwarded by peer hub ${peer.hubId}`)
   }
   // The recipient the peer names must be one the signed envelope names: a peer cannot redirect a
   // document to an agency its sender did not address.

@@ -9,7 +9,7 @@ import { AgencyRegistry } from '../../src/registry/agency-registry.js'
 import { storedPeerHubs } from '../../src/routing/peer-hubs.js'
 import { StoredRoutes } from '../../src/routing/stored-routes.js'
 import { syncAgencies } from '../../src/store/agencies.js'
-import { createApiKey } from '../../src/store/credentials.js'
+import { createApiKey, revokeCredential } from '../../src/store/credentials.js'
 import { upsertPeer, upsertRule } from '../../src/store/routes.js'
 import { verifyDocument } from '../../src/verification/verify-document.js'
 import { testDatabase } from '../helpers/database.js'
@@ -19,14 +19,17 @@ import { hubTlsPki } from '../helpers/hub-tls.js'
 import { documentFromTo } from '../helpers/ops-fixtures.js'
 
 // Attacks on POST /peer/v1/documents by a malicious peer hub (issue 13, outsider review), against
-// a real gateway over mutual TLS with the example PKI: hub-3 here serves G12 and H41; peers hub-2
-// (the path to G22) and hub-4 are registered; a fourth certificate chains to the same CA but is
-// pinned to no peer. What is refused leaves a signature-log entry and nothing else.
+// a real gateway over mutual TLS with the example PKI: hub-3 here serves G12 and H41 (each with an
+// API key here: its own senders); H29 is in its registry only to verify what it signs (as an
+// upstream's senders are, docs/vdxp-compat.md); peers hub-2 (the path to G22) and hub-4 are
+// registered; a fourth certificate chains to the same CA but is pinned to no peer. What is
+// refused leaves a signature-log entry and nothing else.
 
 const LOCAL = '000.00.00.G12'
 const LOCAL_SENDER = '000.00.00.H41'
 const REMOTE = '000.00.00.G22'
 const OTHER_REMOTE = '000.00.00.H29'
+const LISTED_ONLY = OTHER_REMOTE
 const T = '2026-05-01T10:00:00.000Z'
 
 interface Client { cert: Buffer, key: Buffer }
@@ -37,7 +40,10 @@ t.test('a malicious peer hub on /peer', async (t) => {
   const [self, hub2, hub4, stranger] = pki.certs as [typeof pki.certs[0], typeof pki.certs[0], typeof pki.certs[0], typeof pki.certs[0]]
   const db = await testDatabase(t)
   const registry = await AgencyRegistry.load(join(PKI, 'registry.json'))
-  await syncAgencies(db, { all: () => registry.all().filter((a) => a.code === LOCAL || a.code === LOCAL_SENDER) } as unknown as AgencyRegistry)
+  await syncAgencies(db, { all: () => registry.all().filter((a) => a.code === LOCAL || a.code === LOCAL_SENDER || a.code === LISTED_ONLY) } as unknown as AgencyRegistry)
+  // A credential is what makes G12 and H41 senders of this hub (src/store/submitting-agencies.ts).
+  await createApiKey(db, LOCAL, 'own sender')
+  const senderKey = (await createApiKey(db, LOCAL_SENDER, 'own sender')).key
   const policy = await examplePolicy()
   const identity = await exampleHubIdentity()
   const signing = [identity.certificate.fingerprint256.replace(/:/g, '').toLowerCase()]
@@ -129,9 +135,37 @@ t.test('a malicious peer hub on /peer', async (t) => {
     t.equal(await documents(), before, 'nothing stored')
   })
 
+  await t.test('an agency listed only to verify what it signs is no sender of this hub: a peer may bring its documents', async (t) => {
+    // H29 has a registry row here and nothing to submit with: a peer forwarding its document is
+    // the normal path. The same agency given an API key becomes one of this hub's own senders
+    // (the upstream rule's definition), and its documents from a peer are refused again; once the
+    // key is revoked, it is listed only to verify once more.
+    const forward = async (n: number, idem: string): Promise<Answer> =>
+      await post(documentFromTo(LISTED_ONLY, LOCAL, n), { 'idempotency-key': idem, 'lienthong-recipient': LOCAL, 'lienthong-hops': hops('hub-1', 'hub-2') }, hub2)
+    const stored = async (n: number): Promise<number> =>
+      await count(`SELECT count(*) AS n FROM documents WHERE sender_code = '${LISTED_ONLY}' AND edxml_document_id = '${LISTED_ONLY},2026/11/20,${n}/VPCP-KSTT'`)
+
+    const listed = await forward(45, 'v-1')
+    t.equal(listed.status, 202, `listed only: ${JSON.stringify(listed.json).slice(0, 300)}`)
+    t.equal(await stored(45), 1, 'listed only: the document is stored')
+    t.equal(await count(`SELECT count(*) AS n FROM deliveries x JOIN documents d ON d.id = x.document_id WHERE d.edxml_document_id = '${LISTED_ONLY},2026/11/20,45/VPCP-KSTT' AND x.recipient_code = '${LOCAL}'`), 1, 'listed only: delivered to G12')
+
+    const credential = await createApiKey(db, LISTED_ONLY, 'now a sender here')
+    const own = await forward(46, 'v-2')
+    t.equal(own.status, 403, `with a credential here: ${JSON.stringify(own.json).slice(0, 300)}`)
+    t.equal(own.json.code, 'PEER_NOT_ON_PATH', 'with a credential here: refused')
+    t.equal((await logEntry(own.json.signatureLogEntry))?.reason_code, 'PEER_NOT_ON_PATH', 'with a credential here: the refusal is in the signature log')
+    t.equal(await stored(46), 0, 'with a credential here: nothing stored')
+
+    t.ok(await revokeCredential(db, credential.id), 'credential revoked')
+    const revoked = await forward(47, 'v-3')
+    t.equal(revoked.status, 202, `credential revoked: ${JSON.stringify(revoked.json).slice(0, 300)}`)
+    t.equal(await stored(47), 1, 'credential revoked: the document is stored')
+  })
+
   await t.test('statuses come back only along the document\'s path', async (t) => {
     // Our agency H41 sends D to G22, which is behind hub-2 (explicit route): D goes out to hub-2.
-    const key = (await createApiKey(db, LOCAL_SENDER, 'attack')).key
+    const key = senderKey
     const outgoing = documentFromTo(LOCAL_SENDER, REMOTE, 44)
     const sent = await app.inject({ method: 'POST', url: '/v1/documents', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/xml' }, payload: outgoing })
     t.equal(sent.statusCode, 202, sent.body)
