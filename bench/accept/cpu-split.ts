@@ -64,6 +64,7 @@ try {
   }
   const warm = await runLoad({ url: hub.url, apiKey: hub.apiKey, documents: bytes.slice(0, warmup), connections: 8, timeoutSeconds: 120 })
   if (warm.errors > 0) throw new Error(`warm-up: ${warm.firstError ?? ''}`)
+  await hub.analyze()
   const load0 = loadavg()[0] ?? 0
   const before = await hub.cpu()
   const threadsBefore = threadCpu(hub.pid)
