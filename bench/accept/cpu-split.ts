@@ -1,6 +1,6 @@
 /**
  * Where the accept path's CPU goes, thread by thread: `node --import tsx bench/accept/cpu-split.ts
- * [--documents N] [--hub-env NAME=VALUE ...] [--hub-node-arg FLAG ...] [--profile] [--perf FILE [--perf-postgres]] [--hub-root CHECKOUT] [--sql STATEMENT ...]`.
+ * [--documents N] [--warmup N] [--connections N] [--hub-env NAME=VALUE ...] [--hub-node-arg FLAG ...] [--profile] [--perf FILE [--perf-postgres]] [--hub-root CHECKOUT] [--sql STATEMENT ...]`.
  * --hub-node-arg passes a node/V8 flag to the hub (e.g. --trace-deopt, which NODE_OPTIONS refuses).
  * --hub-root runs the hub of another checkout (e.g. /work/main) for a before/after comparison. --profile: the hub runs under
  * --cpu-prof and the main thread's profile of the measured load is printed after the table. Starts the bench hub (hub.ts), accepts N distinct
@@ -31,6 +31,8 @@ const args = process.argv.slice(2)
 const option = (name: string): string[] => args.flatMap((a, i) => a === name && args[i + 1] != null ? [args[i + 1] as string] : [])
 const measured = Number(option('--documents')[0] ?? 400)
 const warmup = Number(option('--warmup')[0] ?? 60)
+/** Concurrent clients of the load (closed loop); bench:accept uses 8. */
+const connections = Number(option('--connections')[0] ?? 8)
 const profileDir = args.includes('--profile') ? mkdtempSync(join(tmpdir(), 'lienthong-cpu-split-prof-')) : undefined
 const hubEnv = Object.fromEntries(option('--hub-env').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
 
@@ -62,7 +64,7 @@ try {
     const run = spawnSync('psql', [process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test', '-v', 'ON_ERROR_STOP=1', '-c', `SET search_path = ${hub.schema}; ${sql}`], { encoding: 'utf8' })
     if (run.status !== 0) throw new Error(`--sql ${sql}: ${run.stderr}`)
   }
-  const warm = await runLoad({ url: hub.url, apiKey: hub.apiKey, documents: bytes.slice(0, warmup), connections: 8, timeoutSeconds: 120 })
+  const warm = await runLoad({ url: hub.url, apiKey: hub.apiKey, documents: bytes.slice(0, warmup), connections, timeoutSeconds: 120 })
   if (warm.errors > 0) throw new Error(`warm-up: ${warm.firstError ?? ''}`)
   await hub.analyze()
   const load0 = loadavg()[0] ?? 0
@@ -75,7 +77,7 @@ try {
   if (perf != null) await new Promise((resolve) => setTimeout(resolve, 500))
   const client = process.cpuUsage()
   const startNs = process.hrtime.bigint()
-  const load = await runLoad({ url: hub.url, apiKey: hub.apiKey, documents: bytes.slice(warmup), connections: 8, timeoutSeconds: 120 })
+  const load = await runLoad({ url: hub.url, apiKey: hub.apiKey, documents: bytes.slice(warmup), connections, timeoutSeconds: 120 })
   const clientCpu = process.cpuUsage(client)
   const endNs = process.hrtime.bigint()
   if (perf != null) {
