@@ -3,7 +3,7 @@
  * are submitted with bench/accept's load (`runLoad`: autocannon, closed loop, every answer checked),
  * the bench waits until every one of their deliveries has been tried and refused at least once
  * (`waiting_retry`; the hub keeps retrying, so a few are always `sending` a further refused
- * attempt at any given moment), then brings the recipient
+ * attempt at any given moment) or parked behind the failing recipient's attempt in flight, then brings the recipient
  * back up on the same port and polls PostgreSQL until all of them are `delivered`.
  *
  * Nothing is put into PostgreSQL or Redis behind the hub's back: every delivery went through the
@@ -29,10 +29,12 @@ export interface BacklogResult {
   documents: number
   connections: number
   submission: LoadResult
-  /** From the end of the submission until every delivery had been tried and refused at least once (`waiting_retry`, or `sending` a retry). */
+  /** From the end of the submission until every delivery had been tried and refused at least once (`waiting_retry`, or `sending` a retry) or parked, stable for 3 s. */
   settleMs: number
   /** From the first submission until the recipient came back. */
   downMs: number
+  /** Deliveries never tried when the recipient came back: parked behind the failing recipient's attempt in flight. */
+  parkedAtUp: number
   /** Attempts the hub had made (all refused) when the recipient came back. */
   attemptsAtUp: { total: number, mean: number, max: number }
   /** Next attempt times at the moment the recipient came back, ms after that moment. */
@@ -113,18 +115,27 @@ export async function runBacklog (options: {
   const downAt = now()
   const submission = await runLoad({ url: hub.url, apiKey: hub.apiKey, documents: documents.map((d) => d.body), connections: options.connections, timeoutSeconds: 120 })
   const submittedAt = now()
-  log(`backlog: ${submission.accepted} accepted at ${submission.acceptedPerSecond.toFixed(1)}/s, ${submission.errors} errors; waiting until every delivery has been tried and refused`)
+  log(`backlog: ${submission.accepted} accepted at ${submission.acceptedPerSecond.toFixed(1)}/s, ${submission.errors} errors; waiting until every delivery has been tried and refused, or parked`)
   if (submission.errors > 0) throw new Error(`backlog submission: ${submission.errors} documents not accepted; first: ${submission.firstError ?? '?'}`)
 
-  // Refused retries go on the whole time, so some deliveries are always `sending` for a moment:
-  // settled = every delivery has been tried and refused at least once (none `queued`), and
-  // each is `waiting_retry` or in the middle of another refused attempt.
+  // Refused retries go on the whole time, so some deliveries are always `sending` for a moment.
+  // Settled = the hub has done what it will do until the recipient answers: every delivery has
+  // been tried and refused at least once (`waiting_retry`, or `sending` a retry), or is parked
+  // behind the attempt in flight to the failing recipient (still `queued`, its job delayed in
+  // Redis until that recipient answers: src/delivery/delivery-worker.ts, held recipients), and
+  // the split has not changed for SETTLE_STABLE_MS.
+  const SETTLE_STABLE_MS = 3000
   let c = await counts(hub, recipientCode)
-  while (c.waiting + c.sending !== submission.accepted || c.untried !== 0) {
-    if (now() - submittedAt > options.settleTimeoutMs) throw new Error(`backlog: ${c.untried} of ${submission.accepted} deliveries still untried after ${options.settleTimeoutMs} ms`)
+  let stableSince = now()
+  let last = `${c.waiting + c.sending}/${c.untried}`
+  while (c.waiting + c.sending === 0 || c.waiting + c.sending + c.untried !== submission.accepted || now() - stableSince < SETTLE_STABLE_MS) {
+    if (now() - submittedAt > options.settleTimeoutMs) throw new Error(`backlog: not settled after ${options.settleTimeoutMs} ms (${c.waiting + c.sending} refused, ${c.untried} untried of ${submission.accepted})`)
     await sleep(100)
     c = await counts(hub, recipientCode)
+    const split = `${c.waiting + c.sending}/${c.untried}`
+    if (split !== last) { last = split; stableSince = now() }
   }
+  const parkedAtUp = c.untried
   const settleMs = now() - submittedAt
   const cpuSubmission = await submissionCpu.stop()
 
@@ -175,6 +186,7 @@ export async function runBacklog (options: {
     connections: options.connections,
     submission,
     settleMs,
+    parkedAtUp,
     downMs: upAt - downAt,
     attemptsAtUp: { total: schedule.total, mean: schedule.mean, max: schedule.max },
     scheduleAtUp: { first: at(schedule.first.getTime()), median: at(schedule.median.getTime()), p90: at(schedule.p90.getTime()), last: at(schedule.last.getTime()) },

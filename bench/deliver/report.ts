@@ -209,8 +209,8 @@ export function renderSection (results: Results): string {
   lines.push(`Recipient down (server closed: connections refused). ${int(sub.documents)} documents submitted with bench/accept's load ` +
     `(\`runLoad\`: autocannon, ${backlog.connections} connections, closed loop): ${int(sub.accepted)} accepted at **${perSecond(sub.acceptedPerSecond)}/s** ` +
     `(p50 ${ms(sub.latencyMs.p50)} ms, p99 ${ms(sub.latencyMs.p99)} ms), ${sub.errors} errors; meanwhile the hub kept trying the recipient. ` +
-    `${seconds(backlog.settleMs)} after the last answer every delivery had been tried and refused at least once (\`waiting_retry\`, or \`sending\` a further refused attempt). When the recipient came back, after ${seconds(backlog.downMs)} down, ` +
-    `the hub had made ${int(backlog.attemptsAtUp.total)} refused attempts (${backlog.attemptsAtUp.mean.toFixed(1)} per delivery, at most ${backlog.attemptsAtUp.max}), ` +
+    `${seconds(backlog.settleMs)} after the last answer every delivery had been tried and refused at least once (\`waiting_retry\`, or \`sending\` a further refused attempt) or parked (still \`queued\`, its job delayed until the failing recipient answers), stable for 3 s. When the recipient came back, after ${seconds(backlog.downMs)} down, ` +
+    `${int(backlog.parkedAtUp)} deliveries were parked untried and the hub had made ${int(backlog.attemptsAtUp.total)} refused attempts (${backlog.attemptsAtUp.mean.toFixed(1)} per delivery, at most ${backlog.attemptsAtUp.max}), ` +
     `and the next attempts were scheduled from ${seconds(backlog.scheduleAtUp.first)} to **${seconds(backlog.scheduleAtUp.last)}** after that moment ` +
     `(median ${seconds(backlog.scheduleAtUp.median)}, p90 ${seconds(backlog.scheduleAtUp.p90)}): the backoff (LIENTHONG_RETRY_BASE_MS doubling per attempt, ` +
     'with jitter) sets a floor under the drain time.', '')
