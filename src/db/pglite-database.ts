@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { pg_trgm as pgTrgm } from '@electric-sql/pglite/contrib/pg_trgm'
 import type { Database, Queryable } from './database.js'
+import { startEmbeddedAnalyze } from './embedded-analyze.js'
 import { lockEmbeddedDatabase } from './embedded-db-lock.js'
 
 /**
@@ -36,6 +37,8 @@ export async function openPglite (dataDir: string | undefined): Promise<Database
       yield Buffer.from(await blob.arrayBuffer())
     }
   })
+  // PGlite has no autovacuum: its tables get planner statistics from here (embedded-analyze.ts).
+  const statistics = startEmbeddedAnalyze(wrap(db))
   return {
     kind: 'pglite',
     ...wrap(db),
@@ -45,6 +48,7 @@ export async function openPglite (dataDir: string | undefined): Promise<Database
     },
     async close () {
       try {
+        await statistics.stop()
         await db.close()
       } finally {
         await lock?.release()

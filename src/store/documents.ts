@@ -24,6 +24,15 @@ export async function findDuplicate (db: Queryable, digest: string, sender: stri
   return row != null ? { id: row.id, acceptanceReceipt: row.xml, signatureLogId: row.signature_log_id } : undefined
 }
 
+/** The statement of findDuplicateAndAgencies ($1 digest, $2 sender, $3 edXML DocumentId, $4 kind, $5 recipient codes); exported for the plan test (test/db/embedded-analyze.test.ts). */
+export const DUPLICATE_AND_AGENCIES_SQL = `(SELECT d.id, r.xml, d.signature_log_id, NULL::text AS code, NULL::text AS name, NULL::text AS delivery_mode, NULL::text AS push_url
+       FROM documents d
+       JOIN receipts r ON r.document_id = d.id AND r.kind = 'acceptance' AND r.delivery_id IS NULL
+      WHERE d.digest_sha256 = $1 OR ($4 = 'document' AND d.kind = 'document' AND d.sender_code = $2 AND d.edxml_document_id = $3)
+      ORDER BY d.accepted_at LIMIT 1)
+     UNION ALL
+     SELECT NULL, NULL, NULL, code, name, delivery_mode, push_url FROM agencies WHERE code = ANY($5)`
+
 /**
  * findDuplicate and findAgencies(recipientCodes) in one round trip (the accept path asks both of
  * every document before it plans deliveries): the same two queries, their rows told apart by
@@ -34,13 +43,7 @@ export async function findDuplicateAndAgencies (
   db: Queryable, digest: string, sender: string, edxmlDocumentId: string | undefined, kind: 'document' | 'status', recipientCodes: readonly string[]
 ): Promise<{ duplicate: StoredDocumentRef | undefined, agencies: Map<string, AgencyRow> }> {
   const { rows } = await db.query<{ id: string | null, xml: string | null, signature_log_id: number | null, code: string | null, name: string | null, delivery_mode: 'push' | 'pull' | null, push_url: string | null }>(
-    `(SELECT d.id, r.xml, d.signature_log_id, NULL::text AS code, NULL::text AS name, NULL::text AS delivery_mode, NULL::text AS push_url
-       FROM documents d
-       JOIN receipts r ON r.document_id = d.id AND r.kind = 'acceptance' AND r.delivery_id IS NULL
-      WHERE d.digest_sha256 = $1 OR ($4 = 'document' AND d.kind = 'document' AND d.sender_code = $2 AND d.edxml_document_id = $3)
-      ORDER BY d.accepted_at LIMIT 1)
-     UNION ALL
-     SELECT NULL, NULL, NULL, code, name, delivery_mode, push_url FROM agencies WHERE code = ANY($5)`,
+    DUPLICATE_AND_AGENCIES_SQL,
     [digest, sender, edxmlDocumentId ?? null, kind, recipientCodes]
   )
   let duplicate: StoredDocumentRef | undefined
