@@ -1,22 +1,11 @@
 import { request } from 'node:https'
 import { connect } from 'node:tls'
-import { join } from 'node:path'
 import t from 'tap'
 import { signAsDemoAgency } from '../../src/demo/demo-agencies.js'
 import { answeredDocumentOf, status03 } from '../../src/demo/demo-documents.js'
-import { buildGateway } from '../../src/gateway/app.js'
-import { AgencyRegistry } from '../../src/registry/agency-registry.js'
-import { storedPeerHubs } from '../../src/routing/peer-hubs.js'
-import { StoredRoutes } from '../../src/routing/stored-routes.js'
-import { syncAgencies } from '../../src/store/agencies.js'
 import { createApiKey, revokeCredential } from '../../src/store/credentials.js'
-import { upsertPeer, upsertRule } from '../../src/store/routes.js'
-import { verifyDocument } from '../../src/verification/verify-document.js'
-import { testDatabase } from '../helpers/database.js'
-import { examplePolicy, PKI } from '../helpers/example-pki.js'
-import { exampleHubIdentity } from '../helpers/hub.js'
-import { hubTlsPki } from '../helpers/hub-tls.js'
 import { documentFromTo } from '../helpers/ops-fixtures.js'
+import { startPeerGateway, type Answer, type Client } from '../helpers/peer-gateway.js'
 
 // Attacks on POST /peer/v1/documents by a malicious peer hub (issue 13, outsider review), against
 // a real gateway over mutual TLS with the example PKI: hub-3 here serves G12 and H41 (each with an
@@ -32,60 +21,12 @@ const OTHER_REMOTE = '000.00.00.H29'
 const LISTED_ONLY = OTHER_REMOTE
 const T = '2026-05-01T10:00:00.000Z'
 
-interface Client { cert: Buffer, key: Buffer }
-interface Answer { status: number, json: Record<string, unknown> }
-
 t.test('a malicious peer hub on /peer', async (t) => {
-  const pki = await hubTlsPki(4)
-  const [self, hub2, hub4, stranger] = pki.certs as [typeof pki.certs[0], typeof pki.certs[0], typeof pki.certs[0], typeof pki.certs[0]]
-  const db = await testDatabase(t)
-  const registry = await AgencyRegistry.load(join(PKI, 'registry.json'))
-  await syncAgencies(db, { all: () => registry.all().filter((a) => a.code === LOCAL || a.code === LOCAL_SENDER || a.code === LISTED_ONLY) } as unknown as AgencyRegistry)
+  const { app, pki, hub2, hub4, stranger, db, maxBytes, base, url, post, count } = await startPeerGateway(t, { agencies: [LOCAL, LOCAL_SENDER, LISTED_ONLY], remote: REMOTE })
   // A credential is what makes G12 and H41 senders of this hub (src/store/submitting-agencies.ts).
   await createApiKey(db, LOCAL, 'own sender')
   const senderKey = (await createApiKey(db, LOCAL_SENDER, 'own sender')).key
-  const policy = await examplePolicy()
-  const identity = await exampleHubIdentity()
-  const signing = [identity.certificate.fingerprint256.replace(/:/g, '').toLowerCase()]
-  for (const [id, cert] of [['hub-2', hub2], ['hub-4', hub4]] as const) {
-    await upsertPeer(db, { hub_id: id, base_url: 'https://127.0.0.1:1', server_certificates: [cert.fingerprint], client_certificates: [cert.fingerprint], signing_certificates: signing, source: 'cli' })
-  }
-  await upsertRule(db, { rule_kind: 'explicit', pattern: REMOTE, target_kind: 'peer', target_id: 'hub-2', source: 'cli' })
-  const maxBytes = 256 * 1024
-  const app = await buildGateway({
-    db,
-    verify: async (bytes) => await verifyDocument(bytes, policy),
-    queue: undefined,
-    hub: identity,
-    maxBytes,
-    rateLimitPerMinute: 100_000,
-    authFailuresPerMinute: 1000,
-    hubId: 'hub-3',
-    peers: storedPeerHubs(db),
-    routes: new StoredRoutes(db, { refreshMs: 0 }),
-    timeouts: { headersMs: 1000, requestMs: 3000, bodyIdleMs: 1000, keepAliveMs: 5000 }
-  }, { https: { cert: self.cert, key: self.key, ca: pki.ca, requestCert: true, rejectUnauthorized: false } })
-  t.teardown(async () => { await app.close() })
-  const base = await app.listen({ host: '127.0.0.1', port: 0 })
-  const url = new URL('/peer/v1/documents', base)
-
-  const post = async (body: Buffer, headers: Record<string, string>, client: Client | null): Promise<Answer> =>
-    await new Promise((resolve, reject) => {
-      const r = request(url, { method: 'POST', ca: pki.ca, ...(client !== null ? { cert: client.cert, key: client.key } : {}), agent: false, headers: { 'content-type': 'application/xml', ...headers } }, (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8')
-          let json: Record<string, unknown> = {}
-          try { json = JSON.parse(text) as Record<string, unknown> } catch { json = { text } }
-          resolve({ status: res.statusCode ?? 0, json })
-        })
-      })
-      r.on('error', reject)
-      r.end(body)
-    })
   const hops = (...entries: Array<string | [string, string]>): string => entries.map((e) => typeof e === 'string' ? `${e};${T}` : `${e[0]};${e[1]}`).join(', ')
-  const count = async (sql: string): Promise<number> => Number((await db.query<{ n: string }>(sql)).rows[0]?.n)
   const documents = async (): Promise<number> => await count('SELECT count(*) AS n FROM documents')
   const logEntry = async (id: unknown): Promise<{ reason_code: string, flags: string[] } | undefined> =>
     (await db.query<{ reason_code: string, flags: string[] }>('SELECT reason_code, flags FROM signature_log WHERE id = $1', [id])).rows[0]
