@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import type { Database } from '../../src/db/database.js'
 import { appendSignatureLog, type SignatureLogEntryInput } from '../../src/evidence/signature-log.js'
 import { verifySignatureLogChain } from '../../src/evidence/signature-log-chain.js'
-import { callAppend, GROUP_MAX_ITEMS, SignatureLogSequencer } from '../../src/evidence/signature-log-sequencer.js'
+import { callAppend, GROUP_MAX_ITEMS, SignatureLogSequencer, type AppendStep } from '../../src/evidence/signature-log-sequencer.js'
 import { testDatabase, testPglite, type TeardownHost } from '../helpers/database.js'
 
 // Group commit of the signature-log sequencer (migration 027), on both supported databases.
@@ -32,6 +32,18 @@ function gate (): { wait: () => Promise<void>, open: () => void } {
   return { wait: async () => await opened, open }
 }
 
+/** A log-only append step whose prepare waits at the gate; it answers the entry's id, alone or grouped. */
+function gatedLogStep (g: { wait: () => Promise<void> }): AppendStep<void, number> {
+  return {
+    prepare: async () => { await g.wait() },
+    write: async (prepared, _p, run) => {
+      await run(async (q) => await callAppend(q, prepared), false)
+      return prepared.id
+    },
+    group: (prepared) => ({ document: null, bytes: prepared.canonical.length, result: prepared.id })
+  }
+}
+
 /** Statements the sequencer sent: one per group, one per slot written alone. */
 const statements = (s: SignatureLogSequencer): number => s.groupStats.groups + (s.stats.appended - s.groupStats.grouped)
 
@@ -46,14 +58,7 @@ for (const { name, open } of databases) {
     const sequencer = new SignatureLogSequencer(db)
     const g = gate()
     const count = 30
-    const appended = Array.from({ length: count }, async () => await sequencer.append(entry(), {
-      prepare: async () => { await g.wait() },
-      write: async (prepared, _p, run) => {
-        await run(async (q) => await callAppend(q, prepared), false)
-        return prepared.id
-      },
-      group: (prepared) => ({ document: null, bytes: prepared.canonical.length, result: prepared.id })
-    }))
+    const appended = Array.from({ length: count }, async () => await sequencer.append(entry(), gatedLogStep(g)))
     g.open()
     const ids = await Promise.all(appended)
     t.same([...ids].sort((a, b) => a - b), Array.from({ length: count }, (_, i) => i + 1))
@@ -111,14 +116,7 @@ for (const { name, open } of databases) {
     await sequencer.appendEntry(entry())
     const g = gate()
     const count = 12
-    const appended = Array.from({ length: count }, async () => await sequencer.append(entry(), {
-      prepare: async () => { await g.wait() },
-      write: async (prepared, _p, run) => {
-        await run(async (q) => await callAppend(q, prepared), false)
-        return prepared.id
-      },
-      group: (prepared) => ({ document: null, bytes: prepared.canonical.length, result: prepared.id })
-    }))
+    const appended = Array.from({ length: count }, async () => await sequencer.append(entry(), gatedLogStep(g)))
     // Every slot is taken on head 1; the other appender moves the head before any is written.
     await db.transaction(async (tx) => await appendSignatureLog(tx, entry()))
     g.open()
